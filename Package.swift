@@ -1,0 +1,109 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every target of ours gets. Warnings become errors only in CI (`CI` set), so a user's
+/// newer compiler never breaks their build over a new warning in our code.
+var swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+if Context.environment["CI"] != nil {
+    swiftSettings.append(.treatAllWarnings(as: .error))
+}
+
+let package = Package(
+    name: "swift-session-manager",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "SessionManager", targets: ["SessionManager"]),
+        .library(name: "SessionHTTP", targets: ["SessionHTTP"]),
+        .library(name: "SessionConfigXML", targets: ["SessionConfigXML"]),
+        .library(name: "SessionTesting", targets: ["SessionTesting"]),
+        .executable(name: "SessionSample", targets: ["SessionSample"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .target(
+            name: "SessionManager",
+            dependencies: [
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionHTTP",
+            dependencies: [
+                "SessionManager",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionConfigXML",
+            dependencies: ["SessionManager", "SessionHTTP"],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionTesting",
+            dependencies: [
+                "SessionHTTP",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionSampleApp",
+            dependencies: [
+                "SessionManager", "SessionHTTP", "SessionConfigXML",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/SessionSampleApp",
+            resources: [.copy("public")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SessionSample",
+            dependencies: [
+                "SessionSampleApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/SessionSample",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SessionHTTPTests",
+            dependencies: ["SessionHTTP", "SessionManager", "SessionTesting", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionConfigXMLTests",
+            dependencies: ["SessionConfigXML", "SessionHTTP", "SessionManager"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "SessionTestingTests", dependencies: ["SessionTesting", "SessionHTTP"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "SessionSampleTests",
+            dependencies: [
+                "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML",
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

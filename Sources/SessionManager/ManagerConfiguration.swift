@@ -1,0 +1,34 @@
+/// How a context's sessions are managed: msm's `<Manager>` attributes, typed.
+///
+/// Only what is implemented today is here; attributes that later work brings (stores, sticky,
+/// locking, transcoders) are rejected by the configuration loader instead of being ignored.
+public struct ManagerConfiguration: Sendable {
+    /// Requests whose path matches have no session (see ``RequestURIIgnorePattern``). Default: none.
+    public var requestUriIgnorePattern: RequestURIIgnorePattern?
+    /// Idle seconds after which a session expires (msm `maxInactiveInterval`; the context's session
+    /// timeout otherwise). Default: 1800 (30 minutes, Tomcat's default).
+    public var maxInactiveInterval: Int
+    /// Prepended to every store key, so several applications can share one store (msm
+    /// `storageKeyPrefix`). Default: `"sm:"` + the context name.
+    public var storageKeyPrefix: String
+    /// How sessions are serialised for the store. Default: ``BinarySessionTranscoder``.
+    public var transcoder: any SessionTranscoder
+
+    /// Creates a configuration.
+    /// - Parameters:
+    ///   - requestUriIgnorePattern: paths that get no session (default: none).
+    ///   - maxInactiveInterval: idle seconds before expiry (default 1800).
+    ///   - storageKeyPrefix: prefix of every store key (default `"sm:"`).
+    ///   - transcoder: session serialiser (default binary).
+    public init(
+        requestUriIgnorePattern: RequestURIIgnorePattern? = nil,
+        maxInactiveInterval: Int = 1800,
+        storageKeyPrefix: String = "sm:",
+        transcoder: any SessionTranscoder = BinarySessionTranscoder()
+    ) {
+        self.requestUriIgnorePattern = requestUriIgnorePattern
+        self.maxInactiveInterval = maxInactiveInterval
+        self.storageKeyPrefix = storageKeyPrefix
+        self.transcoder = transcoder
+    }
+}

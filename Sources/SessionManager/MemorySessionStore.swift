@@ -1,0 +1,106 @@
+import ServiceLifecycle
+import Synchronization
+
+/// The embedded default store: a dictionary in this process, with expiry.
+///
+/// Expired entries are invisible at once (every read checks the deadline) and are removed by a
+/// sweep that ``run()`` performs every ``Configuration/sweepInterval``, so memory stays bounded by
+/// the live sessions. It is not shared between processes: use Redis or memcached for a cluster.
+public final class MemorySessionStore: SessionStore {
+    /// Tuning of the memory store.
+    public struct Configuration: Sendable {
+        /// How often expired entries are removed. Default: 60 seconds.
+        public var sweepInterval: Duration
+
+        /// Creates a configuration.
+        /// - Parameter sweepInterval: how often expired entries are removed (default 60 s).
+        public init(sweepInterval: Duration = .seconds(60)) {
+            self.sweepInterval = sweepInterval
+        }
+    }
+
+    private struct Entry {
+        var value: [UInt8]
+        var expiry: ContinuousClock.Instant
+    }
+
+    private let entries = Mutex<[String: Entry]>([:])
+    private let configuration: Configuration
+    private let clock = ContinuousClock()
+
+    /// Creates an empty store.
+    public init(configuration: Configuration = .init()) {
+        self.configuration = configuration
+    }
+
+    /// Number of keys, expired ones not yet swept included.
+    public var count: Int { entries.withLock { $0.count } }
+
+    public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
+        let now = clock.now
+        return entries.withLock { entries -> [UInt8]? in
+            guard var entry = entries[key] else { return nil }
+            guard entry.expiry > now else {
+                entries[key] = nil
+                return nil
+            }
+            entry.expiry = now + ttl
+            entries[key] = entry
+            return entry.value
+        }
+    }
+
+    public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
+        let entry = Entry(value: value, expiry: clock.now + ttl)
+        entries.withLock { $0[key] = entry }
+    }
+
+    public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        let now = clock.now
+        return entries.withLock { entries in
+            if let existing = entries[key], existing.expiry > now { return false }
+            entries[key] = Entry(value: value, expiry: now + ttl)
+            return true
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        _ = entries.withLock { $0.removeValue(forKey: key) }
+    }
+
+    public func touch(_ key: String, ttl: Duration) async throws -> Bool {
+        let now = clock.now
+        return entries.withLock { entries in
+            guard var entry = entries[key], entry.expiry > now else { return false }
+            entry.expiry = now + ttl
+            entries[key] = entry
+            return true
+        }
+    }
+
+    /// Removes every expired entry now; returns how many were removed.
+    @discardableResult
+    public func sweep() -> Int {
+        let now = clock.now
+        return entries.withLock { entries in
+            let before = entries.count
+            entries = entries.filter { $0.value.expiry > now }
+            return before - entries.count
+        }
+    }
+
+    /// Sweeps expired entries periodically until cancelled or shut down gracefully.
+    public func run() async throws {
+        let interval = configuration.sweepInterval
+        do {
+            try await cancelWhenGracefulShutdown {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: interval)
+                    self.sweep()
+                }
+            }
+        } catch is CancellationError {
+            // Shutdown: nothing to flush, the store lives only in this process.
+        }
+    }
+}

@@ -1,0 +1,171 @@
+import Foundation
+import Synchronization
+
+/// An HTTP session, shared by every request for its id that is in flight on this node.
+///
+/// All accessors are thread-safe. ``update(_:_:)`` is an atomic read-modify-write: concurrent
+/// requests on this node that increment a counter through it never lose an increment (the manager
+/// hands the same instance to all of them and serialises their writes to the store).
+public final class Session: Sendable {
+    struct State: Sendable {
+        var id: SessionID
+        var lastAccessedTime: Date
+        var maxInactiveInterval: Int
+        var attributes: [String: SessionValue]
+        var isNew: Bool
+        var isValid = true
+        /// Bumped by every mutation; the manager persists a generation at most once.
+        var generation: UInt64 = 0
+        /// Ids this session had before ``Session/changeSessionId()`` (their keys must be deleted).
+        var retiredIDs: [SessionID] = []
+    }
+
+    /// When the session was created.
+    public let creationTime: Date
+    private let state: Mutex<State>
+    private let idGenerator: SessionIDGenerator
+    /// What the store holds of this session and who is writing it; owned by ``SessionWriter``.
+    let persistence: Mutex<PersistenceState>
+
+    init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator) {
+        self.creationTime = snapshot.creationTime
+        self.idGenerator = idGenerator
+        self.persistence = Mutex(PersistenceState(stored: isNew ? nil : snapshot, storedID: isNew ? nil : id))
+        self.state = Mutex(
+            State(
+                id: id,
+                lastAccessedTime: snapshot.lastAccessedTime,
+                maxInactiveInterval: snapshot.maxInactiveInterval,
+                attributes: snapshot.attributes,
+                isNew: isNew
+            )
+        )
+    }
+
+    /// The current id (changes after ``changeSessionId()``).
+    public var id: SessionID { state.withLock { $0.id } }
+
+    /// `true` for a session created by this request (the response will carry its cookie).
+    public var isNew: Bool { state.withLock { $0.isNew } }
+
+    /// `false` after ``invalidate()``.
+    public var isValid: Bool { state.withLock { $0.isValid } }
+
+    /// When a request last used the session, as of the last write to the store.
+    public var lastAccessedTime: Date { state.withLock { $0.lastAccessedTime } }
+
+    /// Idle time in seconds after which the session expires. Setting it marks the session changed.
+    public var maxInactiveInterval: Int {
+        get { state.withLock { $0.maxInactiveInterval } }
+        set {
+            state.withLock {
+                $0.maxInactiveInterval = max(1, newValue)
+                $0.generation &+= 1
+            }
+        }
+    }
+
+    /// The names of all attributes.
+    public var attributeNames: [String] { state.withLock { Array($0.attributes.keys) } }
+
+    /// The value of an attribute, `nil` if absent.
+    public subscript(key: String) -> SessionValue? {
+        get { state.withLock { $0.attributes[key] } }
+        set { update(key) { $0 = newValue } }
+    }
+
+    /// The value of an attribute converted to `T`; `nil` if absent or of another shape.
+    public func get<T: SessionValueConvertible>(_ key: String, as type: T.Type = T.self) -> T? {
+        state.withLock { $0.attributes[key] }.flatMap { T(sessionValue: $0) }
+    }
+
+    /// Sets an attribute (`nil` removes it).
+    public func set<T: SessionValueConvertible>(_ key: String, _ value: T?) {
+        let newValue = value?.sessionValue
+        update(key) { $0 = newValue }
+    }
+
+    /// Removes an attribute.
+    public func removeValue(forKey key: String) {
+        update(key) { $0 = nil }
+    }
+
+    /// Atomically reads and rewrites one attribute: `body` runs under the session's lock, so no
+    /// other request on this node can interleave between the read and the write.
+    @discardableResult
+    public func update<R>(_ key: String, _ body: (inout SessionValue?) throws -> R) rethrows -> R {
+        try state.withLock { state -> R in
+            var value = state.attributes[key]
+            let result = try body(&value)
+            state.attributes[key] = value
+            state.generation &+= 1
+            return result
+        }
+    }
+
+    /// Typed atomic read-modify-write; the attribute starts at `initial` when absent or of another shape.
+    ///
+    /// ```swift
+    /// let count = session.update("count", default: 0) { (n: inout Int) in n += 1; return n }
+    /// ```
+    @discardableResult
+    public func update<T: SessionValueConvertible, R>(
+        _ key: String,
+        default initial: @autoclosure () -> T,
+        _ body: (inout T) throws -> R
+    ) rethrows -> R {
+        try update(key) { (value: inout SessionValue?) -> R in
+            var typed = value.flatMap { T(sessionValue: $0) } ?? initial()
+            let result = try body(&typed)
+            value = typed.sessionValue
+            return result
+        }
+    }
+
+    /// Ends the session: it is deleted from the store at the end of the request and the response
+    /// expires the cookie.
+    public func invalidate() {
+        state.withLock {
+            $0.isValid = false
+            $0.generation &+= 1
+        }
+    }
+
+    /// Gives the session a new random id, keeping its attributes (call it on login against
+    /// session fixation). The response carries the new cookie; the old id stops working.
+    @discardableResult
+    public func changeSessionId() -> SessionID {
+        state.withLock { state in
+            let newID = SessionID(
+                random: SessionIDGenerator.makeRandomPart(),
+                nodeID: state.id.nodeID,
+                jvmRoute: idGenerator.jvmRoute ?? state.id.jvmRoute
+            )
+            state.retiredIDs.append(state.id)
+            state.id = newID
+            state.generation &+= 1
+            return newID
+        }
+    }
+
+    // MARK: manager access
+
+    func withState<R>(_ body: (inout State) -> R) -> R {
+        state.withLock { body(&$0) }
+    }
+
+    /// A snapshot for the store and the generation it reflects.
+    func snapshot(now: Date) -> (SessionSnapshot, generation: UInt64, id: SessionID) {
+        state.withLock { state in
+            state.lastAccessedTime = now
+            let snapshot = SessionSnapshot(
+                id: state.id.description,
+                creationTime: creationTime,
+                lastAccessedTime: now,
+                maxInactiveInterval: state.maxInactiveInterval,
+                attributes: state.attributes
+            )
+            return (snapshot, state.generation, state.id)
+        }
+    }
+}

@@ -1,0 +1,122 @@
+/// A session id in msm's format: `<random>[-<nodeID>][.<jvmRoute>]`.
+///
+/// - `random`: 32 upper-case hex characters (128 bits from the system CSPRNG, see ``SessionIDGenerator``).
+/// - `nodeID`: the store node holding the primary copy (`[A-Za-z0-9_]{1,32}`), used by clustered stores.
+/// - `jvmRoute`: the app node that created or last took over the session (`[A-Za-z0-9_-]{1,64}`), for
+///   sticky load balancers.
+///
+/// Parsing is strict and allocation-free until it succeeds, because the input is a cookie value
+/// chosen by the client: anything that does not match exactly is rejected before it reaches a store.
+public struct SessionID: Sendable, Hashable, CustomStringConvertible {
+    /// Number of characters of the random part.
+    public static let randomLength = 32
+    /// Longest node id accepted.
+    public static let maximumNodeIDLength = 32
+    /// Longest jvmRoute accepted.
+    public static let maximumJvmRouteLength = 64
+    /// Longest complete id accepted; anything longer is rejected without further inspection.
+    public static let maximumLength = randomLength + 1 + maximumNodeIDLength + 1 + maximumJvmRouteLength
+
+    /// The random part (32 upper-case hex characters).
+    public let random: String
+    /// The store node id, if the store encodes one.
+    public let nodeID: String?
+    /// The app node's route, if the engine has a `jvmRoute`.
+    public let jvmRoute: String?
+    /// The id as sent in the cookie.
+    public let description: String
+
+    /// Builds an id from validated parts.
+    /// - Precondition: the parts match the format; ids from outside go through ``init(parsing:)``.
+    public init(random: String, nodeID: String? = nil, jvmRoute: String? = nil) {
+        precondition(Self.isRandomPart(random.utf8), "invalid random part")
+        precondition(nodeID.map { Self.isNodeID($0.utf8) } ?? true, "invalid node id")
+        precondition(jvmRoute.map { Self.isJvmRoute($0.utf8) } ?? true, "invalid jvmRoute")
+        self.random = random
+        self.nodeID = nodeID
+        self.jvmRoute = jvmRoute
+        var text = random
+        if let nodeID { text += "-" + nodeID }
+        if let jvmRoute { text += "." + jvmRoute }
+        self.description = text
+    }
+
+    /// Parses an id received from a client; `nil` unless it matches the format exactly.
+    public init?(parsing text: some StringProtocol) {
+        let utf8 = text.utf8
+        guard utf8.count >= Self.randomLength, utf8.count <= Self.maximumLength else { return nil }
+        let randomEnd = utf8.index(utf8.startIndex, offsetBy: Self.randomLength)
+        guard Self.isRandomPart(utf8[utf8.startIndex..<randomEnd]) else { return nil }
+        var rest = utf8[randomEnd...]
+        var nodeID: String?
+        var jvmRoute: String?
+        if rest.first == UInt8(ascii: "-") {
+            rest = rest.dropFirst()
+            let end = rest.firstIndex(of: UInt8(ascii: ".")) ?? rest.endIndex
+            guard Self.isNodeID(rest[rest.startIndex..<end]) else { return nil }
+            nodeID = String(decoding: rest[rest.startIndex..<end], as: UTF8.self)
+            rest = rest[end...]
+        }
+        if rest.first == UInt8(ascii: ".") {
+            rest = rest.dropFirst()
+            guard Self.isJvmRoute(rest) else { return nil }
+            jvmRoute = String(decoding: rest, as: UTF8.self)
+            rest = rest[rest.endIndex...]
+        }
+        guard rest.isEmpty else { return nil }
+        self.random = String(decoding: utf8[utf8.startIndex..<randomEnd], as: UTF8.self)
+        self.nodeID = nodeID
+        self.jvmRoute = jvmRoute
+        self.description = String(decoding: utf8, as: UTF8.self)
+    }
+
+    /// The same session with another jvmRoute (Tomcat failover) or none.
+    public func withJvmRoute(_ route: String?) -> SessionID {
+        SessionID(random: random, nodeID: nodeID, jvmRoute: route)
+    }
+
+    /// The same session on another store node (relocation after a node failure).
+    public func withNodeID(_ node: String?) -> SessionID {
+        SessionID(random: random, nodeID: node, jvmRoute: jvmRoute)
+    }
+
+    /// A short, non-reversible tag for logs: a session id is a bearer credential and is never logged whole.
+    public var logTag: String {
+        var hasher = FNV1a()
+        for byte in description.utf8 { hasher.combine(byte) }
+        return String(hasher.value & 0xFFFF_FFFF, radix: 16)
+    }
+
+    static func isRandomPart(_ bytes: some Collection<UInt8>) -> Bool {
+        bytes.count == randomLength
+            && bytes.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F")) }
+    }
+
+    /// Whether `text` is a valid node id (used to validate configuration as well as ids).
+    public static func isNodeID(_ text: some Collection<UInt8>) -> Bool {
+        !text.isEmpty && text.count <= maximumNodeIDLength && text.allSatisfy(isWordByte)
+    }
+
+    /// Whether `text` is a valid jvmRoute (used to validate configuration as well as ids).
+    public static func isJvmRoute(_ text: some Collection<UInt8>) -> Bool {
+        !text.isEmpty && text.count <= maximumJvmRouteLength && text.allSatisfy { isWordByte($0) || $0 == UInt8(ascii: "-") }
+    }
+
+    private static func isWordByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "_"):
+            return true
+        default:
+            return false
+        }
+    }
+}
+
+/// 64-bit FNV-1a; only for log tags, never for security.
+struct FNV1a {
+    private(set) var value: UInt64 = 0xcbf2_9ce4_8422_2325
+    mutating func combine(_ byte: UInt8) {
+        value = (value ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+    }
+}

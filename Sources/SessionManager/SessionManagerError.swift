@@ -1,0 +1,62 @@
+/// An error of the session layer.
+///
+/// Extensible like `ServiceGroupError`: a ``Code`` compared by value, a human-readable message,
+/// and where it was raised. Two errors are equal when their codes are.
+public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure this is.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        private enum Base: String, Sendable {
+            case storeUnavailable, storeTimeout, corruptSession, sessionTooLarge, requestIgnored, invalidConfiguration
+        }
+        private let base: Base
+        private init(_ base: Base) { self.base = base }
+
+        /// A store node could not be reached or failed the command.
+        public static let storeUnavailable = Code(.storeUnavailable)
+        /// A store command did not complete within `operationTimeout`.
+        public static let storeTimeout = Code(.storeTimeout)
+        /// A stored session could not be decoded.
+        public static let corruptSession = Code(.corruptSession)
+        /// An encoded session exceeds the configured maximum size.
+        public static let sessionTooLarge = Code(.sessionTooLarge)
+        /// The request matched `requestUriIgnorePattern`, so it has no session.
+        public static let requestIgnored = Code(.requestIgnored)
+        /// A configuration value is not allowed.
+        public static let invalidConfiguration = Code(.invalidConfiguration)
+
+        public var description: String { base.rawValue }
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// What happened, for logs and operators.
+    public let message: String
+    /// The error that caused this one, if any.
+    public let underlying: (any Error)?
+    /// Where the error was raised.
+    public let file: String
+    /// Where the error was raised.
+    public let line: Int
+
+    /// Creates an error.
+    public init(
+        _ code: Code,
+        _ message: String,
+        underlying: (any Error)? = nil,
+        file: String = #fileID,
+        line: Int = #line
+    ) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+        self.file = file
+        self.line = line
+    }
+
+    public var description: String {
+        if let underlying { return "\(code): \(message) (\(underlying))" }
+        return "\(code): \(message)"
+    }
+
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+}

@@ -1,0 +1,25 @@
+import ServiceLifecycle
+
+/// One store node: a key/value store with expiry, over bytes.
+///
+/// The node list, availability and failover live above this protocol, in the manager; a store is
+/// one Redis server, one memcached server, or the in-process memory store. Every operation is one
+/// round trip at most. Stores are `Service`s: their `run()` owns background work (connection pools,
+/// expiry sweeps) and returns on graceful shutdown.
+public protocol SessionStore: Service {
+    /// Reads a value and, when found, resets its time to live to `ttl` in the same operation
+    /// (Redis `GETEX … PX`, memcached `gat`): a read-only request costs one round trip.
+    func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]?
+
+    /// Stores a value with a time to live, replacing any previous value.
+    func set(_ key: String, value: [UInt8], ttl: Duration) async throws
+
+    /// Stores a value only if the key is absent; `false` when it already exists.
+    func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool
+
+    /// Removes a key; removing an absent key is not an error.
+    func delete(_ key: String) async throws
+
+    /// Resets a key's time to live; `false` when the key does not exist.
+    func touch(_ key: String, ttl: Duration) async throws -> Bool
+}

@@ -1,0 +1,99 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// Writes a session to its store once per change, one writer at a time (see ``PersistenceState``).
+struct SessionWriter: Sendable {
+    let store: any SessionStore
+    let transcoder: any SessionTranscoder
+    let keyPrefix: String
+
+    func key(for id: SessionID) -> String { keyPrefix + id.description }
+
+    /// Makes sure every change to `session` made so far is in the store.
+    func persist(_ session: Session) async throws {
+        let target = session.withState { $0.generation }
+        while true {
+            enum Step { case done, wait, write(SessionSnapshot, UInt64, SessionID) }
+            let step: Step = session.persistence.withLock { p in
+                if p.storedGeneration >= target && p.stored != nil { return .done }
+                if p.writing { return .wait }
+                p.writing = true
+                let (snapshot, generation, id) = session.snapshot(now: Date())
+                return .write(snapshot, generation, id)
+            }
+            switch step {
+            case .done:
+                return
+            case .wait:
+                let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<PersistenceState.WaitOutcome, Never>) in
+                    session.persistence.withLock { p in
+                        if p.storedGeneration >= target && p.stored != nil {
+                            continuation.resume(returning: .covered)
+                        } else if !p.writing {
+                            continuation.resume(returning: .retry)
+                        } else {
+                            p.waiters.append((target, continuation))
+                        }
+                    }
+                }
+                switch outcome {
+                case .covered: return
+                case .failed(let error): throw error
+                case .retry: continue
+                }
+            case .write(let snapshot, let generation, let id):
+                let previous = session.persistence.withLock { ($0.stored, $0.storedID) }
+                var failure: (any Error)?
+                do {
+                    try await write(snapshot, id: id, previous: previous.0, previousID: previous.1)
+                } catch {
+                    failure = error
+                }
+                let waiters = session.persistence.withLock { p in
+                    p.writing = false
+                    if failure == nil {
+                        p.stored = snapshot
+                        p.storedID = id
+                        p.storedGeneration = generation
+                    }
+                    let waiters = p.waiters
+                    p.waiters.removeAll()
+                    return waiters
+                }
+                for waiter in waiters {
+                    if waiter.generation <= generation {
+                        waiter.continuation.resume(returning: failure.map { .failed($0) } ?? .covered)
+                    } else {
+                        waiter.continuation.resume(returning: .retry)
+                    }
+                }
+                if let failure { throw failure }
+                return
+            }
+        }
+    }
+
+    /// One store write, skipped when the store already holds these exact contents.
+    private func write(_ snapshot: SessionSnapshot, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?) async throws {
+        let unchanged = previous.map {
+            $0.attributes == snapshot.attributes && $0.maxInactiveInterval == snapshot.maxInactiveInterval
+        } ?? false
+        if unchanged && previousID == id { return }
+        let bytes = try transcoder.encode(snapshot)
+        try await store.set(key(for: id), value: bytes, ttl: .seconds(snapshot.maxInactiveInterval))
+        if let previousID, previousID != id {
+            try await store.delete(key(for: previousID))
+        }
+    }
+
+    /// Deletes every key the session was ever stored under (invalidation).
+    func delete(_ session: Session) async throws {
+        let ids: [SessionID] = session.persistence.withLock { p in
+            guard !p.deleted else { return [] }
+            p.deleted = true
+            return p.storedID.map { [$0] } ?? []
+        } + session.withState { $0.retiredIDs }
+        for id in Set(ids) { try await store.delete(key(for: id)) }
+    }
+}
