@@ -1,0 +1,227 @@
+import Foundation
+import SessionHTTP
+import SessionManager
+
+/// Reads a `server.xml`-like file into a ``ServerConfiguration``.
+///
+/// ```xml
+/// <Server>
+///   <Connector port="8091" address="127.0.0.1"/>
+///   <Engine jvmRoute="node1">
+///     <Context path="/myapp" app="sample" sessionTimeout="30">
+///       <Manager requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)$"/>
+///     </Context>
+///   </Engine>
+/// </Server>
+/// ```
+///
+/// Everything unknown or invalid is an error at start, never ignored: `file:line:column: message`,
+/// naming the attribute and what is allowed. `<Manager>` attributes of msm that are not implemented
+/// yet are rejected with "not supported yet: <attribute>".
+public struct ServerXMLLoader: Sendable {
+    /// Names a `Context app="…"` may use.
+    public var knownApps: Set<String>
+
+    /// The msm class name a `Manager className` may carry (Tomcat users copy it along).
+    public static let msmClassName = "de.javakaffee.web.msm.MemcachedBackupSessionManager"
+
+    /// msm `<Manager>` attributes that later work implements; rejected until then.
+    public static let notYetSupportedManagerAttributes: Set<String> = [
+        "memcachedNodes", "failoverNodes", "sticky", "lockingMode", "sessionBackupAsync", "sessionBackupTimeout",
+        "backupThreadCount", "operationTimeout", "lockExpiration", "transcoderFactoryClass",
+        "copyCollectionsForSerialization", "customConverter", "enableStatistics", "enabled", "storageKeyPrefix",
+        "sessionAttributeFilter", "memcachedProtocol", "username", "password",
+    ]
+
+    /// Creates a loader accepting the given app names.
+    public init(knownApps: Set<String>) {
+        self.knownApps = knownApps
+    }
+
+    /// Loads and validates a file.
+    public func load(contentsOf path: String) throws(ServerXMLError) -> ServerConfiguration {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ServerXMLError(file: path, line: 1, column: 1, message: "cannot read configuration file (missing or unreadable)")
+        }
+        return try parse(Array(data), file: path)
+    }
+
+    /// Parses and validates a document; `file` names it in errors.
+    public func parse(_ bytes: [UInt8], file: String) throws(ServerXMLError) -> ServerConfiguration {
+        var parser = MiniXMLParser(bytes: bytes, file: file)
+        let root = try parser.parseDocument()
+        return try ElementReader(file: file, knownApps: knownApps).server(root)
+    }
+}
+
+/// Turns elements into configuration values, one element kind per method.
+private struct ElementReader {
+    let file: String
+    let knownApps: Set<String>
+
+    func server(_ element: XMLElementNode) throws(ServerXMLError) -> ServerConfiguration {
+        guard element.name == "Server" else { throw fail(element, "root element must be <Server>, found <\(element.name)>") }
+        try allow(element, attributes: [], children: ["Connector", "Engine"])
+        let connectors = element.children.filter { $0.name == "Connector" }
+        let engines = element.children.filter { $0.name == "Engine" }
+        guard connectors.count <= 1 else { throw fail(connectors[1], "only one <Connector> is allowed") }
+        guard let engineElement = engines.first else { throw fail(element, "<Server> needs an <Engine> with at least one <Context>") }
+        guard engines.count == 1 else { throw fail(engines[1], "only one <Engine> is allowed") }
+        let connector = try connectors.first.map { (c) throws(ServerXMLError) in try self.connector(c) } ?? ConnectorConfiguration()
+        let (jvmRoute, contexts) = try engine(engineElement)
+        return ServerConfiguration(connector: connector, jvmRoute: jvmRoute, contexts: contexts)
+    }
+
+    func connector(_ element: XMLElementNode) throws(ServerXMLError) -> ConnectorConfiguration {
+        try allow(element, attributes: ["port", "address", "maxHttpHeaderSize", "maxPostSize", "connectionTimeout"], children: [])
+        var connector = ConnectorConfiguration()
+        if let port = element.attribute("port") {
+            connector.port = try integer(port, in: element, range: 0...65535, meaning: "a TCP port 0-65535 (0: any free port)")
+        }
+        if let address = element.attribute("address") {
+            guard !address.value.isEmpty, address.value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw fail(address, in: element, "must be an IP address or host name")
+            }
+            connector.address = address.value
+        }
+        if let size = element.attribute("maxHttpHeaderSize") {
+            connector.maxHttpHeaderSize = try integer(size, in: element, range: 1024...1_048_576, meaning: "bytes, 1024-1048576")
+        }
+        if let size = element.attribute("maxPostSize") {
+            connector.maxPostSize = try integer(size, in: element, range: 0...1_073_741_824, meaning: "bytes, 0-1073741824")
+        }
+        if let timeout = element.attribute("connectionTimeout") {
+            let ms = try integer(timeout, in: element, range: 1...86_400_000, meaning: "milliseconds, 1-86400000")
+            connector.connectionTimeout = .milliseconds(ms)
+        }
+        return connector
+    }
+
+    func engine(_ element: XMLElementNode) throws(ServerXMLError) -> (String?, [ContextConfiguration]) {
+        try allow(element, attributes: ["jvmRoute"], children: ["Context"])
+        var jvmRoute: String?
+        if let route = element.attribute("jvmRoute") {
+            guard SessionID.isJvmRoute(route.value.utf8) else {
+                throw fail(route, in: element, "must be 1-64 characters of A-Z a-z 0-9 _ -")
+            }
+            jvmRoute = route.value
+        }
+        var contexts: [ContextConfiguration] = []
+        for child in element.children {
+            let context = try self.context(child)
+            if contexts.contains(where: { $0.path == context.path }) {
+                throw fail(child, "duplicate context path '\(context.path)'")
+            }
+            contexts.append(context)
+        }
+        guard !contexts.isEmpty else { throw fail(element, "<Engine> needs at least one <Context>") }
+        return (jvmRoute, contexts)
+    }
+
+    func context(_ element: XMLElementNode) throws(ServerXMLError) -> ContextConfiguration {
+        try allow(
+            element,
+            attributes: ["path", "app", "sessionTimeout", "sessionCookieName", "sessionCookieSecure", "sessionCookieSameSite", "sessionCookieDomain"],
+            children: ["Manager"]
+        )
+        guard let pathAttribute = element.attribute("path") else { throw fail(element, "<Context> needs a 'path' attribute (\"\" or /name)") }
+        let path = pathAttribute.value
+        let validPath = path.isEmpty
+            || (path.hasPrefix("/") && !path.hasSuffix("/") && !path.contains("//")
+                && path.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "?") && $0 != UInt8(ascii: ";") && $0 != UInt8(ascii: "#") })
+        guard validPath else { throw fail(pathAttribute, in: element, "must be \"\" (root) or /name, without a trailing slash") }
+        guard let app = element.attribute("app") else {
+            throw fail(element, "<Context> needs an 'app' attribute; known apps: \(knownApps.sorted().joined(separator: ", "))")
+        }
+        guard knownApps.contains(app.value) else {
+            throw fail(app, in: element, "no app named '\(app.value)'; known apps: \(knownApps.sorted().joined(separator: ", "))")
+        }
+        var cookie = SessionCookieConfiguration()
+        if let name = element.attribute("sessionCookieName") {
+            guard SessionCookieConfiguration.isValidName(name.value) else { throw fail(name, in: element, "must be a cookie name (token characters, 1-64)") }
+            cookie.name = name.value
+        }
+        if let secure = element.attribute("sessionCookieSecure") { cookie.secure = try boolean(secure, in: element) }
+        if let sameSite = element.attribute("sessionCookieSameSite") {
+            guard let value = SessionCookieConfiguration.SameSite.allCases.first(where: { $0.rawValue.lowercased() == sameSite.value.lowercased() }) else {
+                throw fail(sameSite, in: element, "must be Strict, Lax or None")
+            }
+            cookie.sameSite = value
+        }
+        if cookie.sameSite == .none && !cookie.secure {
+            throw fail(element.attribute("sessionCookieSameSite") ?? pathAttribute, in: element, "SameSite=None requires sessionCookieSecure=\"true\" (browsers reject it otherwise)")
+        }
+        if let domain = element.attribute("sessionCookieDomain") {
+            guard !domain.value.isEmpty, domain.value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: ";") }) else {
+                throw fail(domain, in: element, "must be a domain name")
+            }
+            cookie.domain = domain.value
+        }
+        var manager = ManagerConfiguration(storageKeyPrefix: "sm:\(path.isEmpty ? "/" : path):")
+        if let timeout = element.attribute("sessionTimeout") {
+            manager.maxInactiveInterval = 60 * (try integer(timeout, in: element, range: 1...525_600, meaning: "minutes, 1-525600"))
+        }
+        let managers = element.children
+        guard managers.count <= 1 else { throw fail(managers[1], "only one <Manager> per <Context>") }
+        if let managerElement = managers.first {
+            try self.manager(managerElement, into: &manager)
+        }
+        return ContextConfiguration(path: path, app: app.value, cookie: cookie, manager: manager)
+    }
+
+    func manager(_ element: XMLElementNode, into manager: inout ManagerConfiguration) throws(ServerXMLError) {
+        for attribute in element.attributes where ServerXMLLoader.notYetSupportedManagerAttributes.contains(attribute.name) {
+            throw fail(attribute, in: element, "not supported yet: \(attribute.name)")
+        }
+        try allow(element, attributes: ["className", "requestUriIgnorePattern", "maxInactiveInterval"], children: [])
+        if let className = element.attribute("className"), className.value != ServerXMLLoader.msmClassName {
+            throw fail(className, in: element, "must be \(ServerXMLLoader.msmClassName) (or left out)")
+        }
+        if let pattern = element.attribute("requestUriIgnorePattern"), !pattern.value.isEmpty {
+            do {
+                manager.requestUriIgnorePattern = try RequestURIIgnorePattern(pattern.value)
+            } catch {
+                throw fail(pattern, in: element, "is not a valid regular expression: \(pattern.value)")
+            }
+        }
+        if let interval = element.attribute("maxInactiveInterval") {
+            manager.maxInactiveInterval = try integer(interval, in: element, range: 1...31_536_000, meaning: "seconds, 1-31536000")
+        }
+    }
+
+    // MARK: helpers
+
+    func allow(_ element: XMLElementNode, attributes: Set<String>, children: Set<String>) throws(ServerXMLError) {
+        for attribute in element.attributes where !attributes.contains(attribute.name) {
+            let allowed = attributes.isEmpty ? "none" : attributes.sorted().joined(separator: ", ")
+            throw fail(attribute, in: element, "unknown attribute on <\(element.name)>; allowed: \(allowed)")
+        }
+        for child in element.children where !children.contains(child.name) {
+            let allowed = children.isEmpty ? "none" : children.sorted().map { "<\($0)>" }.joined(separator: ", ")
+            throw fail(child, "unknown element <\(child.name)> inside <\(element.name)>; allowed: \(allowed)")
+        }
+    }
+
+    func integer(_ attribute: XMLElementNode.Attribute, in element: XMLElementNode, range: ClosedRange<Int>, meaning: String) throws(ServerXMLError) -> Int {
+        guard let value = Int(attribute.value.trimmingCharacters(in: .whitespaces)), range.contains(value) else {
+            throw fail(attribute, in: element, "'\(attribute.value)' is not allowed; expected \(meaning)")
+        }
+        return value
+    }
+
+    func boolean(_ attribute: XMLElementNode.Attribute, in element: XMLElementNode) throws(ServerXMLError) -> Bool {
+        switch attribute.value.lowercased() {
+        case "true": return true
+        case "false": return false
+        default: throw fail(attribute, in: element, "'\(attribute.value)' is not allowed; expected true or false")
+        }
+    }
+
+    func fail(_ element: XMLElementNode, _ message: String) -> ServerXMLError {
+        ServerXMLError(file: file, line: element.line, column: element.column, message: message)
+    }
+
+    func fail(_ attribute: XMLElementNode.Attribute, in element: XMLElementNode, _ message: String) -> ServerXMLError {
+        ServerXMLError(file: file, line: attribute.line, column: attribute.column, message: "<\(element.name)> attribute '\(attribute.name)': \(message)")
+    }
+}

@@ -1,0 +1,9 @@
+/// An application hosted under a context path, like a webapp in Tomcat.
+///
+/// The server routes each request to the app of the context with the longest matching path
+/// prefix, after the session layer has prepared ``HTTPRequest/sessions``. An error thrown by the app
+/// becomes a `500` with a short body; its session is still saved.
+public protocol HTTPApp: Sendable {
+    /// Answers one request.
+    func respond(to request: HTTPRequest) async throws -> HTTPResponse
+}

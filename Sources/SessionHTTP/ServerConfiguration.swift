@@ -1,0 +1,68 @@
+import SessionManager
+
+/// A whole server: one connector, the engine's route, and the hosted contexts (Tomcat's `server.xml`).
+public struct ServerConfiguration: Sendable {
+    /// Where and how the server listens.
+    public var connector: ConnectorConfiguration
+    /// This node's route, appended to session ids for sticky load balancers (`Engine jvmRoute`). Default: none.
+    public var jvmRoute: String?
+    /// The hosted applications.
+    public var contexts: [ContextConfiguration]
+
+    /// Creates a server configuration.
+    public init(connector: ConnectorConfiguration = .init(), jvmRoute: String? = nil, contexts: [ContextConfiguration]) {
+        self.connector = connector
+        self.jvmRoute = jvmRoute
+        self.contexts = contexts
+    }
+}
+
+/// The listening socket and the limits applied to every connection (Tomcat `<Connector>` names).
+public struct ConnectorConfiguration: Sendable {
+    /// Address to bind. Default: `127.0.0.1` (use `0.0.0.0` to accept remote clients).
+    public var address: String
+    /// TCP port; 0 picks a free one. Default: 8080.
+    public var port: Int
+    /// Largest request line + headers, in bytes; larger requests get `431`. Default: 16384.
+    public var maxHttpHeaderSize: Int
+    /// Largest request body, in bytes; larger bodies get `413`. Default: 1 MiB.
+    public var maxPostSize: Int
+    /// A connection with no request in flight and no bytes received for this long is closed.
+    /// Default: 60 seconds (Tomcat `connectionTimeout`).
+    public var connectionTimeout: Duration
+
+    /// Creates a connector configuration; see the properties for defaults.
+    public init(
+        address: String = "127.0.0.1",
+        port: Int = 8080,
+        maxHttpHeaderSize: Int = 16384,
+        maxPostSize: Int = 1 << 20,
+        connectionTimeout: Duration = .seconds(60)
+    ) {
+        self.address = address
+        self.port = port
+        self.maxHttpHeaderSize = maxHttpHeaderSize
+        self.maxPostSize = maxPostSize
+        self.connectionTimeout = connectionTimeout
+    }
+}
+
+/// One hosted application (Tomcat `<Context>`).
+public struct ContextConfiguration: Sendable {
+    /// Context path: `""` (root) or `/name`. Requests are routed by longest prefix.
+    public var path: String
+    /// Name of the registered app to mount.
+    public var app: String
+    /// Session cookie settings.
+    public var cookie: SessionCookieConfiguration
+    /// Session settings; a context without `<Manager>` keeps sessions in the embedded memory store.
+    public var manager: ManagerConfiguration
+
+    /// Creates a context configuration.
+    public init(path: String, app: String, cookie: SessionCookieConfiguration = .init(), manager: ManagerConfiguration = .init()) {
+        self.path = path
+        self.app = app
+        self.cookie = cookie
+        self.manager = manager
+    }
+}
