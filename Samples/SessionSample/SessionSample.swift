@@ -1,0 +1,53 @@
+import ArgumentParser
+import Logging
+import ServiceLifecycle
+import UnixSignals
+import SessionConfigXML
+import SessionHTTP
+import SessionSampleApp
+
+/// Runs the sample webapp: with no arguments on port 8080 with the embedded memory store, or from
+/// a `server.xml`-like file. Stops gracefully on SIGINT/SIGTERM.
+@main
+struct SessionSample: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs the swift-session-manager sample app (/myapp/count, /myapp/read, /myapp/plain, /myapp/)."
+    )
+
+    @Option(name: .long, help: "A server.xml-like configuration file (see README).")
+    var config: String?
+
+    @Option(name: .long, help: "Port when running without --config (default 8080).")
+    var port: Int = 8080
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "session-sample")
+        let serverConfiguration: ServerConfiguration
+        do {
+            if let config {
+                serverConfiguration = try SampleServer.loadConfiguration(path: config)
+            } else {
+                serverConfiguration = try SampleServer.defaultConfiguration(port: port)
+            }
+        } catch {
+            FileHandleOutput.standardError("\(error)\n")
+            throw ExitCode(2)
+        }
+        let server = try SampleServer.makeServer(configuration: serverConfiguration, logger: logger)
+        let group = ServiceGroup(
+            configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        )
+        try await group.run()
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}

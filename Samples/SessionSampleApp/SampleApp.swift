@@ -1,0 +1,81 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SessionHTTP
+import SessionManager
+
+/// The sample webapp (registered as `sample`): a session counter and two static files.
+///
+/// - `/count`: increments the `count` attribute atomically; plain text `id=…`, `count=…`, `route=…`.
+/// - `/read`: the same body without modifying anything; with no session, `count=0` and none is created.
+/// - `/plain`: never touches the session (the baseline for benchmarks).
+/// - `/`: a small HTML page with id, count, route and creation time.
+/// - `/logo.png`, `/style.css`: static files, to show `requestUriIgnorePattern`.
+public struct SampleApp: HTTPApp {
+    private let route: String
+    private let files: [Substring: (contentType: String, body: ByteBuffer)]
+
+    /// Creates the app; `jvmRoute` is shown in the bodies.
+    public init(jvmRoute: String?) throws {
+        self.route = jvmRoute ?? ""
+        var files: [Substring: (String, ByteBuffer)] = [:]
+        for (name, type) in [("logo.png", "image/png"), ("style.css", "text/css; charset=utf-8")] {
+            guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "public") else {
+                throw SampleError("missing resource public/\(name)")
+            }
+            files[Substring("/" + name)] = (type, ByteBuffer(bytes: try Data(contentsOf: url)))
+        }
+        self.files = files
+    }
+
+    public func respond(to request: HTTPRequest) async throws -> HTTPResponse {
+        switch request.pathInContext {
+        case "/count":
+            let session = try await request.session()
+            let count = session.update("count", default: 0) { (count: inout Int) in
+                count += 1
+                return count
+            }
+            return .text("id=\(session.id)\ncount=\(count)\nroute=\(route)\n")
+        case "/read":
+            let session = try await request.existingSession()
+            let count = session?.get("count", as: Int.self) ?? 0
+            return .text("id=\(session?.id.description ?? "")\ncount=\(count)\nroute=\(route)\n")
+        case "/plain":
+            return .text("plain\n")
+        case "/":
+            let session = try await request.session()
+            let count = session.get("count", as: Int.self) ?? 0
+            return .html(page(id: session.id.description, count: count, created: session.creationTime, contextPath: request.contextPath))
+        default:
+            if let file = files[request.pathInContext] {
+                return HTTPResponse(headers: ["Content-Type": file.contentType], body: file.body)
+            }
+            return .text("not found\n", status: .notFound)
+        }
+    }
+
+    private func page(id: String, count: Int, created: Date, contextPath: String) -> String {
+        """
+        <!doctype html>
+        <html><head><meta charset="utf-8"><title>swift-session-manager sample</title>
+        <link rel="stylesheet" href="\(contextPath)/style.css"></head>
+        <body><h1><img src="\(contextPath)/logo.png" alt="" width="32" height="32"> Session</h1>
+        <table>
+        <tr><td>id</td><td>\(id)</td></tr>
+        <tr><td>count</td><td>\(count)</td></tr>
+        <tr><td>route</td><td>\(route)</td></tr>
+        <tr><td>created</td><td>\(created.ISO8601Format())</td></tr>
+        </table>
+        <p><a href="\(contextPath)/count">count</a> · <a href="\(contextPath)/read">read</a></p>
+        </body></html>
+
+        """
+    }
+}
+
+/// A problem setting up the sample.
+public struct SampleError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
