@@ -22,6 +22,7 @@ public final class HTTPServer: Service {
     private let group: any EventLoopGroup
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
+    private let executors: [(any EventLoop, EventLoopTaskExecutor)]
 
     /// Creates a server for already mounted contexts.
     /// - Parameters:
@@ -40,6 +41,7 @@ public final class HTTPServer: Service {
         var seen = Set<ObjectIdentifier>()
         self.stores = contexts.map(\.sessions.manager.store).filter { seen.insert(ObjectIdentifier($0 as AnyObject)).inserted }
         self.group = eventLoopGroup
+        self.executors = eventLoopGroup.makeIterator().map { ($0, EventLoopTaskExecutor(eventLoop: $0)) }
         self.logger = logger
         self.bound = eventLoopGroup.next().makePromise(of: SocketAddress.self)
     }
@@ -90,6 +92,11 @@ public final class HTTPServer: Service {
         logger.info("stopped")
     }
 
+    /// One executor per event loop, made once (see ``EventLoopTaskExecutor``).
+    private func executor(for eventLoop: any EventLoop) -> EventLoopTaskExecutor {
+        executors.first { $0.0 === eventLoop }?.1 ?? EventLoopTaskExecutor(eventLoop: eventLoop)
+    }
+
     private func makeBootstrap() -> ServerBootstrap {
         ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
@@ -126,7 +133,8 @@ public final class HTTPServer: Service {
                 await withDiscardingTaskGroup { group in
                     do {
                         for try await connection in connections {
-                            group.addTask { await self.serve(connection) }
+                            let executor = self.executor(for: connection.channel.eventLoop)
+                            group.addTask(executorPreference: executor) { await self.serve(connection) }
                         }
                     } catch {
                         self.logger.debug("accept loop ended", metadata: ["sm.error": "\(error)"])
