@@ -56,9 +56,11 @@ let package = Package(
         .target(
             name: "SessionTesting",
             dependencies: [
-                "SessionHTTP",
+                "SessionHTTP", "SessionManager",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -88,7 +90,7 @@ let package = Package(
             path: "Samples/SessionSample",
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager"], swiftSettings: swiftSettings),
+        .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "SessionTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SessionHTTPTests",
             dependencies: ["SessionHTTP", "SessionManager", "SessionTesting", .product(name: "NIOCore", package: "swift-nio")],

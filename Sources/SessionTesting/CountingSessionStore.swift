@@ -1,0 +1,63 @@
+import ServiceLifecycle
+import SessionManager
+import Synchronization
+
+/// Wraps a real store and counts the operations that reach it, so tests can assert that a
+/// request cost exactly N store operations (or none).
+public final class CountingSessionStore: SessionStore {
+    /// Operation counts.
+    public struct Counts: Sendable, Equatable {
+        public var getAndTouch = 0
+        public var set = 0
+        public var add = 0
+        public var delete = 0
+        public var touch = 0
+        /// All operations.
+        public var total: Int { getAndTouch + set + add + delete + touch }
+        public init() {}
+    }
+
+    /// The wrapped store.
+    public let base: any SessionStore
+    private let counter = Mutex(Counts())
+
+    /// Wraps `base`.
+    public init(_ base: any SessionStore) {
+        self.base = base
+    }
+
+    /// The counts so far.
+    public var counts: Counts { counter.withLock { $0 } }
+
+    /// Sets all counts to zero.
+    public func reset() { counter.withLock { $0 = Counts() } }
+
+    public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
+        counter.withLock { $0.getAndTouch += 1 }
+        return try await base.getAndTouch(key, ttl: ttl)
+    }
+
+    public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
+        counter.withLock { $0.set += 1 }
+        try await base.set(key, value: value, ttl: ttl)
+    }
+
+    public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        counter.withLock { $0.add += 1 }
+        return try await base.add(key, value: value, ttl: ttl)
+    }
+
+    public func delete(_ key: String) async throws {
+        counter.withLock { $0.delete += 1 }
+        try await base.delete(key)
+    }
+
+    public func touch(_ key: String, ttl: Duration) async throws -> Bool {
+        counter.withLock { $0.touch += 1 }
+        return try await base.touch(key, ttl: ttl)
+    }
+
+    public func run() async throws {
+        try await base.run()
+    }
+}

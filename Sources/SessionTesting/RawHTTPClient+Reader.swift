@@ -1,0 +1,68 @@
+import Foundation
+import NIOCore
+
+/// A test-client failure.
+public struct ClientError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Accumulates bytes from the connection and cuts complete responses out of them.
+final class ResponseReader {
+    private var iterator: NIOAsyncChannelInboundStream<ByteBuffer>.AsyncIterator
+    private var buffer: [UInt8] = []
+    private var eof = false
+
+    init(_ inbound: NIOAsyncChannelInboundStream<ByteBuffer>) {
+        iterator = inbound.makeAsyncIterator()
+    }
+
+    private func fill() async throws -> Bool {
+        guard !eof else { return false }
+        let chunk = try await iterator.next()
+        guard let chunk else {
+            eof = true
+            return false
+        }
+        buffer.append(contentsOf: chunk.readableBytesView)
+        return true
+    }
+
+    func isAtEOF() async throws -> Bool {
+        while buffer.isEmpty {
+            if try await !fill() { return true }
+        }
+        return false
+    }
+
+    func next() async throws -> RawHTTPClient.Response {
+        while true {
+            if let response = try parse() { return response }
+            guard try await fill() else { throw ClientError("connection closed before a complete response") }
+        }
+    }
+
+    private func parse() throws -> RawHTTPClient.Response? {
+        let separator: [UInt8] = Array("\r\n\r\n".utf8)
+        guard let headEnd = buffer.firstRange(of: separator) else { return nil }
+        let headText = String(decoding: buffer[..<headEnd.lowerBound], as: UTF8.self)
+        var lines = headText.components(separatedBy: "\r\n")
+        let statusLine = lines.removeFirst().split(separator: " ")
+        guard statusLine.count >= 2, let status = Int(statusLine[1]) else { throw ClientError("bad status line") }
+        let headers = lines.compactMap { line -> (String, String)? in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
+        }
+        let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
+        let bodyStart = headEnd.upperBound
+        guard buffer.count >= bodyStart + length else { return nil }
+        let body = Array(buffer[bodyStart..<bodyStart + length])
+        buffer.removeFirst(bodyStart + length)
+        return RawHTTPClient.Response(
+            status: status,
+            headers: headers.map { (name: $0.0, value: $0.1) },
+            body: String(decoding: body, as: UTF8.self),
+            bodyBytes: body
+        )
+    }
+}
