@@ -93,7 +93,13 @@ let package = Package(
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "SessionTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SessionHTTPTests",
-            dependencies: ["SessionHTTP", "SessionManager", "SessionTesting", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: [
+                "SessionHTTP", "SessionManager", "SessionTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
