@@ -112,7 +112,9 @@ let package = Package(
             name: "SessionSampleTests",
             dependencies: [
                 "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML",
+                .product(name: "Logging", package: "swift-log"),
             ],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,0 +1,172 @@
+import Foundation
+import SessionHTTP
+import SessionManager
+import Testing
+
+@testable import SessionConfigXML
+
+@Suite struct ServerXMLLoaderTests {
+    let loader = ServerXMLLoader(knownApps: ["sample"])
+
+    func parse(_ text: String) throws(ServerXMLError) -> ServerConfiguration {
+        try loader.parse(Array(text.utf8), file: "server.xml")
+    }
+
+    /// Parses `text`, expecting an error at `line`, whose message contains every fragment.
+    func expectError(_ text: String, line: Int, _ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try parse(text)
+            Issue.record("expected an error", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.line == line, "\(error)", sourceLocation: sourceLocation)
+            #expect(error.description.hasPrefix("server.xml:\(line):"), sourceLocation: sourceLocation)
+            for fragment in fragments {
+                #expect(error.message.contains(fragment), "\(error.message) lacks \(fragment)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    @Test func readsAFullConfiguration() throws {
+        let configuration = try parse(
+            """
+            <?xml version="1.0" encoding="UTF-8"?>
+            <!-- node 1 -->
+            <Server>
+              <Connector port="8091" address="0.0.0.0" maxHttpHeaderSize="8192" maxPostSize="2048" connectionTimeout="5000"/>
+              <Engine jvmRoute="node1">
+                <Context path="/myapp" app="sample" sessionTimeout="10" sessionCookieName="SID"
+                         sessionCookieSecure="true" sessionCookieSameSite="Strict" sessionCookieDomain="example.org">
+                  <Manager className="de.javakaffee.web.msm.MemcachedBackupSessionManager"
+                           requestUriIgnorePattern=".*\\.(ico|png|gif|jpg|css|js)$" maxInactiveInterval="90"/>
+                </Context>
+                <Context path="" app="sample"/>
+              </Engine>
+            </Server>
+            """
+        )
+        #expect(configuration.connector.port == 8091)
+        #expect(configuration.connector.address == "0.0.0.0")
+        #expect(configuration.connector.maxHttpHeaderSize == 8192)
+        #expect(configuration.connector.maxPostSize == 2048)
+        #expect(configuration.connector.connectionTimeout == .seconds(5))
+        #expect(configuration.jvmRoute == "node1")
+        #expect(configuration.contexts.count == 2)
+        let context = configuration.contexts[0]
+        #expect(context.path == "/myapp")
+        #expect(context.cookie == SessionCookieConfiguration(name: "SID", secure: true, sameSite: .strict, domain: "example.org"))
+        #expect(context.manager.maxInactiveInterval == 90)
+        #expect(context.manager.requestUriIgnorePattern?.matches(path: "/myapp/a.png") == true)
+        #expect(context.manager.storageKeyPrefix == "sm:/myapp:")
+        let root = configuration.contexts[1]
+        #expect(root.path == "")
+        #expect(root.manager.maxInactiveInterval == 1800)
+        #expect(root.manager.requestUriIgnorePattern == nil)
+    }
+
+    @Test func sessionTimeoutIsInMinutesAndManagerIntervalWins() throws {
+        let a = try parse(#"<Server><Engine><Context path="/a" app="sample" sessionTimeout="2"/></Engine></Server>"#)
+        #expect(a.contexts[0].manager.maxInactiveInterval == 120)
+        #expect(a.connector.port == 8080)
+        #expect(a.jvmRoute == nil)
+    }
+
+    @Test func unknownAttributeNamesItAndTheAllowedOnes() {
+        expectError(
+            """
+            <Server>
+              <Connector port="8080" prot="1"/>
+              <Engine><Context path="/a" app="sample"/></Engine>
+            </Server>
+            """,
+            line: 2, "'prot'", "unknown attribute", "allowed:", "port"
+        )
+    }
+
+    @Test(arguments: ["70000", "-1", "abc", "", "80.5"])
+    func badPort(value: String) {
+        expectError(
+            "<Server>\n<Connector port=\"\(value)\"/>\n<Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>",
+            line: 2, "'port'", "0-65535"
+        )
+    }
+
+    @Test func badRegex() {
+        expectError(
+            "<Server><Engine>\n<Context path=\"/a\" app=\"sample\">\n  <Manager requestUriIgnorePattern=\"(unclosed\"/>\n</Context></Engine></Server>",
+            line: 3, "'requestUriIgnorePattern'", "regular expression"
+        )
+    }
+
+    @Test func notYetSupportedManagerAttributesAreRejectedNotIgnored() {
+        for attribute in ServerXMLLoader.notYetSupportedManagerAttributes {
+            expectError(
+                "<Server><Engine>\n<Context path=\"/a\" app=\"sample\">\n<Manager \(attribute)=\"x\"/></Context></Engine></Server>",
+                line: 3, "not supported yet: \(attribute)"
+            )
+        }
+    }
+
+    @Test func notXML() {
+        expectError("this is not xml", line: 1, "not an XML document")
+        expectError("{\"json\": true}", line: 1, "not an XML document")
+        expectError("<Server>\n<Engine>\n", line: 3, "not closed")
+        expectError("<Server>\n</Engine>", line: 2, "does not close <Server>")
+        expectError("<Server><Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>\n<Other/>", line: 2, "after the root")
+        expectError("<!DOCTYPE x [<!ENTITY e SYSTEM \"file:///etc/passwd\">]>\n<Server/>", line: 1, "DOCTYPE")
+        expectError("<Server a=b/>", line: 1, "quoted")
+        expectError("<Server>text</Server>", line: 1, "unexpected text")
+    }
+
+    @Test func missingFileNamesTheFile() throws {
+        do {
+            _ = try loader.load(contentsOf: "/nonexistent/dir/server.xml")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.description.hasPrefix("/nonexistent/dir/server.xml:1:"))
+            #expect(error.message.contains("cannot read"))
+        }
+    }
+
+    @Test func structuralErrors() {
+        expectError("<Config/>", line: 1, "root element must be <Server>")
+        expectError("<Server>\n<Connector/>\n</Server>", line: 1, "<Engine>")
+        expectError("<Server><Engine>\n<Context path=\"/a\" app=\"nope\"/></Engine></Server>", line: 2, "no app named 'nope'", "sample")
+        expectError("<Server><Engine>\n<Context app=\"sample\"/></Engine></Server>", line: 2, "'path'")
+        expectError("<Server><Engine>\n<Context path=\"a\" app=\"sample\"/></Engine></Server>", line: 2, "'path'")
+        expectError("<Server><Engine>\n<Context path=\"/a/\" app=\"sample\"/></Engine></Server>", line: 2, "trailing slash")
+        expectError(
+            "<Server><Engine>\n<Context path=\"/a\" app=\"sample\"/>\n<Context path=\"/a\" app=\"sample\"/></Engine></Server>",
+            line: 3, "duplicate context path"
+        )
+        expectError("<Server><Engine jvmRoute=\"no de\">\n<Context path=\"/a\" app=\"sample\"/></Engine></Server>", line: 1, "'jvmRoute'")
+        expectError("<Server><Engine>\n<Context path=\"/a\" app=\"sample\"><Valve/></Context></Engine></Server>", line: 2, "unknown element <Valve>")
+        expectError(
+            "<Server><Engine>\n<Context path=\"/a\" app=\"sample\" sessionCookieSameSite=\"None\"/></Engine></Server>",
+            line: 2, "SameSite=None requires"
+        )
+        expectError("<Server><Engine>\n<Context path=\"/a\" app=\"sample\" sessionCookieSecure=\"yes\"/></Engine></Server>", line: 2, "true or false")
+        expectError(
+            "<Server><Engine>\n<Context path=\"/a\" app=\"sample\"><Manager className=\"org.apache.catalina.session.StandardManager\"/></Context></Engine></Server>",
+            line: 2, "'className'"
+        )
+        expectError("<Server><Engine>\n<Context path=\"/a\" app=\"sample\" a=\"1\" a=\"2\"/></Engine></Server>", line: 2, "duplicate attribute")
+    }
+
+    @Test func entitiesAreDecoded() throws {
+        let configuration = try parse(
+            #"<Server><Engine><Context path="/a" app="sample"><Manager requestUriIgnorePattern="/x&amp;y&#x2F;.*"/></Context></Engine></Server>"#
+        )
+        #expect(configuration.contexts[0].manager.requestUriIgnorePattern?.pattern == "/x&y/.*")
+    }
+
+    @Test func shippedClusterFilesAreValid() throws {
+        let cluster = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Samples/cluster").standardized
+        for (file, port, route) in [("node1.xml", 8091, "node1"), ("node2.xml", 8092, "node2")] {
+            let configuration = try loader.load(contentsOf: cluster.appendingPathComponent(file).path)
+            #expect(configuration.connector.port == port)
+            #expect(configuration.jvmRoute == route)
+            #expect(configuration.contexts.first?.path == "/myapp")
+        }
+    }
+}
