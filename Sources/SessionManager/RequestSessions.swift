@@ -42,11 +42,7 @@ public final class RequestSessions: Sendable {
         if case .resolved(let session, _, _) = resolution.withLock({ $0 }) { return session }
         var found: Session?
         if let requestedID {
-            if let shared = manager.active.acquire(requestedID) {
-                found = shared
-            } else if let loaded = try await manager.load(requestedID) {
-                found = manager.active.register(loaded)
-            }
+            found = try await manager.active.acquire(requestedID) { try await manager.load(requestedID) }
         }
         return adopt(found)
     }
@@ -58,7 +54,8 @@ public final class RequestSessions: Sendable {
             throw SessionManagerError(.requestIgnored, "this request matches requestUriIgnorePattern and has no session")
         }
         if let existing = try await existingSession() { return existing }
-        let created = manager.active.register(manager.makeSession())
+        let created = manager.makeSession()
+        manager.active.register(created)
         return resolution.withLock { resolution in
             if case .resolved(let session?, _, _) = resolution {
                 manager.active.release(created, registeredID: created.id)

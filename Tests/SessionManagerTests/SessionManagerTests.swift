@@ -147,6 +147,24 @@ import Testing
         #expect(manager.activeSessionCount == 0)
     }
 
+    @Test func overlappingLoadsShareOneInstanceSoNoUpdateIsLost() async throws {
+        // Request B starts loading while A's load is in flight; A then increments, saves and
+        // finishes before B's read would return. A second copy loaded by B would be stale.
+        let slow = DelayingSessionStore(MemorySessionStore(), readDelay: .milliseconds(100))
+        let manager = SessionManager(configuration: .init(), store: slow, logger: Logger(label: "test"))
+        var created: SessionID?
+        _ = try await request(manager, id: nil) { created = try await $0.session().id }
+        let id = try #require(created)
+        func increment() async throws {
+            _ = try await request(manager, id: id) { try await $0.session().update("count", default: 0) { (n: inout Int) in n += 1 } }
+        }
+        async let a: Void = increment()
+        try await Task.sleep(for: .milliseconds(30))
+        async let b: Void = increment()
+        _ = try await (a, b)
+        _ = try await request(manager, id: id) { let value = try await $0.existingSession()?.get("count", as: Int.self); #expect(value == 2) }
+    }
+
     @Test func sessionWithOwnTimeoutExpires() async throws {
         let manager = makeManager { $0.maxInactiveInterval = 1 }
         var id: SessionID?
