@@ -9,30 +9,46 @@ import SessionManager
 public enum SessionCookie {
     /// The first well-formed session id sent under `name`, or `nil`.
     public static func requestedID(in headers: HTTPHeaders, name: String) -> SessionID? {
-        for (headerName, value) in headers where headerName.utf8.count == 6 && headerName.lowercased() == "cookie" {
+        for (headerName, value) in headers where isCookieHeader(headerName) {
             if let id = requestedID(inHeaderValue: value, name: name) { return id }
         }
         return nil
     }
 
+    /// `Cookie`, in any case, without allocating (this runs for every request).
+    private static func isCookieHeader(_ name: String) -> Bool {
+        name.utf8.count == 6 && name.utf8.elementsEqual("cookie".utf8) { $0 | 0x20 == $1 }
+    }
+
     /// The first well-formed session id under `name` in one `Cookie` header value.
     public static func requestedID(inHeaderValue header: String, name: String) -> SessionID? {
-        let nameBytes = name.utf8
-        var utf8 = Substring(header).utf8[...]
-        while !utf8.isEmpty {
-            let end = utf8.firstIndex(of: UInt8(ascii: ";")) ?? utf8.endIndex
-            var pair = utf8[utf8.startIndex..<end]
-            utf8 = end == utf8.endIndex ? utf8[end...] : utf8[utf8.index(after: end)...]
-            while let first = pair.first, first == UInt8(ascii: " ") || first == UInt8(ascii: "\t") { pair = pair.dropFirst() }
-            while let last = pair.last, last == UInt8(ascii: " ") || last == UInt8(ascii: "\t") { pair = pair.dropLast() }
-            guard let equals = pair.firstIndex(of: UInt8(ascii: "=")),
-                pair[pair.startIndex..<equals].elementsEqual(nameBytes)
+        var header = header
+        var name = name
+        return header.withUTF8 { header in name.withUTF8 { name in requestedID(in: header, name: name) } }
+    }
+
+    /// The scan itself, over contiguous bytes: `name=value` pairs separated by `;`, optional
+    /// whitespace around a pair, optional double quotes around a value.
+    private static func requestedID(in header: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>) -> SessionID? {
+        var position = 0
+        let end = header.count
+        while position < end {
+            var pairEnd = position
+            while pairEnd < end, header[pairEnd] != UInt8(ascii: ";") { pairEnd += 1 }
+            var start = position
+            var stop = pairEnd
+            position = pairEnd + 1
+            while start < stop, header[start] == UInt8(ascii: " ") || header[start] == UInt8(ascii: "\t") { start += 1 }
+            while stop > start, header[stop - 1] == UInt8(ascii: " ") || header[stop - 1] == UInt8(ascii: "\t") { stop -= 1 }
+            let valueStart = start + name.count + 1
+            guard valueStart <= stop, header[start + name.count] == UInt8(ascii: "="),
+                UnsafeBufferPointer(rebasing: header[start..<start + name.count]).elementsEqual(name)
             else { continue }
-            var value = pair[pair.index(after: equals)...]
-            if value.count >= 2, value.first == UInt8(ascii: "\""), value.last == UInt8(ascii: "\"") {
-                value = value.dropFirst().dropLast()
+            var value = valueStart..<stop
+            if value.count >= 2, header[value.lowerBound] == UInt8(ascii: "\""), header[value.upperBound - 1] == UInt8(ascii: "\"") {
+                value = value.lowerBound + 1..<value.upperBound - 1
             }
-            if let id = SessionID(parsing: Substring(value)) { return id }
+            if let id = SessionID(utf8: UnsafeBufferPointer(rebasing: header[value])) { return id }
         }
         return nil
     }

@@ -17,6 +17,10 @@ struct PersistenceState: Sendable {
     var waiters: [(generation: UInt64, continuation: CheckedContinuation<WaitOutcome, Never>)] = []
     /// Set once the session was deleted from the store (invalidated).
     var deleted = false
+    /// When the store's time to live was last reset (load, write or touch). Requests that share the
+    /// in-memory instance do not read the store, so without a touch now and then a session kept
+    /// busy by overlapping requests could expire in the store while in use.
+    var lastTouched = ContinuousClock.now
 
     enum WaitOutcome: Sendable {
         case covered

@@ -16,18 +16,31 @@ public enum SessionCookieAction: Sendable, Equatable {
 /// A request that never asks costs no store operation. An ignored request (see
 /// ``ManagerConfiguration/requestUriIgnorePattern``) has no session at all:
 /// ``existingSession()`` returns `nil` and ``session()`` throws ``SessionManagerError/Code/requestIgnored``.
+/// After ``Session/invalidate()``, ``existingSession()`` returns `nil` and ``session()`` starts a new
+/// session (log out, then continue anonymously).
 public final class RequestSessions: Sendable {
-    private enum Resolution {
-        case pending
-        case resolved(Session?, registeredID: SessionID?, initialID: SessionID?)
-        case finished
+    /// A session this request holds a reference to.
+    private struct Held {
+        let session: Session
+        /// The id it was registered under (to release it).
+        let registeredID: SessionID
+        /// The id the client already knows (`nil`: created by this request).
+        let knownID: SessionID?
+    }
+
+    private struct State {
+        var resolved = false
+        var current: Held?
+        /// Invalidated sessions replaced by a new one in this request; deleted at the end.
+        var replaced: [Held] = []
+        var finished = false
     }
 
     private let manager: SessionManager
     /// `true` when the request matched the ignore pattern.
     public let isIgnored: Bool
     private let requestedID: SessionID?
-    private let resolution = Mutex<Resolution>(.pending)
+    private let state = Mutex(State())
 
     init(manager: SessionManager, ignored: Bool, requestedID: SessionID?) {
         self.manager = manager
@@ -39,15 +52,25 @@ public final class RequestSessions: Sendable {
     /// - Throws: ``SessionManagerError`` when the store cannot be reached.
     public func existingSession() async throws -> Session? {
         if isIgnored { return nil }
-        if case .resolved(let session, _, _) = resolution.withLock({ $0 }) { return session }
+        let (resolved, current) = state.withLock { ($0.resolved, $0.current) }
+        if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
         if let requestedID {
             found = try await manager.active.acquire(requestedID) { try await manager.load(requestedID) }
         }
-        return adopt(found)
+        return state.withLock { state in
+            if state.resolved {
+                // A concurrent lookup in this request won; drop ours.
+                if let found { manager.active.release(found, registeredID: requestedID ?? found.id) }
+            } else {
+                state.resolved = true
+                state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
+            }
+            return state.current.flatMap { $0.session.isValid ? $0.session : nil }
+        }
     }
 
-    /// The request's session, created when the client has none the store knows.
+    /// The request's session, created when the client has none the store knows (or it was invalidated).
     /// - Throws: ``SessionManagerError`` for an ignored request or an unreachable store.
     public func session() async throws -> Session {
         if isIgnored {
@@ -56,52 +79,45 @@ public final class RequestSessions: Sendable {
         if let existing = try await existingSession() { return existing }
         let created = manager.makeSession()
         manager.active.register(created)
-        return resolution.withLock { resolution in
-            if case .resolved(let session?, _, _) = resolution {
+        return state.withLock { state in
+            if let current = state.current, current.session.isValid {
                 manager.active.release(created, registeredID: created.id)
-                return session
+                return current.session
             }
-            resolution = .resolved(created, registeredID: created.id, initialID: nil)
+            if let old = state.current { state.replaced.append(old) }
+            state.current = Held(session: created, registeredID: created.id, knownID: nil)
             return created
-        }
-    }
-
-    /// Records the outcome of a lookup; if a concurrent lookup in this request won, drops ours.
-    private func adopt(_ found: Session?) -> Session? {
-        resolution.withLock { resolution in
-            switch resolution {
-            case .resolved(let winner, _, _):
-                if let found { manager.active.release(found, registeredID: found.id) }
-                return winner
-            case .pending, .finished:
-                resolution = .resolved(found, registeredID: found?.id, initialID: found?.id)
-                return found
-            }
         }
     }
 
     /// Ends the request: writes the session if it changed (or deletes it if invalidated) and says
     /// what to do with the cookie. Store failures are logged; the response still goes out.
     public func finish() async -> SessionCookieAction {
-        let state = resolution.withLock { state -> Resolution in
-            defer { state = .finished }
-            return state
+        let (current, replaced) = state.withLock { state -> (Held?, [Held]) in
+            guard !state.finished else { return (nil, []) }
+            state.finished = true
+            return (state.current, state.replaced)
         }
-        guard case .resolved(let session?, let registeredID?, let initialID) = state else { return .none }
-        defer { manager.active.release(session, registeredID: registeredID) }
+        var clientKnewAnInvalidatedSession = false
+        for held in replaced + [current].compactMap({ $0 }) where !held.session.isValid {
+            clientKnewAnInvalidatedSession = clientKnewAnInvalidatedSession || held.knownID != nil
+            await run("session delete", held.session) { try await manager.writer.delete(held.session) }
+            manager.active.release(held.session, registeredID: held.registeredID)
+        }
+        guard let current, current.session.isValid else {
+            return clientKnewAnInvalidatedSession ? .expire : .none
+        }
+        await run("session write", current.session) { try await manager.writer.persist(current.session) }
+        manager.active.release(current.session, registeredID: current.registeredID)
+        let id = current.session.id
+        return id == current.knownID ? .none : .set(id)
+    }
+
+    private func run(_ what: String, _ session: Session, _ operation: () async throws -> Void) async {
         do {
-            if !session.isValid {
-                try await manager.writer.delete(session)
-                return initialID == nil ? .none : .expire
-            }
-            try await manager.writer.persist(session)
+            try await operation()
         } catch {
-            manager.logger.error(
-                "session write failed",
-                metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
-            )
+            manager.logger.error("\(what) failed", metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"])
         }
-        let id = session.id
-        return id == initialID ? .none : .set(id)
     }
 }

@@ -42,32 +42,55 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses an id received from a client; `nil` unless it matches the format exactly.
-    public init?(parsing text: some StringProtocol) {
-        let utf8 = text.utf8
-        guard utf8.count >= Self.randomLength, utf8.count <= Self.maximumLength else { return nil }
-        let randomEnd = utf8.index(utf8.startIndex, offsetBy: Self.randomLength)
-        guard Self.isRandomPart(utf8[utf8.startIndex..<randomEnd]) else { return nil }
-        var rest = utf8[randomEnd...]
-        var nodeID: String?
-        var jvmRoute: String?
-        if rest.first == UInt8(ascii: "-") {
-            rest = rest.dropFirst()
-            let end = rest.firstIndex(of: UInt8(ascii: ".")) ?? rest.endIndex
-            guard Self.isNodeID(rest[rest.startIndex..<end]) else { return nil }
-            nodeID = String(decoding: rest[rest.startIndex..<end], as: UTF8.self)
-            rest = rest[end...]
+    public init?(parsing text: String) {
+        var text = text
+        guard let id = text.withUTF8({ Self(utf8: $0) }) else { return nil }
+        self = id
+    }
+
+    /// Parses an id received from a client; `nil` unless it matches the format exactly.
+    public init?(parsing text: Substring) {
+        var text = text
+        guard let id = text.withUTF8({ Self(utf8: $0) }) else { return nil }
+        self = id
+    }
+
+    /// Parses an id from UTF-8 bytes, such as a slice of a `Cookie` header, without copying first.
+    ///
+    /// Not generic on purpose: it runs for every request, across a module boundary, where a
+    /// generic version would not be specialised.
+    public init?(utf8 bytes: UnsafeBufferPointer<UInt8>) {
+        let count = bytes.count
+        guard count >= Self.randomLength, count <= Self.maximumLength else { return nil }
+        for i in 0..<Self.randomLength where !Self.isUpperHex(bytes[i]) { return nil }
+        var index = Self.randomLength
+        var nodeRange: Range<Int>?
+        var routeRange: Range<Int>?
+        if index < count, bytes[index] == UInt8(ascii: "-") {
+            let start = index + 1
+            index = start
+            while index < count, bytes[index] != UInt8(ascii: ".") {
+                guard Self.isWordByte(bytes[index]) else { return nil }
+                index += 1
+            }
+            guard index > start, index - start <= Self.maximumNodeIDLength else { return nil }
+            nodeRange = start..<index
         }
-        if rest.first == UInt8(ascii: ".") {
-            rest = rest.dropFirst()
-            guard Self.isJvmRoute(rest) else { return nil }
-            jvmRoute = String(decoding: rest, as: UTF8.self)
-            rest = rest[rest.endIndex...]
+        if index < count, bytes[index] == UInt8(ascii: ".") {
+            let start = index + 1
+            index = start
+            while index < count {
+                guard Self.isWordByte(bytes[index]) || bytes[index] == UInt8(ascii: "-") else { return nil }
+                index += 1
+            }
+            guard index > start, index - start <= Self.maximumJvmRouteLength else { return nil }
+            routeRange = start..<index
         }
-        guard rest.isEmpty else { return nil }
-        self.random = String(decoding: utf8[utf8.startIndex..<randomEnd], as: UTF8.self)
-        self.nodeID = nodeID
-        self.jvmRoute = jvmRoute
-        self.description = String(decoding: utf8, as: UTF8.self)
+        guard index == count else { return nil }
+        self.random = String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<Self.randomLength]), as: UTF8.self)
+        self.nodeID = nodeRange.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        self.jvmRoute = routeRange.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        self.description = String(decoding: bytes, as: UTF8.self)
     }
 
     /// The same session with another jvmRoute (Tomcat failover) or none.
@@ -88,8 +111,11 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func isRandomPart(_ bytes: some Collection<UInt8>) -> Bool {
-        bytes.count == randomLength
-            && bytes.allSatisfy { ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "F")) }
+        bytes.count == randomLength && bytes.allSatisfy(isUpperHex)
+    }
+
+    private static func isUpperHex(_ byte: UInt8) -> Bool {
+        (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
     }
 
     /// Whether `text` is a valid node id (used to validate configuration as well as ids).

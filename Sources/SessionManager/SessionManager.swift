@@ -38,13 +38,14 @@ public final class SessionManager: Sendable {
     /// Starts the session part of a request.
     /// - Parameters:
     ///   - path: the request path including the context path, without the query string.
-    ///   - requestedID: the id from the client's cookie, already validated by ``SessionID/init(parsing:)``.
+    ///   - requestedID: the id from the client's cookie, already validated by ``SessionID/init(parsing:)``;
+    ///     not evaluated for ignored requests.
     /// - Returns: the request's session access; call ``RequestSessions/finish()`` exactly once at the end.
-    public func beginRequest(path: Substring, requestedID: SessionID?) -> RequestSessions {
+    public func beginRequest(path: Substring, requestedID: @autoclosure () -> SessionID?) -> RequestSessions {
         if let pattern = configuration.requestUriIgnorePattern, pattern.matches(path: path) {
             return RequestSessions(manager: self, ignored: true, requestedID: nil)
         }
-        return RequestSessions(manager: self, ignored: false, requestedID: requestedID)
+        return RequestSessions(manager: self, ignored: false, requestedID: requestedID())
     }
 
     /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is

@@ -24,6 +24,7 @@ struct SessionWriter: Sendable {
             }
             switch step {
             case .done:
+                try await touchIfStale(session)
                 return
             case .wait:
                 let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<PersistenceState.WaitOutcome, Never>) in
@@ -53,6 +54,7 @@ struct SessionWriter: Sendable {
                 let waiters = session.persistence.withLock { p in
                     p.writing = false
                     if failure == nil {
+                        p.lastTouched = .now
                         p.stored = snapshot
                         p.storedID = id
                         p.storedGeneration = generation
@@ -72,6 +74,19 @@ struct SessionWriter: Sendable {
                 return
             }
         }
+    }
+
+    /// Resets the store's time to live when a quarter of it has passed since the last load, write
+    /// or touch (see ``PersistenceState/lastTouched``); free otherwise.
+    private func touchIfStale(_ session: Session) async throws {
+        let (id, interval) = session.withState { ($0.id, $0.maxInactiveInterval) }
+        let ttl = Duration.seconds(interval)
+        let due = session.persistence.withLock { p -> Bool in
+            guard p.stored != nil, !p.deleted, ContinuousClock.now - p.lastTouched > ttl / 4 else { return false }
+            p.lastTouched = .now
+            return true
+        }
+        if due { _ = try await store.touch(key(for: id), ttl: ttl) }
     }
 
     /// One store write, skipped when the store already holds these exact contents.

@@ -165,6 +165,42 @@ import Testing
         _ = try await request(manager, id: id) { let value = try await $0.existingSession()?.get("count", as: Int.self); #expect(value == 2) }
     }
 
+    @Test func invalidateThenNewSessionInOneRequest() async throws {
+        let manager = makeManager()
+        var old: SessionID?
+        _ = try await request(manager, id: nil) { try await $0.session().set("user", "alice"); old = try await $0.session().id }
+        var new: SessionID?
+        let action = try await request(manager, id: old) { sessions in
+            try await sessions.session().invalidate()
+            let existing = try await sessions.existingSession()
+            #expect(existing == nil)
+            let fresh = try await sessions.session()
+            #expect(fresh.get("user", as: String.self) == nil)
+            new = fresh.id
+        }
+        #expect(action == .set(try #require(new)))
+        _ = try await request(manager, id: old) { let value = try await $0.existingSession(); #expect(value == nil) }
+        _ = try await request(manager, id: new) { let value = try await $0.existingSession(); #expect(value != nil) }
+        #expect(manager.activeSessionCount == 0)
+    }
+
+    @Test func sessionKeptInMemoryByOverlappingRequestsStaysAliveInTheStore() async throws {
+        let manager = makeManager { $0.maxInactiveInterval = 1 }
+        var created: SessionID?
+        _ = try await request(manager, id: nil) { created = try await $0.session().id }
+        let id = try #require(created)
+        // A long request holds the session for 1.6 s (longer than its 1 s timeout) while short
+        // read-only requests share the in-memory instance and never read the store.
+        let long = manager.beginRequest(path: "/app/x", requestedID: id)
+        _ = try await long.existingSession()
+        for _ in 0..<16 {
+            try await Task.sleep(for: .milliseconds(100))
+            _ = try await request(manager, id: id) { let value = try await $0.existingSession(); #expect(value != nil) }
+        }
+        _ = await long.finish()
+        _ = try await request(manager, id: id) { let value = try await $0.existingSession(); #expect(value != nil) }
+    }
+
     @Test func sessionWithOwnTimeoutExpires() async throws {
         let manager = makeManager { $0.maxInactiveInterval = 1 }
         var id: SessionID?
