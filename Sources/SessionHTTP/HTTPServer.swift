@@ -119,11 +119,10 @@ public final class HTTPServer: Service {
             withEncoderConfiguration: .init(),
             withDecoderLimitConfiguration: limits
         )
-        try sync.addHandler(HTTPErrorResponder())
         let idle = TimeAmount.nanoseconds(Int64(connector.connectionTimeout.components.seconds) * 1_000_000_000
             + connector.connectionTimeout.components.attoseconds / 1_000_000_000)
         try sync.addHandler(IdleStateHandler(readTimeout: idle))
-        try sync.addHandler(IdleConnectionHandler())
+        try sync.addHandler(ConnectionPolicyHandler())
         return try Connection(wrappingChannelSynchronously: channel)
     }
 

@@ -113,10 +113,15 @@ private struct BinaryWriter {
 
     mutating func map(_ map: [String: SessionValue], depth: Int) throws {
         varint(UInt64(map.count))
-        for key in map.keys.sorted() {
+        if map.count == 1, let (key, element) = map.first {
+            // The common tiny session: nothing to sort.
             string(key)
-            // Force-unwrap-free: the key comes from the dictionary itself.
-            try value(map[key] ?? .null, depth: depth)
+            try value(element, depth: depth)
+            return
+        }
+        for (key, element) in map.sorted(by: { $0.key < $1.key }) {
+            string(key)
+            try value(element, depth: depth)
         }
     }
 

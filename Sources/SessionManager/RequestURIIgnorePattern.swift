@@ -13,7 +13,8 @@ public struct RequestURIIgnorePattern: Sendable {
 
     private enum Matcher: @unchecked Sendable {
         // `Regex<AnyRegexOutput>` is immutable after construction; it is only read here.
-        case extensions(Set<String>)
+        /// File extensions as UTF-8, compared without allocating.
+        case extensions([[UInt8]])
         case regex(Regex<AnyRegexOutput>)
     }
 
@@ -38,15 +39,18 @@ public struct RequestURIIgnorePattern: Sendable {
     public func matches(path: Substring) -> Bool {
         switch matcher {
         case .extensions(let extensions):
-            guard let dot = path.lastIndex(of: "."), !path[dot...].contains("/") else { return false }
-            return extensions.contains(String(path[path.index(after: dot)...]))
+            let utf8 = path.utf8
+            guard let dot = utf8.lastIndex(of: UInt8(ascii: ".")) else { return false }
+            let suffix = utf8[utf8.index(after: dot)...]
+            guard !suffix.contains(UInt8(ascii: "/")) else { return false }
+            return extensions.contains { $0.elementsEqual(suffix) }
         case .regex(let regex):
             return (try? regex.wholeMatch(in: path)) != nil
         }
     }
 
     /// The extension list of a pattern of exactly the form `.*\.(a|b|c)$` (or without `$`), if it is one.
-    private static func extensionSet(of pattern: String) -> Set<String>? {
+    private static func extensionSet(of pattern: String) -> [[UInt8]]? {
         var body = Substring(pattern)
         guard body.hasPrefix(#".*\.("#) else { return nil }
         body = body.dropFirst(5)
@@ -57,6 +61,6 @@ public struct RequestURIIgnorePattern: Sendable {
         guard !names.isEmpty,
             names.allSatisfy({ !$0.isEmpty && $0.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) } })
         else { return nil }
-        return Set(names.map(String.init))
+        return names.map { Array($0.utf8) }
     }
 }

@@ -43,7 +43,9 @@ import Testing
         let store = MemorySessionStore(configuration: .init(sweepInterval: .milliseconds(50)))
         try await store.set("old", value: [1], ttl: .milliseconds(10))
         let task = Task { try await store.run() }
-        try await Task.sleep(for: .milliseconds(300))
+        // Poll instead of sleeping a fixed time: a loaded machine may delay the sweep task.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while store.count > 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         #expect(store.count == 0)
         task.cancel()
         try await task.value
