@@ -6,7 +6,8 @@
 #   Benchmarks/wrk-sample.sh                        # our sample only
 #   Benchmarks/wrk-sample.sh --peer DIR             # also the Hummingbird peer in DIR (a copy of
 #                                                   # shared/peers/hummingbird-sessions), same sitting
-# Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081).
+# Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081),
+# PEER_BIN (an already built peer binary: used instead of building --peer DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -18,8 +19,8 @@ Scripts/install-dependencies.sh bench
 swift build -c release --product SessionSample >&2
 ours_bin=$(swift build -c release --show-bin-path)/SessionSample
 
-peer_bin=""
-if [ -n "$peer_dir" ]; then
+peer_bin="${PEER_BIN:-}"
+if [ -z "$peer_bin" ] && [ -n "$peer_dir" ]; then
   # Build a copy: the peer's own folder may be read-only.
   work=$(mktemp -d)
   cp -r "$peer_dir/." "$work/"

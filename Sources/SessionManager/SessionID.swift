@@ -17,14 +17,37 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     /// Longest complete id accepted; anything longer is rejected without further inspection.
     public static let maximumLength = randomLength + 1 + maximumNodeIDLength + 1 + maximumJvmRouteLength
 
-    /// The random part (32 upper-case hex characters).
-    public let random: String
-    /// The store node id, if the store encodes one.
-    public let nodeID: String?
-    /// The app node's route, if the engine has a `jvmRoute`.
-    public let jvmRoute: String?
     /// The id as sent in the cookie.
+    ///
+    /// The only stored string: ids are copied on every request (registry keys, store keys, the
+    /// request's bookkeeping), so the parts are kept as offsets into it rather than as strings of
+    /// their own, which makes a copy one reference count instead of four.
     public let description: String
+    /// UTF-8 offset where the node id starts (0: none).
+    private let nodeStart: UInt8
+    /// UTF-8 offset where the jvmRoute starts (0: none).
+    private let routeStart: UInt8
+
+    /// The random part (32 upper-case hex characters).
+    public var random: String { String(part(0, Self.randomLength)) }
+    /// The store node id, if the store encodes one.
+    public var nodeID: String? {
+        guard nodeStart > 0 else { return nil }
+        let end = routeStart > 0 ? Int(routeStart) - 1 : description.utf8.count
+        return String(part(Int(nodeStart), end))
+    }
+    /// The app node's route, if the engine has a `jvmRoute`.
+    public var jvmRoute: String? {
+        routeStart > 0 ? String(part(Int(routeStart), description.utf8.count)) : nil
+    }
+
+    private func part(_ start: Int, _ end: Int) -> Substring {
+        let utf8 = description.utf8
+        return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)])
+    }
+
+    public static func == (lhs: SessionID, rhs: SessionID) -> Bool { lhs.description == rhs.description }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// Builds an id from validated parts.
     /// - Precondition: the parts match the format; ids from outside go through ``init(parsing:)``.
@@ -32,13 +55,20 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         precondition(Self.isRandomPart(random.utf8), "invalid random part")
         precondition(nodeID.map { Self.isNodeID($0.utf8) } ?? true, "invalid node id")
         precondition(jvmRoute.map { Self.isJvmRoute($0.utf8) } ?? true, "invalid jvmRoute")
-        self.random = random
-        self.nodeID = nodeID
-        self.jvmRoute = jvmRoute
         var text = random
-        if let nodeID { text += "-" + nodeID }
-        if let jvmRoute { text += "." + jvmRoute }
+        var nodeStart: UInt8 = 0
+        var routeStart: UInt8 = 0
+        if let nodeID {
+            nodeStart = UInt8(text.utf8.count + 1)
+            text += "-" + nodeID
+        }
+        if let jvmRoute {
+            routeStart = UInt8(text.utf8.count + 1)
+            text += "." + jvmRoute
+        }
         self.description = text
+        self.nodeStart = nodeStart
+        self.routeStart = routeStart
     }
 
     /// Parses an id received from a client; `nil` unless it matches the format exactly.
@@ -87,9 +117,8 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
             routeRange = start..<index
         }
         guard index == count else { return nil }
-        self.random = String(decoding: UnsafeBufferPointer(rebasing: bytes[0..<Self.randomLength]), as: UTF8.self)
-        self.nodeID = nodeRange.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
-        self.jvmRoute = routeRange.map { String(decoding: UnsafeBufferPointer(rebasing: bytes[$0]), as: UTF8.self) }
+        self.nodeStart = UInt8(nodeRange?.lowerBound ?? 0)
+        self.routeStart = UInt8(routeRange?.lowerBound ?? 0)
         self.description = String(decoding: bytes, as: UTF8.self)
     }
 
