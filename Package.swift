@@ -84,10 +84,17 @@ let package = Package(
                 "SessionSampleApp",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Samples/SessionSample",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "SessionMicroBench",
+            dependencies: ["SessionManager", .product(name: "Logging", package: "swift-log")],
+            path: "Benchmarks/SessionMicroBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "SessionTesting"], swiftSettings: swiftSettings),

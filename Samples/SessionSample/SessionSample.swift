@@ -1,5 +1,6 @@
 import ArgumentParser
 import Logging
+import NIOCore
 import ServiceLifecycle
 import UnixSignals
 import SessionConfigXML
@@ -23,12 +24,19 @@ struct SessionSample: AsyncParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(name: .long, help: "Event loop threads (default: one per CPU core).")
+    var threads: Int?
+
     func run() async throws {
         let level = logLevel
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
             handler.logLevel = level
             return handler
+        }
+        if let threads {
+            guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
+            NIOSingletons.groupLoopCountSuggestion = threads
         }
         let logger = Logger(label: "session-sample")
         let serverConfiguration: ServerConfiguration

@@ -24,62 +24,65 @@ final class ActiveSessions: Sendable {
         entries.withLock { $0.values.count { if case .active = $0 { true } else { false } } }
     }
 
-    /// The session for `id` with one more reference: the in-use instance, the result of a load in
-    /// progress, or what `load` returns (registered for the next requests). `nil`: the store does not know it.
-    func acquire(_ id: SessionID, load: () async throws -> Session?) async throws -> Session? {
-        let key = id.description
-        enum Step { case shared(Session), wait, load }
-        let step: Step = entries.withLock { entries in
-            switch entries[key] {
+    /// What ``begin(_:)`` found for an id.
+    enum Lookup {
+        /// In use by another request: shared, with one more reference.
+        case shared(Session)
+        /// Another request is loading it: ``wait(for:)``.
+        case loading
+        /// Nobody has it: the caller loads it and calls ``completeLoad(_:with:)``.
+        case mustLoad
+    }
+
+    /// The first step of getting the session for `id`, without suspending.
+    func begin(_ id: SessionID) -> Lookup {
+        entries.withLock { entries in
+            switch entries[id.description] {
             case .active(let session, let references):
-                entries[key] = .active(session, references: references + 1)
+                entries[id.description] = .active(session, references: references + 1)
                 return .shared(session)
             case .loading:
-                return .wait
+                return .loading
             case nil:
-                entries[key] = .loading([])
-                return .load
+                entries[id.description] = .loading([])
+                return .mustLoad
             }
         }
-        switch step {
-        case .shared(let session):
-            return session
-        case .wait:
-            let result = await withCheckedContinuation { (waiter: Waiter) in
-                let resumeNow: Result<Session?, any Error>? = entries.withLock { entries in
-                    switch entries[key] {
-                    case .loading(let waiters):
-                        entries[key] = .loading(waiters + [waiter])
-                        return nil
-                    case .active(let session, let references):
-                        entries[key] = .active(session, references: references + 1)
-                        return .success(session)
-                    case nil:
-                        return .success(nil)
-                    }
-                }
-                if let resumeNow { waiter.resume(returning: resumeNow) }
+    }
+
+    /// Publishes the result of a load started after ``Lookup/mustLoad`` to the requests waiting for it.
+    func completeLoad(_ id: SessionID, with result: Result<Session?, any Error>) {
+        let waiters: [Waiter] = entries.withLock { entries in
+            guard case .loading(let waiters) = entries[id.description] else { return [] }
+            if case .success(let session?) = result {
+                entries[id.description] = .active(session, references: 1 + waiters.count)
+            } else {
+                entries[id.description] = nil
             }
-            return try result.get()
-        case .load:
-            let result: Result<Session?, any Error>
-            do {
-                result = .success(try await load())
-            } catch {
-                result = .failure(error)
-            }
-            let waiters: [Waiter] = entries.withLock { entries in
-                guard case .loading(let waiters) = entries[key] else { return [] }
-                if case .success(let session?) = result {
-                    entries[key] = .active(session, references: 1 + waiters.count)
-                } else {
-                    entries[key] = nil
-                }
-                return waiters
-            }
-            for waiter in waiters { waiter.resume(returning: result) }
-            return try result.get()
+            return waiters
         }
+        for waiter in waiters { waiter.resume(returning: result) }
+    }
+
+    /// Waits for the load another request is doing (after ``Lookup/loading``).
+    func wait(for id: SessionID) async throws -> Session? {
+        let key = id.description
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            let resumeNow: Result<Session?, any Error>? = entries.withLock { entries in
+                switch entries[key] {
+                case .loading(let waiters):
+                    entries[key] = .loading(waiters + [waiter])
+                    return nil
+                case .active(let session, let references):
+                    entries[key] = .active(session, references: references + 1)
+                    return .success(session)
+                case nil:
+                    return .success(nil)
+                }
+            }
+            if let resumeNow { waiter.resume(returning: resumeNow) }
+        }
+        return try result.get()
     }
 
     /// Registers a session this request created (a fresh id, so no other request can have it).
@@ -91,14 +94,22 @@ final class ActiveSessions: Sendable {
     /// its current id if that changed, and removes it after the last reference or once invalidated.
     func release(_ session: Session, registeredID: SessionID) {
         let currentID = session.id
+        let isValid = session.isValid
         entries.withLock { entries in
-            for key in [registeredID.description, currentID.description] {
-                guard case .active(let registered, let references) = entries[key], registered === session else { continue }
-                entries[key] = nil
-                if references > 1 && session.isValid {
-                    entries[currentID.description] = .active(session, references: references - 1)
-                }
+            var key = registeredID.description
+            guard case .active(let registered, let references) = entries[key], registered === session else {
+                // Another request of this session re-filed it under its new id already.
+                key = currentID.description
+                guard key != registeredID.description, case .active(let registered, let references) = entries[key], registered === session
+                else { return }
+                entries[key] = references > 1 && isValid ? .active(session, references: references - 1) : nil
                 return
+            }
+            if currentID == registeredID {
+                entries[key] = references > 1 && isValid ? .active(session, references: references - 1) : nil
+            } else {
+                entries[key] = nil
+                if references > 1 && isValid { entries[currentID.description] = .active(session, references: references - 1) }
             }
         }
     }

@@ -48,8 +48,13 @@ public struct BinarySessionTranscoder: SessionTranscoder {
     }
 
     public func decode(_ bytes: [UInt8]) throws -> SessionSnapshot {
+        try bytes.withUnsafeBufferPointer { try decode(buffer: $0) }
+    }
+
+    /// Decodes from contiguous bytes (no copy; bounds are checked by ``BinaryReader``).
+    private func decode(buffer bytes: UnsafeBufferPointer<UInt8>) throws -> SessionSnapshot {
         var reader = BinaryReader(bytes)
-        guard bytes.count >= 4, Array(bytes[0..<3]) == Self.magic else {
+        guard bytes.count >= 4, bytes[0] == Self.magic[0], bytes[1] == Self.magic[1], bytes[2] == Self.magic[2] else {
             throw TranscoderError("not a binary-transcoder session (unknown magic)", offset: 0)
         }
         guard bytes[3] == Self.version else {
@@ -162,11 +167,13 @@ private struct BinaryWriter {
     }
 }
 
+/// Reads the format from contiguous bytes. Every access is checked against `bytes.count` before
+/// it happens, so the unsafe buffer is never read out of bounds.
 private struct BinaryReader {
-    let bytes: [UInt8]
+    let bytes: UnsafeBufferPointer<UInt8>
     var offset = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
 
     var remaining: Int { bytes.count - offset }
 
@@ -210,10 +217,10 @@ private struct BinaryReader {
         return Double(bitPattern: bits)
     }
 
-    mutating func raw() throws -> ArraySlice<UInt8> {
+    mutating func raw() throws -> UnsafeBufferPointer<UInt8> {
         let count = try length(unit: 1)
         defer { offset += count }
-        return bytes[offset..<offset + count]
+        return UnsafeBufferPointer(rebasing: bytes[offset..<offset + count])
     }
 
     mutating func string() throws -> String {

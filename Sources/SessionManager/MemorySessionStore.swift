@@ -39,14 +39,13 @@ public final class MemorySessionStore: SessionStore {
     public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
         let now = clock.now
         return entries.withLock { entries -> [UInt8]? in
-            guard var entry = entries[key] else { return nil }
-            guard entry.expiry > now else {
-                entries[key] = nil
+            guard let index = entries.index(forKey: key) else { return nil }
+            guard entries.values[index].expiry > now else {
+                entries.remove(at: index)
                 return nil
             }
-            entry.expiry = now + ttl
-            entries[key] = entry
-            return entry.value
+            entries.values[index].expiry = now + ttl
+            return entries.values[index].value
         }
     }
 

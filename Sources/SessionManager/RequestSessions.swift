@@ -56,7 +56,20 @@ public final class RequestSessions: Sendable {
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
         if let requestedID {
-            found = try await manager.active.acquire(requestedID) { try await manager.load(requestedID) }
+            switch manager.active.begin(requestedID) {
+            case .shared(let session):
+                found = session
+            case .loading:
+                found = try await manager.active.wait(for: requestedID)
+            case .mustLoad:
+                do {
+                    found = try await manager.load(requestedID)
+                    manager.active.completeLoad(requestedID, with: .success(found))
+                } catch {
+                    manager.active.completeLoad(requestedID, with: .failure(error))
+                    throw error
+                }
+            }
         }
         return state.withLock { state in
             if state.resolved {
@@ -99,25 +112,35 @@ public final class RequestSessions: Sendable {
             return (state.current, state.replaced)
         }
         var clientKnewAnInvalidatedSession = false
-        for held in replaced + [current].compactMap({ $0 }) where !held.session.isValid {
-            clientKnewAnInvalidatedSession = clientKnewAnInvalidatedSession || held.knownID != nil
-            await run("session delete", held.session) { try await manager.writer.delete(held.session) }
-            manager.active.release(held.session, registeredID: held.registeredID)
+        for held in replaced {
+            clientKnewAnInvalidatedSession = await retire(held) || clientKnewAnInvalidatedSession
         }
-        guard let current, current.session.isValid else {
-            return clientKnewAnInvalidatedSession ? .expire : .none
+        guard let current else { return clientKnewAnInvalidatedSession ? .expire : .none }
+        guard current.session.isValid else {
+            return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
-        await run("session write", current.session) { try await manager.writer.persist(current.session) }
+        do {
+            try await manager.writer.persist(current.session)
+        } catch {
+            log("session write failed", current.session, error)
+        }
         manager.active.release(current.session, registeredID: current.registeredID)
         let id = current.session.id
         return id == current.knownID ? .none : .set(id)
     }
 
-    private func run(_ what: String, _ session: Session, _ operation: () async throws -> Void) async {
+    /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
+    private func retire(_ held: Held) async -> Bool {
         do {
-            try await operation()
+            try await manager.writer.delete(held.session)
         } catch {
-            manager.logger.error("\(what) failed", metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"])
+            log("session delete failed", held.session, error)
         }
+        manager.active.release(held.session, registeredID: held.registeredID)
+        return held.knownID != nil
+    }
+
+    private func log(_ message: Logger.Message, _ session: Session, _ error: any Error) {
+        manager.logger.error(message, metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"])
     }
 }

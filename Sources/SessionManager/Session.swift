@@ -169,3 +169,19 @@ public final class Session: Sendable {
         }
     }
 }
+
+// MARK: - Codable helpers
+
+extension Session {
+    /// The attribute decoded as `T` (any `Decodable`); `nil` when absent.
+    /// - Throws: `DecodingError` when the stored value has another shape.
+    public func get<T: Decodable>(_ key: String, decoding type: T.Type) throws -> T? {
+        guard let value = self[key] else { return nil }
+        return try SessionValueDecoder().decode(type, from: value)
+    }
+
+    /// Stores any `Encodable` value as a ``SessionValue`` tree (see ``SessionValueEncoder``).
+    public func set<T: Encodable>(_ key: String, encoding value: T) throws {
+        self[key] = try SessionValueEncoder().encode(value)
+    }
+}

@@ -24,7 +24,7 @@ struct SessionWriter: Sendable {
             }
             switch step {
             case .done:
-                try await touchIfStale(session)
+                if let due = touchDue(session) { _ = try await store.touch(due.key, ttl: due.ttl) }
                 return
             case .wait:
                 let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<PersistenceState.WaitOutcome, Never>) in
@@ -76,9 +76,9 @@ struct SessionWriter: Sendable {
         }
     }
 
-    /// Resets the store's time to live when a quarter of it has passed since the last load, write
-    /// or touch (see ``PersistenceState/lastTouched``); free otherwise.
-    private func touchIfStale(_ session: Session) async throws {
+    /// The key and time to live to touch when a quarter of the session's time to live has passed
+    /// since the last load, write or touch (see ``PersistenceState/lastTouched``); `nil` otherwise.
+    private func touchDue(_ session: Session) -> (key: String, ttl: Duration)? {
         let (id, interval) = session.withState { ($0.id, $0.maxInactiveInterval) }
         let ttl = Duration.seconds(interval)
         let due = session.persistence.withLock { p -> Bool in
@@ -86,7 +86,7 @@ struct SessionWriter: Sendable {
             p.lastTouched = .now
             return true
         }
-        if due { _ = try await store.touch(key(for: id), ttl: ttl) }
+        return due ? (key(for: id), ttl) : nil
     }
 
     /// One store write, skipped when the store already holds these exact contents.
