@@ -21,6 +21,8 @@ import SessionManager
 public struct ServerXMLLoader: Sendable {
     /// Names a `Context app="…"` may use.
     public var knownApps: Set<String>
+    /// Transcoders `transcoderFactoryClass` may name.
+    public var transcoders: SessionTranscoders
 
     /// The msm class name a `Manager className` may carry (Tomcat users copy it along).
     public static let msmClassName = "de.javakaffee.web.msm.MemcachedBackupSessionManager"
@@ -28,14 +30,16 @@ public struct ServerXMLLoader: Sendable {
     /// msm `<Manager>` attributes that later work implements; rejected until then.
     public static let notYetSupportedManagerAttributes: Set<String> = [
         "memcachedNodes", "failoverNodes", "sticky", "lockingMode", "sessionBackupAsync", "sessionBackupTimeout",
-        "backupThreadCount", "operationTimeout", "lockExpiration", "transcoderFactoryClass",
+        "backupThreadCount", "operationTimeout", "lockExpiration",
         "copyCollectionsForSerialization", "customConverter", "enableStatistics", "enabled", "storageKeyPrefix",
-        "sessionAttributeFilter", "memcachedProtocol", "username", "password",
+        "memcachedProtocol", "username", "password",
     ]
 
-    /// Creates a loader accepting the given app names.
-    public init(knownApps: Set<String>) {
+    /// Creates a loader accepting the given app names and transcoders (register your own in
+    /// `transcoders` before loading).
+    public init(knownApps: Set<String>, transcoders: SessionTranscoders = .standard) {
         self.knownApps = knownApps
+        self.transcoders = transcoders
     }
 
     /// Loads and validates a file.
@@ -50,7 +54,7 @@ public struct ServerXMLLoader: Sendable {
     public func parse(_ bytes: [UInt8], file: String) throws(ServerXMLError) -> ServerConfiguration {
         var parser = MiniXMLParser(bytes: bytes, file: file)
         let root = try parser.parseDocument()
-        return try ElementReader(file: file, knownApps: knownApps).server(root)
+        return try ElementReader(file: file, knownApps: knownApps, transcoders: transcoders).server(root)
     }
 }
 
@@ -58,6 +62,7 @@ public struct ServerXMLLoader: Sendable {
 private struct ElementReader {
     let file: String
     let knownApps: Set<String>
+    let transcoders: SessionTranscoders
 
     func server(_ element: XMLElementNode) throws(ServerXMLError) -> ServerConfiguration {
         guard element.name == "Server" else { throw fail(element, "root element must be <Server>, found <\(element.name)>") }
@@ -173,7 +178,14 @@ private struct ElementReader {
         for attribute in element.attributes where ServerXMLLoader.notYetSupportedManagerAttributes.contains(attribute.name) {
             throw fail(attribute, in: element, "not supported yet: \(attribute.name)")
         }
-        try allow(element, attributes: ["className", "requestUriIgnorePattern", "maxInactiveInterval"], children: [])
+        try allow(
+            element,
+            attributes: [
+                "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
+                "maxSessionSize",
+            ],
+            children: []
+        )
         if let className = element.attribute("className"), className.value != ServerXMLLoader.msmClassName {
             throw fail(className, in: element, "must be \(ServerXMLLoader.msmClassName) (or left out)")
         }
@@ -186,6 +198,22 @@ private struct ElementReader {
         }
         if let interval = element.attribute("maxInactiveInterval") {
             manager.maxInactiveInterval = try integer(interval, in: element, range: 1...31_536_000, meaning: "seconds, 1-31536000")
+        }
+        if let name = element.attribute("transcoderFactoryClass") {
+            guard let transcoder = transcoders[name.value] else {
+                throw fail(name, in: element, "no transcoder named '\(name.value)'; known: \(transcoders.names.joined(separator: ", "))")
+            }
+            manager.transcoder = transcoder
+        }
+        if let filter = element.attribute("sessionAttributeFilter"), !filter.value.isEmpty {
+            do {
+                manager.sessionAttributeFilter = try SessionAttributeFilter(filter.value)
+            } catch {
+                throw fail(filter, in: element, "is not a valid regular expression: \(filter.value)")
+            }
+        }
+        if let size = element.attribute("maxSessionSize") {
+            manager.maxSessionSize = try integer(size, in: element, range: 1024...536_870_912, meaning: "bytes, 1024-536870912")
         }
     }
 

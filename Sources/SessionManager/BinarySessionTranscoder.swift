@@ -51,6 +51,10 @@ public struct BinarySessionTranscoder: SessionTranscoder {
         try bytes.withUnsafeBufferPointer { try decode(buffer: $0) }
     }
 
+    public func recognizes(_ bytes: [UInt8]) -> Bool {
+        bytes.starts(with: Self.magic)
+    }
+
     /// Decodes from contiguous bytes (no copy; bounds are checked by ``BinaryReader``).
     private func decode(buffer bytes: UnsafeBufferPointer<UInt8>) throws -> SessionSnapshot {
         var reader = BinaryReader(bytes)

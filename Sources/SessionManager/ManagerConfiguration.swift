@@ -11,8 +11,17 @@ public struct ManagerConfiguration: Sendable {
     /// Prepended to every store key, so several applications can share one store (msm
     /// `storageKeyPrefix`). Default: `"sm:"` + the context name.
     public var storageKeyPrefix: String
-    /// How sessions are serialised for the store. Default: ``BinarySessionTranscoder``.
+    /// How sessions are serialised for the store (msm `transcoderFactoryClass`, by name through
+    /// ``SessionTranscoders``). Default: ``BinarySessionTranscoder``.
     public var transcoder: any SessionTranscoder
+    /// Only attributes whose names match are stored (msm `sessionAttributeFilter`). Default: all.
+    public var sessionAttributeFilter: SessionAttributeFilter?
+    /// Largest encoded session written, in bytes; a larger one is not written (the previous copy
+    /// stays in the store) and an error is logged. Default: 1 MiB.
+    public var maxSessionSize: Int
+
+    /// The default of ``maxSessionSize``: 1 MiB.
+    public static let defaultMaxSessionSize = 1 << 20
 
     /// Creates a configuration.
     /// - Parameters:
@@ -20,12 +29,18 @@ public struct ManagerConfiguration: Sendable {
     ///   - maxInactiveInterval: idle seconds before expiry (default 1800).
     ///   - storageKeyPrefix: prefix of every store key (default `"sm:"`).
     ///   - transcoder: session serialiser (default binary).
+    ///   - sessionAttributeFilter: names of the attributes stored (default: all).
+    ///   - maxSessionSize: largest encoded session written, in bytes (default 1 MiB).
     public init(
         requestUriIgnorePattern: RequestURIIgnorePattern? = nil,
         maxInactiveInterval: Int = 1800,
         storageKeyPrefix: String = "sm:",
-        transcoder: any SessionTranscoder = BinarySessionTranscoder()
+        transcoder: any SessionTranscoder = BinarySessionTranscoder(),
+        sessionAttributeFilter: SessionAttributeFilter? = nil,
+        maxSessionSize: Int = ManagerConfiguration.defaultMaxSessionSize
     ) {
+        self.sessionAttributeFilter = sessionAttributeFilter
+        self.maxSessionSize = maxSessionSize
         self.requestUriIgnorePattern = requestUriIgnorePattern
         self.maxInactiveInterval = maxInactiveInterval
         self.storageKeyPrefix = storageKeyPrefix

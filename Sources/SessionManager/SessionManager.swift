@@ -17,6 +17,8 @@ public final class SessionManager: Sendable {
     let writer: SessionWriter
     let active = ActiveSessions()
     let logger: Logger
+    /// Used only to name the writer of a blob the configured transcoder cannot read.
+    let knownTranscoders: SessionTranscoders
 
     /// Creates a manager.
     /// - Parameters:
@@ -24,11 +26,20 @@ public final class SessionManager: Sendable {
     ///   - store: where sessions are kept.
     ///   - jvmRoute: this node's route, appended to new ids (`nil`: none).
     ///   - logger: for background events (failed writes, corrupt blobs); never logs whole ids.
-    public init(configuration: ManagerConfiguration, store: any SessionStore, jvmRoute: String? = nil, logger: Logger) {
+    ///   - knownTranscoders: the transcoders whose blobs are named in the warning when the
+    ///     configured one cannot read a stored session (after a switch of transcoder).
+    public init(
+        configuration: ManagerConfiguration,
+        store: any SessionStore,
+        jvmRoute: String? = nil,
+        logger: Logger,
+        knownTranscoders: SessionTranscoders = .standard
+    ) {
+        self.knownTranscoders = knownTranscoders
         self.configuration = configuration
         self.store = store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
-        self.writer = SessionWriter(store: store, transcoder: configuration.transcoder, keyPrefix: configuration.storageKeyPrefix)
+        self.writer = SessionWriter(store: store, configuration: configuration)
         self.logger = logger
     }
 
@@ -66,10 +77,16 @@ public final class SessionManager: Sendable {
         do {
             snapshot = try configuration.transcoder.decode(bytes)
         } catch {
-            logger.warning(
-                "stored session is unreadable; deleted, the client gets a new session",
-                metadata: ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
-            )
+            let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
+            if let writer = knownTranscoders.identify(bytes), writer != configuration.transcoder.name {
+                // The cluster switched transcoderFactoryClass: the old sessions are lost, say why.
+                logger.warning(
+                    "stored session was written by the '\(writer)' transcoder, this context uses '\(configuration.transcoder.name)'; deleted, the client gets a new session",
+                    metadata: metadata
+                )
+            } else {
+                logger.warning("stored session is unreadable; deleted, the client gets a new session", metadata: metadata)
+            }
             try? await store.delete(key)
             return nil
         }

@@ -1,15 +1,23 @@
 /// Turns a whole session (header fields and attributes) into bytes and back.
 ///
 /// Decoding must be total: any input, however hostile, yields a snapshot or a thrown error, in
-/// memory and time bounded by the input's length. A transcoder must also recognise blobs written by
-/// other transcoders (by their first bytes) and reject them with an error rather than misread them.
+/// memory and time bounded by the input's length, and never an allocation sized by a length read
+/// from the input. Every format starts with a fixed header (``recognizes(_:)``), so a blob written
+/// by another transcoder — after a cluster switched `transcoderFactoryClass` — is recognised as
+/// foreign instead of being misread.
+///
+/// Register your own with ``SessionTranscoders/register(_:)`` before the server starts and select
+/// it by its ``name`` in `transcoderFactoryClass`.
 public protocol SessionTranscoder: Sendable {
     /// The name `transcoderFactoryClass` selects it by.
     var name: String { get }
-    /// Encodes a session.
+    /// Encodes a session. Equal snapshots must give equal bytes: a write is skipped when nothing changed.
     func encode(_ snapshot: SessionSnapshot) throws -> [UInt8]
-    /// Decodes a session written by ``encode(_:)``.
+    /// Decodes a session written by ``encode(_:)``; throws ``TranscoderError`` for anything else.
     func decode(_ bytes: [UInt8]) throws -> SessionSnapshot
+    /// Whether `bytes` start with this format's header (a cheap check of the first bytes, not a
+    /// validation): used to say which transcoder wrote a blob that the configured one cannot read.
+    func recognizes(_ bytes: [UInt8]) -> Bool
 }
 
 /// Why a blob could not be decoded (or a session encoded).

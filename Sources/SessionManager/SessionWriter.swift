@@ -7,6 +7,18 @@ struct SessionWriter: Sendable {
     let store: any SessionStore
     let transcoder: any SessionTranscoder
     let keyPrefix: String
+    /// Attributes not matching are not written (msm `sessionAttributeFilter`).
+    let filter: SessionAttributeFilter?
+    /// Largest blob written, in bytes.
+    let maxSessionSize: Int
+
+    init(store: any SessionStore, configuration: ManagerConfiguration) {
+        self.store = store
+        self.transcoder = configuration.transcoder
+        self.keyPrefix = configuration.storageKeyPrefix
+        self.filter = configuration.sessionAttributeFilter
+        self.maxSessionSize = configuration.maxSessionSize
+    }
 
     func key(for id: SessionID) -> String { keyPrefix + id.description }
 
@@ -43,7 +55,8 @@ struct SessionWriter: Sendable {
                 case .failed(let error): throw error
                 case .retry: continue
                 }
-            case .write(let snapshot, let generation, let id):
+            case .write(var snapshot, let generation, let id):
+                if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
                 let previous = session.persistence.withLock { ($0.stored, $0.storedID) }
                 var failure: (any Error)?
                 do {
@@ -96,6 +109,12 @@ struct SessionWriter: Sendable {
         } ?? false
         if unchanged && previousID == id { return }
         let bytes = try transcoder.encode(snapshot)
+        guard bytes.count <= maxSessionSize else {
+            throw SessionManagerError(
+                .sessionTooLarge,
+                "encoded session is \(bytes.count) bytes, over maxSessionSize \(maxSessionSize); not written, the store keeps the previous copy"
+            )
+        }
         try await store.set(key(for: id), value: bytes, ttl: .seconds(snapshot.maxInactiveInterval))
         if let previousID, previousID != id {
             try await store.delete(key(for: previousID))

@@ -169,4 +169,56 @@ import Testing
             #expect(configuration.contexts.first?.path == "/myapp")
         }
     }
+
+    // MARK: transcoders (issue: selectable transcoders)
+
+    func manager(_ attributes: String, loader: ServerXMLLoader? = nil) throws -> ManagerConfiguration {
+        let text = "<Server><Engine><Context path=\"/a\" app=\"sample\"><Manager \(attributes)/></Context></Engine></Server>"
+        return try (loader ?? self.loader).parse(Array(text.utf8), file: "server.xml").contexts[0].manager
+    }
+
+    @Test func transcoderIsSelectedByName() throws {
+        #expect(try manager("").transcoder.name == "binary")
+        #expect(try manager(#"transcoderFactoryClass="json""#).transcoder.name == "json")
+        #expect(try manager(#"transcoderFactoryClass="plist""#).transcoder.name == "plist")
+    }
+
+    @Test func unknownTranscoderListsTheKnownNames() {
+        expectError(
+            "<Server><Engine>\n<Context path=\"/a\" app=\"sample\">\n<Manager\n transcoderFactoryClass=\"de.javakaffee.web.msm.serializer.kryo.KryoTranscoderFactory\"/></Context></Engine></Server>",
+            line: 4, "'transcoderFactoryClass'", "no transcoder named", "known: binary, json, plist"
+        )
+    }
+
+    @Test func aRegisteredTranscoderCanBeSelected() throws {
+        struct Upper: SessionTranscoder {
+            let name = "upper"
+            func encode(_ snapshot: SessionSnapshot) throws -> [UInt8] { [] }
+            func decode(_ bytes: [UInt8]) throws -> SessionSnapshot { throw TranscoderError("no") }
+            func recognizes(_ bytes: [UInt8]) -> Bool { false }
+        }
+        var transcoders = SessionTranscoders.standard
+        try transcoders.register(Upper())
+        let custom = ServerXMLLoader(knownApps: ["sample"], transcoders: transcoders)
+        #expect(try manager(#"transcoderFactoryClass="upper""#, loader: custom).transcoder.name == "upper")
+        #expect(throws: ServerXMLError.self) { try manager(#"transcoderFactoryClass="upper""#) }
+    }
+
+    @Test func attributeFilterAndMaxSessionSize() throws {
+        let configuration = try manager(#"sessionAttributeFilter="user|cart\..*" maxSessionSize="4096""#)
+        #expect(configuration.sessionAttributeFilter?.includes("cart.items") == true)
+        #expect(configuration.sessionAttributeFilter?.includes("cartX") == false)
+        #expect(configuration.sessionAttributeFilter?.includes("username") == false, "whole-name match")
+        #expect(configuration.maxSessionSize == 4096)
+        #expect(try manager("").maxSessionSize == 1_048_576)
+        #expect(try manager("").sessionAttributeFilter == nil)
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager sessionAttributeFilter=\"(\"/></Context></Engine></Server>",
+            line: 2, "'sessionAttributeFilter'", "regular expression"
+        )
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager maxSessionSize=\"10\"/></Context></Engine></Server>",
+            line: 2, "'maxSessionSize'", "1024-536870912"
+        )
+    }
 }
