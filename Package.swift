@@ -97,6 +97,12 @@ let package = Package(
             path: "Benchmarks/SessionMicroBench",
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "TranscoderBench",
+            dependencies: ["SessionManager"],
+            path: "Benchmarks/TranscoderBench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "SessionManagerTests", dependencies: ["SessionManager", "SessionTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "SessionHTTPTests",
