@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "SessionHTTP", targets: ["SessionHTTP"]),
         .library(name: "SessionConfigXML", targets: ["SessionConfigXML"]),
         .library(name: "SessionTesting", targets: ["SessionTesting"]),
+        .library(name: "MemcachedSessionStore", targets: ["MemcachedSessionStore"]),
         .executable(name: "SessionSample", targets: ["SessionSample"]),
     ],
     dependencies: [
@@ -45,6 +46,26 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionStoreNIO",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MemcachedSessionStore",
+            dependencies: [
+                "SessionManager", "SessionStoreNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -112,6 +133,16 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "MemcachedSessionStoreTests",
+            dependencies: [
+                "MemcachedSessionStore", "SessionStoreNIO", "SessionTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

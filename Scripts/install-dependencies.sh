@@ -7,7 +7,7 @@
 set -euo pipefail
 
 run_packages=()
-test_packages=()
+test_packages=(memcached redis-server)
 bench_packages=(wrk curl)
 
 case "${1:-run}" in

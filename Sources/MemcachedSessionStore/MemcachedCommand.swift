@@ -1,0 +1,65 @@
+import Foundation
+import NIOCore
+import SessionStoreNIO
+
+/// Encodes the commands of the memcached text protocol that the store uses.
+public enum MemcachedCommand {
+    /// memcached treats expirations above 30 days as absolute Unix times (msm issue #147).
+    public static let relativeExpirationLimit = 60 * 60 * 24 * 30
+
+    /// Checks a key before anything is sent: 1–250 bytes, no spaces or control characters.
+    public static func validate(_ key: String) throws {
+        let utf8 = key.utf8
+        guard !utf8.isEmpty, utf8.count <= 250 else {
+            throw StoreClientError(.invalidKey, "memcached keys are 1-250 bytes, this one is \(utf8.count)")
+        }
+        guard utf8.allSatisfy({ $0 > 0x20 && $0 != 0x7F }) else {
+            throw StoreClientError(.invalidKey, "memcached keys cannot contain spaces or control characters")
+        }
+    }
+
+    /// The `exptime` field for a time to live: whole seconds rounded up (0 would mean "never"),
+    /// as an absolute Unix time beyond 30 days.
+    public static func expiration(_ ttl: Duration, now: Date = Date()) -> Int {
+        let (seconds, attoseconds) = ttl.components
+        let whole = max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
+        guard whole > relativeExpirationLimit else { return whole }
+        return Int(now.timeIntervalSince1970) + whole
+    }
+
+    /// `get <key>` or `gat <exptime> <key>`.
+    public static func get(_ key: String, touching ttl: Duration?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + 24)
+        if let ttl {
+            buffer.writeString("gat \(expiration(ttl)) ")
+        } else {
+            buffer.writeString("get ")
+        }
+        buffer.writeString(key)
+        buffer.writeString("\r\n")
+        return buffer
+    }
+
+    /// `set`/`add <key> 0 <exptime> <bytes>` + data.
+    public static func store(_ verb: String, _ key: String, value: [UInt8], ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + value.count + 48)
+        buffer.writeString("\(verb) \(key) 0 \(expiration(ttl)) \(value.count)\r\n")
+        buffer.writeBytes(value)
+        buffer.writeString("\r\n")
+        return buffer
+    }
+
+    /// `delete <key>`.
+    public static func delete(_ key: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + 10)
+        buffer.writeString("delete \(key)\r\n")
+        return buffer
+    }
+
+    /// `touch <key> <exptime>`.
+    public static func touch(_ key: String, ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + 24)
+        buffer.writeString("touch \(key) \(expiration(ttl))\r\n")
+        return buffer
+    }
+}

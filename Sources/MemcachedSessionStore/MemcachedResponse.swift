@@ -1,0 +1,29 @@
+/// One reply of the memcached text protocol, for the single-key commands the store sends.
+public enum MemcachedResponse: Sendable, Equatable {
+    /// `VALUE <key> <flags> <bytes>` + data + `END`: a hit of `get`/`gat`.
+    case value([UInt8])
+    /// `END` alone: a miss of `get`/`gat`.
+    case miss
+    /// `STORED`.
+    case stored
+    /// `NOT_STORED` (`add` on an existing key).
+    case notStored
+    /// `DELETED`.
+    case deleted
+    /// `NOT_FOUND` (`delete`/`touch` of an absent key).
+    case notFound
+    /// `TOUCHED`.
+    case touched
+    /// `ERROR`, `CLIENT_ERROR <message>` or `SERVER_ERROR <message>`.
+    case error(kind: ErrorKind, message: String)
+
+    /// Which error line the server sent.
+    public enum ErrorKind: String, Sendable {
+        /// `ERROR`: unknown command.
+        case error = "ERROR"
+        /// `CLIENT_ERROR`: the command was malformed.
+        case client = "CLIENT_ERROR"
+        /// `SERVER_ERROR`: the server could not do it (out of memory, object too large).
+        case server = "SERVER_ERROR"
+    }
+}

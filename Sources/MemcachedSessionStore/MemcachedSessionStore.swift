@@ -1,0 +1,122 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SessionManager
+import SessionStoreNIO
+
+/// A ``SessionStore`` on one memcached server, over the classic text protocol.
+///
+/// `getAndTouch` is `gat` (memcached ≥ 1.5.3), so a read-only request costs one round trip and
+/// slides the expiry; a write is one `set`. Commands are pipelined on a few connections per event
+/// loop, each with `operationTimeout` as its deadline (see ``StoreClientConfiguration``).
+public final class MemcachedSessionStore: SessionStore {
+    /// `host:port` of the server.
+    public let node: String
+    private let pool: NodeConnectionPool<MemcachedResponse>
+    private let allocator = ByteBufferAllocator()
+
+    /// Creates a store for `host:port`; nothing connects until the first command.
+    public init(
+        host: String,
+        port: Int,
+        configuration: StoreClientConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "MemcachedSessionStore")
+    ) {
+        let node = "\(host):\(port)"
+        self.node = node
+        self.pool = NodeConnectionPool(node: node, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
+            eventLoop, timeout in
+            do {
+                let channel = try await ClientBootstrap(group: eventLoop)
+                    .connectTimeout(TimeAmount(timeout))
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .channelInitializer { channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MemcachedResponseDecoder()))
+                            try channel.pipeline.syncOperations.addHandler(PipelineHandler<MemcachedResponse>())
+                        }
+                    }
+                    .connect(host: host, port: port)
+                    .get()
+                return StoreConnection(channel: channel)
+            } catch {
+                throw StoreClientError(.connectFailed, "cannot connect to memcached at \(node): \(error)")
+            }
+        }
+    }
+
+    public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.get(key, touching: ttl, allocator: allocator)) {
+        case .value(let bytes): return bytes
+        case .miss: return nil
+        case let other: throw unexpected(other, "gat")
+        }
+    }
+
+    /// Reads a value without changing its expiry (`get`).
+    public func get(_ key: String) async throws -> [UInt8]? {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.get(key, touching: nil, allocator: allocator)) {
+        case .value(let bytes): return bytes
+        case .miss: return nil
+        case let other: throw unexpected(other, "get")
+        }
+    }
+
+    public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.store("set", key, value: value, ttl: ttl, allocator: allocator)) {
+        case .stored: return
+        case let other: throw unexpected(other, "set")
+        }
+    }
+
+    public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.store("add", key, value: value, ttl: ttl, allocator: allocator)) {
+        case .stored: return true
+        case .notStored: return false
+        case let other: throw unexpected(other, "add")
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.delete(key, allocator: allocator)) {
+        case .deleted, .notFound: return
+        case let other: throw unexpected(other, "delete")
+        }
+    }
+
+    public func touch(_ key: String, ttl: Duration) async throws -> Bool {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.touch(key, ttl: ttl, allocator: allocator)) {
+        case .touched: return true
+        case .notFound: return false
+        case let other: throw unexpected(other, "touch")
+        }
+    }
+
+    /// Keeps the connections until graceful shutdown, then closes them.
+    public func run() async throws {
+        try await pool.run()
+    }
+
+    /// Closes the connections now; later commands fail with `shutDown`.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    private func unexpected(_ response: MemcachedResponse, _ command: String) -> StoreClientError {
+        switch response {
+        case .error(.server, let message) where message.contains("too large"):
+            return StoreClientError(.valueTooLarge, "memcached \(node) refused \(command): SERVER_ERROR \(message)")
+        case .error(let kind, let message):
+            return StoreClientError(.serverError, "memcached \(node) refused \(command): \(kind.rawValue) \(message)")
+        default:
+            return StoreClientError(.protocolError, "memcached \(node) answered \(command) with \(response)")
+        }
+    }
+}

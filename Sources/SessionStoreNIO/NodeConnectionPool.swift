@@ -1,0 +1,210 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import Synchronization
+
+/// The connections to one store node: a few per event loop, opened on first use, reopened with
+/// backoff after a failure, and failing fast while the node is down.
+///
+/// Commands are pipelined, so a connection is shared by every concurrent caller instead of being
+/// leased. A caller running on one of the group's event loops (as the bundled server's requests do)
+/// uses a connection of its own loop, which avoids a thread hop per command.
+public final class NodeConnectionPool<Reply: Sendable>: Sendable {
+    /// Opens a connection on `eventLoop` (channel set up with the protocol decoder and a
+    /// `PipelineHandler<Reply>`), including any handshake such as AUTH or SELECT.
+    public typealias Connector = @Sendable (_ eventLoop: any EventLoop, _ timeout: Duration) async throws -> StoreConnection<Reply>
+
+    private enum Slot {
+        case idle
+        case connecting([CheckedContinuation<StoreConnection<Reply>, any Error>])
+        case connected(StoreConnection<Reply>)
+        case down(until: ContinuousClock.Instant, failures: Int, error: StoreClientError)
+    }
+
+    private enum Decision { case use(StoreConnection<Reply>), wait(Int), open(Int), fail(StoreClientError) }
+
+    private struct State {
+        var slots: [Slot]
+        var failures = 0
+        var shutDown = false
+        var roundRobin = 0
+    }
+
+    /// The node, for messages (`host:port`).
+    public let node: String
+    /// Timeouts, pool size, backoff.
+    public let configuration: StoreClientConfiguration
+    private let loops: [any EventLoop]
+    private let connector: Connector
+    private let state: Mutex<State>
+    private let logger: Logger
+
+    /// Creates a pool; nothing is opened until the first command.
+    public init(
+        node: String,
+        configuration: StoreClientConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger,
+        connector: @escaping Connector
+    ) {
+        self.node = node
+        self.configuration = configuration
+        self.loops = Array(eventLoopGroup.makeIterator())
+        self.connector = connector
+        self.logger = logger
+        self.state = Mutex(State(slots: Array(repeating: .idle, count: max(1, loops.count) * configuration.connectionsPerEventLoop)))
+    }
+
+    /// Sends a command on a connection of this node and returns its reply.
+    /// - Throws: ``StoreClientError`` (`timeout`, `connectionClosed`, `nodeDown`, `connectFailed`, `shutDown`).
+    public func send(_ bytes: ByteBuffer) async throws -> Reply {
+        let connection = try await connection()
+        return try await connection.send(bytes, timeout: configuration.operationTimeout)
+    }
+
+    /// A connection to use now: an open one (of the caller's event loop if possible), or a new one.
+    public func connection() async throws -> StoreConnection<Reply> {
+        let preferred = preferredSlots()
+        let decision: Decision = state.withLock { state in
+            if state.shutDown { return .fail(StoreClientError(.shutDown, "store for \(node) is shut down")) }
+            let now = ContinuousClock.now
+            var downError: StoreClientError?
+            // First an open connection among the preferred slots, then anywhere.
+            for index in preferred + Array(state.slots.indices) {
+                if case .connected(let connection) = state.slots[index] {
+                    if connection.channel.isActive { return .use(connection) }
+                    state.slots[index] = .idle
+                }
+            }
+            for index in preferred {
+                switch state.slots[index] {
+                case .connecting: return .wait(index)
+                case .idle:
+                    state.slots[index] = .connecting([])
+                    return .open(index)
+                case .down(let until, _, let error):
+                    if now >= until {
+                        state.slots[index] = .connecting([])
+                        return .open(index)
+                    }
+                    downError = error
+                case .connected: break
+                }
+            }
+            return .fail(
+                StoreClientError(.nodeDown, "\(node) is down (\(downError?.message ?? "no connection")); next attempt after backoff")
+            )
+        }
+        switch decision {
+        case .use(let connection): return connection
+        case .fail(let error): throw error
+        case .wait(let index):
+            return try await withCheckedThrowingContinuation { continuation in
+                let ready: Result<StoreConnection<Reply>, any Error>? = state.withLock { state in
+                    switch state.slots[index] {
+                    case .connecting(var waiters):
+                        waiters.append(continuation)
+                        state.slots[index] = .connecting(waiters)
+                        return nil
+                    case .connected(let connection): return .success(connection)
+                    case .down(_, _, let error): return .failure(error)
+                    case .idle: return .failure(StoreClientError(.connectionClosed, "connection to \(node) closed"))
+                    }
+                }
+                if let ready { continuation.resume(with: ready) }
+            }
+        case .open(let index):
+            return try await open(index)
+        }
+    }
+
+    /// The slots of the caller's event loop, starting at a rotating position.
+    private func preferredSlots() -> [Int] {
+        let perLoop = configuration.connectionsPerEventLoop
+        var loopIndex = 0
+        if let current = MultiThreadedEventLoopGroup.currentEventLoop, let index = loops.firstIndex(where: { $0 === current }) {
+            loopIndex = index
+        } else {
+            loopIndex = state.withLock { state in
+                state.roundRobin &+= 1
+                return state.roundRobin
+            } % max(1, loops.count)
+        }
+        let start = Int.random(in: 0..<perLoop)
+        return (0..<perLoop).map { loopIndex * perLoop + (start + $0) % perLoop }
+    }
+
+    private func open(_ index: Int) async throws -> StoreConnection<Reply> {
+        let loop = loops.isEmpty ? MultiThreadedEventLoopGroup.singleton.any() : loops[index / configuration.connectionsPerEventLoop]
+        let result: Result<StoreConnection<Reply>, StoreClientError>
+        do {
+            result = .success(try await connector(loop, configuration.connectTimeout))
+        } catch let error as StoreClientError {
+            result = .failure(error)
+        } catch {
+            result = .failure(StoreClientError(.connectFailed, "cannot connect to \(node): \(error)"))
+        }
+        let (waiters, closeNow): ([CheckedContinuation<StoreConnection<Reply>, any Error>], Bool) = state.withLock { state in
+            guard case .connecting(let waiters) = state.slots[index] else { return ([], true) }
+            if state.shutDown {
+                state.slots[index] = .idle
+                return (waiters, true)
+            }
+            switch result {
+            case .success(let connection):
+                state.failures = 0
+                state.slots[index] = .connected(connection)
+            case .failure(let error):
+                state.failures += 1
+                let wait = configuration.backoff(afterFailures: state.failures)
+                state.slots[index] = .down(until: .now + wait, failures: state.failures, error: error)
+            }
+            return (waiters, false)
+        }
+        switch result {
+        case .success(let connection):
+            if closeNow {
+                connection.channel.close(promise: nil)
+                let error = StoreClientError(.shutDown, "store for \(node) is shut down")
+                for waiter in waiters { waiter.resume(throwing: error) }
+                throw error
+            }
+            logger.debug("connected", metadata: ["sm.node": "\(node)"])
+            connection.channel.closeFuture.whenComplete { [weak self] _ in self?.closed(index, connection.channel) }
+            for waiter in waiters { waiter.resume(returning: connection) }
+            return connection
+        case .failure(let error):
+            logger.warning("store node unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+            for waiter in waiters { waiter.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    /// A connection closed (server gone, timeout, shutdown): its slot reconnects on next use.
+    private func closed(_ index: Int, _ channel: any Channel) {
+        state.withLock { state in
+            if case .connected(let connection) = state.slots[index], connection.channel === channel {
+                state.slots[index] = .idle
+            }
+        }
+    }
+
+    /// Closes every connection; later commands fail with ``StoreClientError/Code/shutDown``.
+    public func shutdown() async {
+        let channels: [any Channel] = state.withLock { state in
+            state.shutDown = true
+            return state.slots.compactMap { slot in
+                if case .connected(let connection) = slot { return connection.channel }
+                return nil
+            }
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    /// Runs until graceful shutdown or cancellation, then closes the connections.
+    public func run() async throws {
+        try? await gracefulShutdown()
+        await shutdown()
+    }
+}

@@ -1,0 +1,192 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A real `redis-server` or `memcached` started by a test on a free loopback port: stopped, killed
+/// and restarted on the same port, so a test can take a node down and bring it back.
+///
+/// When the binary is missing, ``start(_:)`` throws a message that says how to install it; tests
+/// use ``StoreServerProcess/Kind/isRunnable`` so that outside CI they are skipped with that message,
+/// while in CI (`CI` set) they run and fail.
+public final class StoreServerProcess: Sendable {
+    /// Which server.
+    public enum Kind: Sendable, CustomStringConvertible {
+        /// `redis-server`, optionally with `requirepass`.
+        case redis(password: String? = nil)
+        /// `memcached`, with its item size limit in bytes (`-I`, default 1 MiB).
+        case memcached(itemSizeLimit: Int? = nil)
+
+        var executable: String {
+            switch self {
+            case .redis: return "redis-server"
+            case .memcached: return "memcached"
+            }
+        }
+
+        var package: String {
+            switch self {
+            case .redis: return "redis-server"
+            case .memcached: return "memcached"
+            }
+        }
+
+        public var description: String { executable }
+
+        /// Whether tests needing this server should run: the binary exists, or `CI` is set (where a
+        /// missing server must fail the run, not skip it).
+        public var isRunnable: Bool {
+            ProcessInfo.processInfo.environment["CI"] != nil || StoreServerProcess.find(executable) != nil
+        }
+
+        /// What to tell a developer whose machine lacks the server.
+        public var installHint: String {
+            "\(executable) is not installed: run Scripts/install-dependencies.sh test (or apt-get install \(package))"
+        }
+    }
+
+    /// The server kind.
+    public let kind: Kind
+    /// The loopback port it listens on (kept across restarts).
+    public let port: Int
+    private let executable: String
+    private let process = Mutex<Process?>(nil)
+
+    /// `127.0.0.1:<port>`.
+    public var address: String { "127.0.0.1:\(port)" }
+
+    private init(kind: Kind, port: Int, executable: String) {
+        self.kind = kind
+        self.port = port
+        self.executable = executable
+    }
+
+    /// Starts a server on a free port and waits until it answers.
+    public static func start(_ kind: Kind) async throws -> StoreServerProcess {
+        guard let executable = find(kind.executable) else { throw ClientError(kind.installHint) }
+        let server = StoreServerProcess(kind: kind, port: try FreePort.make(), executable: executable)
+        try await server.launch()
+        return server
+    }
+
+    /// Runs `body` with a started server and kills the server afterwards.
+    public static func with<T>(_ kind: Kind, _ body: (StoreServerProcess) async throws -> T) async throws -> T {
+        let server = try await start(kind)
+        do {
+            let result = try await body(server)
+            server.kill()
+            return result
+        } catch {
+            server.kill()
+            throw error
+        }
+    }
+
+    private var arguments: [String] {
+        switch kind {
+        case .redis(let password):
+            var arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+            if let password { arguments += ["--requirepass", password] }
+            return arguments
+        case .memcached(let limit):
+            var arguments = ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "64"]
+            if getuid() == 0 { arguments += ["-u", "root"] }  // memcached refuses to run as root otherwise
+            if let limit { arguments += ["-I", "\(limit)"] }
+            return arguments
+        }
+    }
+
+    private func launch() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        self.process.withLock { $0 = process }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { throw ClientError("\(kind) exited at start (status \(process.terminationStatus)); port \(port) taken?") }
+            if await answers() { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        kill()
+        throw ClientError("\(kind) did not answer on port \(port) within 10 s")
+    }
+
+    /// Whether the server answers a ping (`PING` / `version`) right now.
+    public func answers() async -> Bool {
+        let probe: String
+        let expected: String
+        switch kind {
+        case .redis:
+            probe = "PING\r\n"
+            expected = "+PONG"  // or -NOAUTH when a password is set: still up
+        case .memcached:
+            probe = "version\r\n"
+            expected = "VERSION"
+        }
+        guard let reply = try? await LineProbe.exchange(host: "127.0.0.1", port: port, send: probe) else { return false }
+        return reply.hasPrefix(expected) || reply.hasPrefix("-NOAUTH")
+    }
+
+    /// Kills the server with SIGKILL (a crash: no goodbye on open connections) and waits for it.
+    public func kill() { signal(SIGKILL) }
+
+    /// Stops the server with SIGTERM and waits for it.
+    public func stop() { signal(SIGTERM) }
+
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
+    public func suspend() { process.withLock { p in if let p, p.isRunning { Foundation.kill(p.processIdentifier, SIGSTOP) } } }
+
+    /// Unfreezes a suspended server (SIGCONT).
+    public func resume() { process.withLock { p in if let p, p.isRunning { Foundation.kill(p.processIdentifier, SIGCONT) } } }
+
+    /// Starts the server again on the same port (after ``kill()`` or ``stop()``).
+    public func restart() async throws {
+        kill()
+        try await launch()
+    }
+
+    private func signal(_ signal: Int32) {
+        let running: Process? = process.withLock { p in
+            defer { p = nil }
+            return p
+        }
+        guard let running, running.isRunning else { return }
+        Foundation.kill(running.processIdentifier, SIGCONT)
+        Foundation.kill(running.processIdentifier, signal)
+        running.waitUntilExit()
+    }
+
+    deinit { signal(SIGKILL) }
+
+    /// The absolute path of an executable on `PATH` or in the sbin folders Debian uses.
+    static func find(_ name: String) -> String? {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        let folders = path.split(separator: ":").map(String.init) + ["/usr/sbin", "/usr/bin", "/sbin", "/usr/local/bin"]
+        return folders.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+}
+
+/// Sends one line to a TCP server and reads the first reply line (for readiness probes).
+enum LineProbe {
+    static func exchange(host: String, port: Int, send: String) async throws -> String {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(500))
+            .connect(host: host, port: port) { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                }
+            }
+        return try await channel.executeThenClose { inbound, outbound in
+            try await outbound.write(ByteBuffer(string: send))
+            var received = ""
+            for try await chunk in inbound {
+                received += String(buffer: chunk)
+                if received.contains("\r\n") { break }
+            }
+            return received
+        }
+    }
+}

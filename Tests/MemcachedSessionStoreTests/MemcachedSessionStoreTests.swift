@@ -1,0 +1,164 @@
+import Foundation
+import Logging
+import NIOCore
+import SessionStoreNIO
+import SessionTesting
+import Testing
+
+@testable import MemcachedSessionStore
+
+/// Integration tests against real memcached processes started on free loopback ports.
+@Suite(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
+struct MemcachedSessionStoreTests {
+    static let fast = StoreClientConfiguration(operationTimeout: .milliseconds(300), connectTimeout: .milliseconds(300))
+
+    func withStore<T>(
+        _ kind: StoreServerProcess.Kind = .memcached(),
+        configuration: StoreClientConfiguration = fast,
+        _ body: (MemcachedSessionStore, StoreServerProcess) async throws -> T
+    ) async throws -> T {
+        try await StoreServerProcess.with(kind) { server in
+            let store = MemcachedSessionStore(host: "127.0.0.1", port: server.port, configuration: configuration)
+            defer { Task { await store.shutdown() } }
+            return try await body(store, server)
+        }
+    }
+
+    @Test func everyCommandRoundTripsBinaryValues() async throws {
+        try await withStore { store, _ in
+            let all = Array(UInt8.min...UInt8.max)
+            #expect(try await store.getAndTouch("sm:k", ttl: .seconds(60)) == nil)
+            try await store.set("sm:k", value: all, ttl: .seconds(60))
+            #expect(try await store.getAndTouch("sm:k", ttl: .seconds(60)) == all)
+            #expect(try await store.get("sm:k") == all)
+            #expect(try await store.add("sm:k", value: [1], ttl: .seconds(60)) == false, "add on an existing key fails")
+            #expect(try await store.get("sm:k") == all)
+            #expect(try await store.touch("sm:k", ttl: .seconds(60)) == true)
+            try await store.delete("sm:k")
+            #expect(try await store.get("sm:k") == nil)
+            #expect(try await store.touch("sm:k", ttl: .seconds(60)) == false)
+            try await store.delete("sm:k")  // absent: not an error
+            #expect(try await store.add("sm:k", value: [], ttl: .seconds(60)) == true)
+            #expect(try await store.get("sm:k") == [])
+            // A value that looks like protocol.
+            let tricky = Array("\r\nEND\r\nVALUE x 0 1\r\n".utf8)
+            try await store.set("sm:t", value: tricky, ttl: .seconds(60))
+            #expect(try await store.get("sm:t") == tricky)
+        }
+    }
+
+    @Test func aMillionByteValueAndOneOverTheItemLimit() async throws {
+        try await withStore { store, _ in
+            let big = (0..<1_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+            try await store.set("sm:big", value: big, ttl: .seconds(60))
+            #expect(try await store.get("sm:big") == big)
+            let tooBig = [UInt8](repeating: 1, count: 2 << 20)
+            await #expect(throws: StoreClientError(.valueTooLarge, "")) { try await store.set("sm:huge", value: tooBig, ttl: .seconds(60)) }
+            // The connection (and the pool) stay usable.
+            try await store.set("sm:after", value: [42], ttl: .seconds(60))
+            #expect(try await store.get("sm:after") == [42])
+        }
+    }
+
+    @Test func ttlExpiresAndGetAndTouchSlidesIt() async throws {
+        try await withStore { store, _ in
+            try await store.set("sm:ttl", value: [1], ttl: .seconds(2))
+            // gat every 1.2 s with a 2 s ttl keeps it for 3.6 s in all; memcached's clock ticks per second.
+            for _ in 0..<3 {
+                try await Task.sleep(for: .milliseconds(1200))
+                #expect(try await store.getAndTouch("sm:ttl", ttl: .seconds(2)) == [1])
+            }
+            try await Task.sleep(for: .milliseconds(3100))
+            #expect(try await store.get("sm:ttl") == nil)
+        }
+    }
+
+    @Test func expirationsBeyondThirtyDaysAreKept() async throws {
+        try await withStore { store, _ in
+            // Sent as a relative 31 days, memcached would read a date in 1970 and expire it at once.
+            try await store.set("sm:long", value: [7], ttl: .seconds(31 * 86_400))
+            #expect(try await store.get("sm:long") == [7])
+            #expect(try await store.touch("sm:long", ttl: .seconds(40 * 86_400)) == true)
+            #expect(try await store.getAndTouch("sm:long", ttl: .seconds(60 * 86_400)) == [7])
+            #expect(try await store.get("sm:long") == [7])
+        }
+    }
+
+    @Test func invalidKeysFailBeforeAnythingIsSent() async throws {
+        try await withStore { store, _ in
+            await #expect(throws: StoreClientError(.invalidKey, "")) { try await store.set("bad key", value: [1], ttl: .seconds(1)) }
+            await #expect(throws: StoreClientError(.invalidKey, "")) { _ = try await store.getAndTouch(String(repeating: "k", count: 251), ttl: .seconds(1)) }
+            try await store.set("sm:ok", value: [1], ttl: .seconds(60))
+            #expect(try await store.get("sm:ok") == [1])
+        }
+    }
+
+    @Test func pipelinedConcurrentCommandsGetTheirOwnReplies() async throws {
+        try await withStore { store, _ in
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for i in 0..<200 {
+                    group.addTask {
+                        let value = Array("value-\(i)".utf8)
+                        try await store.set("sm:p\(i)", value: value, ttl: .seconds(60))
+                        let read = try await store.getAndTouch("sm:p\(i)", ttl: .seconds(60))
+                        #expect(read == value)
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+    }
+
+    @Test func aKilledServerFailsFastAndARestartedOneIsUsedAgain() async throws {
+        try await withStore { store, server in
+            try await store.set("sm:k", value: [1], ttl: .seconds(60))
+            server.kill()
+            let start = ContinuousClock.now
+            for _ in 0..<5 {
+                do {
+                    _ = try await store.getAndTouch("sm:k", ttl: .seconds(60))
+                    Issue.record("a dead server answered")
+                } catch let error as StoreClientError {
+                    #expect([.connectionClosed, .connectFailed, .nodeDown].contains(error.code), "\(error)")
+                }
+            }
+            #expect(ContinuousClock.now - start < .seconds(2), "no hang: every command failed within the timeouts")
+            try await server.restart()
+            // The store reconnects by itself after its backoff (the data is gone: memcached is a cache).
+            let deadline = ContinuousClock.now + .seconds(5)
+            var recovered = false
+            while ContinuousClock.now < deadline && !recovered {
+                if (try? await store.set("sm:k", value: [2], ttl: .seconds(60))) != nil { recovered = true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(recovered)
+            #expect(try await store.get("sm:k") == [2])
+        }
+    }
+
+    @Test func aServerThatNeverAnswersTimesOutAndTheNextCommandWorks() async throws {
+        let silent = try await SilentServer.start()
+        let store = MemcachedSessionStore(host: "127.0.0.1", port: silent.port, configuration: Self.fast)
+        let start = ContinuousClock.now
+        await #expect(throws: StoreClientError(.timeout, "")) { _ = try await store.get("sm:k") }
+        let elapsed = ContinuousClock.now - start
+        #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(2), "\(elapsed)")
+        await #expect(throws: StoreClientError(.timeout, "")) { _ = try await store.get("sm:k") }
+        #expect(silent.acceptedConnections == 2, "the timed-out connection was closed and a new one opened")
+        await store.shutdown()
+        await silent.close()
+    }
+
+    @Test func aLateReplyNeverReachesTheNextCommand() async throws {
+        try await withStore { store, server in
+            try await store.set("sm:a", value: Array("A".utf8), ttl: .seconds(60))
+            try await store.set("sm:b", value: Array("B".utf8), ttl: .seconds(60))
+            server.suspend()
+            await #expect(throws: StoreClientError(.timeout, "")) { _ = try await store.get("sm:a") }
+            server.resume()  // the reply to "get sm:a" goes to the closed connection
+            for _ in 0..<20 {
+                #expect(try await store.get("sm:b") == Array("B".utf8))
+            }
+        }
+    }
+}
