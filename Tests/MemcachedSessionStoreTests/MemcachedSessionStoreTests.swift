@@ -62,13 +62,14 @@ struct MemcachedSessionStoreTests {
 
     @Test func ttlExpiresAndGetAndTouchSlidesIt() async throws {
         try await withStore { store, _ in
-            try await store.set("sm:ttl", value: [1], ttl: .seconds(2))
-            // gat every 1.2 s with a 2 s ttl keeps it for 3.6 s in all; memcached's clock ticks per second.
+            // memcached's clock ticks once a second, so a ttl of 4 s lives 3 to 4 s: gat every
+            // 1.5 s keeps it for 4.5 s in all, then 5.5 s idle is past any rounding.
+            try await store.set("sm:ttl", value: [1], ttl: .seconds(4))
             for _ in 0..<3 {
-                try await Task.sleep(for: .milliseconds(1200))
-                #expect(try await store.getAndTouch("sm:ttl", ttl: .seconds(2)) == [1])
+                try await Task.sleep(for: .milliseconds(1500))
+                #expect(try await store.getAndTouch("sm:ttl", ttl: .seconds(4)) == [1])
             }
-            try await Task.sleep(for: .milliseconds(3100))
+            try await Task.sleep(for: .milliseconds(5500))
             #expect(try await store.get("sm:ttl") == nil)
         }
     }
