@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SessionConfigXML", targets: ["SessionConfigXML"]),
         .library(name: "SessionTesting", targets: ["SessionTesting"]),
         .library(name: "MemcachedSessionStore", targets: ["MemcachedSessionStore"]),
+        .library(name: "SessionStores", targets: ["SessionStores"]),
         .executable(name: "SessionSample", targets: ["SessionSample"]),
     ],
     dependencies: [
@@ -70,6 +71,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "SessionStores",
+            dependencies: [
+                "SessionManager", "SessionStoreNIO", "MemcachedSessionStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "SessionConfigXML",
             dependencies: ["SessionManager", "SessionHTTP"],
             swiftSettings: swiftSettings
@@ -89,7 +100,7 @@ let package = Package(
         .target(
             name: "SessionSampleApp",
             dependencies: [
-                "SessionManager", "SessionHTTP", "SessionConfigXML",
+                "SessionManager", "SessionHTTP", "SessionConfigXML", "SessionStores",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

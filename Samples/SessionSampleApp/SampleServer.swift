@@ -2,6 +2,7 @@ import Logging
 import SessionConfigXML
 import SessionHTTP
 import SessionManager
+import SessionStores
 
 /// Everything the sample executable and its tests share: the app registry and the default setup.
 public enum SampleServer {
@@ -25,14 +26,16 @@ public enum SampleServer {
         try ServerXMLLoader(knownApps: Set(apps().keys)).load(contentsOf: path)
     }
 
-    /// Builds the server for a configuration.
+    /// Builds the server for a configuration; by default each context gets the store its
+    /// `<Manager memcachedNodes=…>` names (the memory store without one).
     public static func makeServer(
         configuration: ServerConfiguration,
-        stores: @escaping SessionStoreFactory = HTTPServer.memoryStores,
+        stores: SessionStoreFactory? = nil,
         logger: Logger
     ) throws -> HTTPServer {
         let route = configuration.jvmRoute
         let apps: [String: HTTPAppFactory] = ["sample": { _ in try SampleApp(jvmRoute: route) }]
+        let stores = stores ?? { context in try SessionStores.make(for: context.manager, logger: logger) }
         return try HTTPServer(configuration: configuration, apps: apps, stores: stores, logger: logger)
     }
 }

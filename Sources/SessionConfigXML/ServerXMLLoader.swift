@@ -29,8 +29,8 @@ public struct ServerXMLLoader: Sendable {
 
     /// msm `<Manager>` attributes that later work implements; rejected until then.
     public static let notYetSupportedManagerAttributes: Set<String> = [
-        "memcachedNodes", "failoverNodes", "sticky", "lockingMode", "sessionBackupAsync", "sessionBackupTimeout",
-        "backupThreadCount", "operationTimeout", "lockExpiration",
+        "failoverNodes", "sticky", "lockingMode", "sessionBackupAsync", "sessionBackupTimeout",
+        "backupThreadCount", "lockExpiration",
         "copyCollectionsForSerialization", "customConverter", "enableStatistics", "enabled", "storageKeyPrefix",
         "memcachedProtocol", "username", "password",
     ]
@@ -182,7 +182,7 @@ private struct ElementReader {
             element,
             attributes: [
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
-                "maxSessionSize",
+                "maxSessionSize", "memcachedNodes", "operationTimeout",
             ],
             children: []
         )
@@ -211,6 +211,22 @@ private struct ElementReader {
             } catch {
                 throw fail(filter, in: element, "is not a valid regular expression: \(filter.value)")
             }
+        }
+        if let nodes = element.attribute("memcachedNodes") {
+            do {
+                manager.memcachedNodes = try StoreNode.parseList(nodes.value)
+            } catch let error as SessionManagerError {
+                throw fail(nodes, in: element, "\(error.message); expected host:port, n1:host:port,n2:host:port, redis://[[user]:password@]host[:port][/db] or n1:redis://…")
+            } catch {
+                throw fail(nodes, in: element, "\(error)")
+            }
+            if manager.memcachedNodes.count > 1 {
+                throw fail(nodes, in: element, "not supported yet: several nodes (node ids and failover come later); give one node")
+            }
+        }
+        if let timeout = element.attribute("operationTimeout") {
+            let ms = try integer(timeout, in: element, range: 1...600_000, meaning: "milliseconds, 1-600000")
+            manager.operationTimeout = .milliseconds(ms)
         }
         if let size = element.attribute("maxSessionSize") {
             manager.maxSessionSize = try integer(size, in: element, range: 1024...536_870_912, meaning: "bytes, 1024-536870912")

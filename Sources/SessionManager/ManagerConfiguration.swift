@@ -20,6 +20,11 @@ public struct ManagerConfiguration: Sendable {
     /// stays in the store) and an error is logged. Default: 1 MiB.
     public var maxSessionSize: Int
 
+    /// The store nodes (msm `memcachedNodes`): empty for the embedded memory store.
+    public var memcachedNodes: [StoreNode] = []
+    /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
+    public var operationTimeout: Duration = .milliseconds(1000)
+
     /// The default of ``maxSessionSize``: 1 MiB.
     public static let defaultMaxSessionSize = 1 << 20
 

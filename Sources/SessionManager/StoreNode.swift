@@ -1,0 +1,77 @@
+import Foundation
+
+/// One entry of msm's `memcachedNodes`: a store node with an optional id.
+///
+/// Accepted forms, separated by commas or spaces (as msm does):
+/// `host:port` · `id:host:port` (memcached) · `redis://…` · `id:redis://…` (Redis).
+/// Node ids (`[A-Za-z0-9_]{1,32}`) are what msm encodes in session ids; they are required when
+/// there are several nodes, and must differ.
+public struct StoreNode: Sendable, Hashable {
+    /// Where the node is.
+    public enum Endpoint: Sendable, Hashable {
+        /// A memcached server.
+        case memcached(host: String, port: Int)
+        /// A Redis server.
+        case redis(RedisURL)
+    }
+
+    /// The node id, if given.
+    public var id: String?
+    /// The server.
+    public var endpoint: Endpoint
+
+    /// Creates a node.
+    public init(id: String?, endpoint: Endpoint) {
+        self.id = id
+        self.endpoint = endpoint
+    }
+
+    /// Parses a whole `memcachedNodes` value.
+    /// - Throws: ``SessionManagerError`` with `.invalidConfiguration` and a message naming the bad entry.
+    public static func parseList(_ text: String) throws -> [StoreNode] {
+        let entries = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" })
+        guard !entries.isEmpty else { throw SessionManagerError(.invalidConfiguration, "no nodes given") }
+        let nodes = try entries.map { try parse(String($0)) }
+        let kinds = Set(nodes.map { if case .redis = $0.endpoint { "redis" } else { "memcached" } })
+        guard kinds.count == 1 else { throw SessionManagerError(.invalidConfiguration, "nodes must all be Redis or all be memcached") }
+        if nodes.count > 1 {
+            guard nodes.allSatisfy({ $0.id != nil }) else {
+                throw SessionManagerError(.invalidConfiguration, "with several nodes each needs an id: n1:host:port,n2:host:port")
+            }
+            guard Set(nodes.compactMap(\.id)).count == nodes.count else {
+                throw SessionManagerError(.invalidConfiguration, "node ids must differ")
+            }
+        }
+        return nodes
+    }
+
+    /// Parses one entry.
+    public static func parse(_ entry: String) throws -> StoreNode {
+        if entry.hasPrefix("redis://") { return StoreNode(id: nil, endpoint: .redis(try RedisURL(parsing: entry))) }
+        if let range = entry.range(of: ":redis://") {
+            let id = String(entry[..<range.lowerBound])
+            try checkID(id, entry)
+            return StoreNode(id: id, endpoint: .redis(try RedisURL(parsing: String(entry[entry.index(after: range.lowerBound)...]))))
+        }
+        let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 2 || parts.count == 3 else {
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)' is not host:port, id:host:port or [id:]redis://…")
+        }
+        let id = parts.count == 3 ? parts[0] : nil
+        if let id { try checkID(id, entry) }
+        let host = parts[parts.count - 2]
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)' has no host")
+        }
+        guard let port = Int(parts[parts.count - 1]), (1...65_535).contains(port) else {
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)': port must be 1-65535")
+        }
+        return StoreNode(id: id, endpoint: .memcached(host: host, port: port))
+    }
+
+    private static func checkID(_ id: String, _ entry: String) throws {
+        guard SessionID.isNodeID(id.utf8) else {
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)': node id '\(id)' must be 1-32 characters of A-Z a-z 0-9 _")
+        }
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import SessionTesting
+import Testing
+
+/// End to end: two sample processes on different ports share one real store, so a session made
+/// on one is continued on the other — what a cluster behind a load balancer relies on.
+@Suite struct SharedStoreProcessTests {
+    /// Starts the sample with a configuration and waits until it serves.
+    static func startSample(port: Int, route: String, nodes: String) async throws -> Process {
+        let path = try SampleProcessTests.writeConfig(
+            """
+            <Server>
+              <Connector port="\(port)" address="127.0.0.1"/>
+              <Engine jvmRoute="\(route)">
+                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)"/></Context>
+              </Engine>
+            </Server>
+            """
+        )
+        let process = Process()
+        process.executableURL = try SampleProcessTests.executable()
+        process.arguments = ["--config", path, "--log-level", "warning"]
+        try process.run()
+        for _ in 0..<100 {
+            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw SampleProcessTests.SampleProcessError("sample on port \(port) did not start")
+    }
+
+    func sessionMovesBetweenProcesses(_ kind: StoreServerProcess.Kind, nodes: (Int) -> String) async throws {
+        try await StoreServerProcess.with(kind) { store in
+            let portA = try FreePort.make(), portB = try FreePort.make()
+            let a = try await Self.startSample(port: portA, route: "node1", nodes: nodes(store.port))
+            defer { a.terminate() }
+            let b = try await Self.startSample(port: portB, route: "node2", nodes: nodes(store.port))
+            defer { b.terminate() }
+
+            let first = try await RawHTTPClient.get(port: portA, "/myapp/count")
+            #expect(first.fields["count"] == "1")
+            let cookie = try #require(first.cookiePair)
+            let second = try await RawHTTPClient.get(port: portB, "/myapp/count", headers: [("Cookie", cookie)])
+            #expect(second.fields["count"] == "2", "node2 continued node1's session")
+            #expect(second.fields["id"] == first.fields["id"])
+            #expect(second.fields["route"] == "node2")
+            #expect(second.cookiePair == nil, "same id: no new cookie")
+            let read = try await RawHTTPClient.get(port: portA, "/myapp/read", headers: [("Cookie", cookie)])
+            #expect(read.fields["count"] == "2", "node1 sees node2's write")
+        }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
+    func memcachedKeepsASessionAcrossTwoProcesses() async throws {
+        try await sessionMovesBetweenProcesses(.memcached()) { "n1:127.0.0.1:\($0)" }
+    }
+}
