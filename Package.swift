@@ -20,6 +20,7 @@ let package = Package(
         .library(name: "SessionConfigXML", targets: ["SessionConfigXML"]),
         .library(name: "SessionTesting", targets: ["SessionTesting"]),
         .library(name: "MemcachedSessionStore", targets: ["MemcachedSessionStore"]),
+        .library(name: "RedisSessionStore", targets: ["RedisSessionStore"]),
         .library(name: "SessionStores", targets: ["SessionStores"]),
         .executable(name: "SessionSample", targets: ["SessionSample"]),
     ],
@@ -70,10 +71,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .systemLibrary(
+            name: "CHiredis",
+            pkgConfig: "hiredis",
+            providers: [.apt(["libhiredis-dev"])]
+        ),
+        .target(
+            name: "RedisSessionStore",
+            dependencies: [
+                "CHiredis", "SessionManager", "SessionStoreNIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "SessionStores",
             dependencies: [
-                "SessionManager", "SessionStoreNIO", "MemcachedSessionStore",
+                "SessionManager", "SessionStoreNIO", "MemcachedSessionStore", "RedisSessionStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -151,6 +167,16 @@ let package = Package(
             name: "MemcachedSessionStoreTests",
             dependencies: [
                 "MemcachedSessionStore", "SessionStoreNIO", "SessionTesting",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisSessionStoreTests",
+            dependencies: [
+                "RedisSessionStore", "SessionManager", "SessionStoreNIO", "SessionTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -6,7 +6,7 @@
 # Uses sudo when not root. Safe to run repeatedly.
 set -euo pipefail
 
-run_packages=()
+run_packages=(pkg-config libhiredis-dev)
 test_packages=(memcached redis-server)
 bench_packages=(wrk curl)
 

@@ -75,7 +75,17 @@ public final class HTTPServer: Service {
 
         try await withThrowingTaskGroup(of: Void.self) { background in
             for store in stores {
-                background.addTask { try await store.run() }
+                background.addTask {
+                    do {
+                        try await store.run()
+                    } catch {
+                        // A store that cannot work (a wrong password) stops the server: better a
+                        // clear failure at start than every request failing.
+                        self.logger.critical("session store failed; stopping", metadata: ["sm.error": "\(error)"])
+                        serverChannel.channel.close(promise: nil)
+                        throw error
+                    }
+                }
             }
             await withGracefulShutdownHandler {
                 await withTaskCancellationHandler {

@@ -55,3 +55,28 @@ import Testing
         try await sessionMovesBetweenProcesses(.memcached()) { "n1:127.0.0.1:\($0)" }
     }
 }
+
+extension SharedStoreProcessTests {
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
+    func redisKeepsASessionAcrossTwoProcesses() async throws {
+        try await sessionMovesBetweenProcesses(.redis()) { "redis://127.0.0.1:\($0)" }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
+    func aWrongRedisPasswordStopsTheSampleWithAClearError() async throws {
+        try await StoreServerProcess.with(.redis(password: "right")) { store in
+            let path = try SampleProcessTests.writeConfig(
+                """
+                <Server>
+                  <Connector port="\(try FreePort.make())" address="127.0.0.1"/>
+                  <Engine><Context path="/myapp" app="sample"><Manager memcachedNodes="redis://:wrong@127.0.0.1:\(store.port)"/></Context></Engine>
+                </Server>
+                """
+            )
+            let (status, stderr) = try SampleProcessTests.run(["--config", path])
+            #expect(status != 0)
+            #expect(stderr.contains("AUTH"), "\(stderr)")
+            #expect(!stderr.contains("wrong@"), "the password is not printed")
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import Logging
+import NIOCore
+import NIOPosix
+import SessionManager
+import SessionStoreNIO
+
+/// A ``SessionStore`` on one Redis server (≥ 6.2): SwiftNIO owns the sockets, hiredis does the
+/// protocol.
+///
+/// One round trip per operation: `GETEX key PX ms` reads and slides the expiry, `SET key value PX ms`
+/// writes, `SET … NX PX` adds, `DEL` deletes, `PEXPIRE` touches. Commands are pipelined on a few
+/// connections per event loop with `operationTimeout` as each one's deadline; a connection
+/// authenticates (`AUTH`) and selects its database (`SELECT`) before its first command.
+public final class RedisSessionStore: SessionStore {
+    /// The server, password masked.
+    public let url: RedisURL
+    private let pool: NodeConnectionPool<RedisValue>
+    private let allocator = ByteBufferAllocator()
+    private let logger: Logger
+
+    /// Creates a store; connections open on first use (``run()`` opens one at start to report a
+    /// wrong password or database at once).
+    public init(
+        url: RedisURL,
+        configuration: StoreClientConfiguration = .init(),
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "RedisSessionStore")
+    ) {
+        self.url = url
+        self.logger = logger
+        self.pool = NodeConnectionPool(node: url.description, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
+            eventLoop, timeout in
+            try await Self.connect(url, on: eventLoop, timeout: timeout)
+        }
+    }
+
+    private static func connect(_ url: RedisURL, on eventLoop: any EventLoop, timeout: Duration) async throws -> StoreConnection<RedisValue> {
+        let channel: any Channel
+        do {
+            channel = try await ClientBootstrap(group: eventLoop)
+                .connectTimeout(TimeAmount(timeout))
+                .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
+                        try channel.pipeline.syncOperations.addHandler(PipelineHandler<RedisValue>())
+                    }
+                }
+                .connect(host: url.host, port: url.port)
+                .get()
+        } catch {
+            throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)")
+        }
+        let connection = StoreConnection<RedisValue>(channel: channel)
+        do {
+            let allocator = channel.allocator
+            if let password = url.password {
+                var arguments = [Array("AUTH".utf8)]
+                if let user = url.user { arguments.append(Array(user.utf8)) }
+                arguments.append(Array(password.utf8))
+                let reply = try await connection.send(try RedisCommand.encode(arguments, allocator: allocator), timeout: timeout)
+                if case .error(let message) = reply {
+                    throw StoreClientError(.authenticationFailed, "Redis at \(url) refused AUTH: \(message)")
+                }
+            }
+            if url.database != 0 {
+                let reply = try await connection.send(try RedisCommand.encode("SELECT", String(url.database), allocator: allocator), timeout: timeout)
+                if case .error(let message) = reply {
+                    throw StoreClientError(.serverError, "Redis at \(url) refused SELECT \(url.database): \(message)")
+                }
+            }
+        } catch {
+            try? await channel.close()
+            throw error
+        }
+        return connection
+    }
+
+    /// Sends a command; a Redis error reply becomes ``StoreClientError/Code/serverError`` with the
+    /// server's message (`NOAUTH` as `authenticationFailed`).
+    public func command(_ arguments: [[UInt8]]) async throws -> RedisValue {
+        let reply = try await pool.send(try RedisCommand.encode(arguments, allocator: allocator))
+        if case .error(let message) = reply {
+            if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
+                throw StoreClientError(.authenticationFailed, "Redis \(url): \(message)")
+            }
+            throw StoreClientError(.serverError, "Redis \(url): \(message)")
+        }
+        return reply
+    }
+
+    private func command(_ arguments: String...) async throws -> RedisValue {
+        try await command(arguments.map { Array($0.utf8) })
+    }
+
+    private static func milliseconds(_ ttl: Duration) -> String {
+        let (seconds, attoseconds) = ttl.components
+        return String(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+    }
+
+    public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
+        switch try await command("GETEX", key, "PX", Self.milliseconds(ttl)) {
+        case .bulk(let bytes): return bytes
+        case .null: return nil
+        case let other: throw unexpected(other, "GETEX")
+        }
+    }
+
+    public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
+        switch try await command([Array("SET".utf8), Array(key.utf8), value, Array("PX".utf8), Array(Self.milliseconds(ttl).utf8)]) {
+        case .status("OK"): return
+        case let other: throw unexpected(other, "SET")
+        }
+    }
+
+    public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        let arguments = [Array("SET".utf8), Array(key.utf8), value, Array("NX".utf8), Array("PX".utf8), Array(Self.milliseconds(ttl).utf8)]
+        switch try await command(arguments) {
+        case .status("OK"): return true
+        case .null: return false
+        case let other: throw unexpected(other, "SET NX")
+        }
+    }
+
+    public func delete(_ key: String) async throws {
+        switch try await command("DEL", key) {
+        case .integer: return
+        case let other: throw unexpected(other, "DEL")
+        }
+    }
+
+    public func touch(_ key: String, ttl: Duration) async throws -> Bool {
+        switch try await command("PEXPIRE", key, Self.milliseconds(ttl)) {
+        case .integer(let changed): return changed == 1
+        case let other: throw unexpected(other, "PEXPIRE")
+        }
+    }
+
+    /// Takes the lock `key` for `token` unless someone holds it (`SET key token NX PX ms`).
+    public func lock(_ key: String, token: String, ttl: Duration) async throws -> Bool {
+        switch try await command("SET", key, token, "NX", "PX", Self.milliseconds(ttl)) {
+        case .status("OK"): return true
+        case .null: return false
+        case let other: throw unexpected(other, "SET NX (lock)")
+        }
+    }
+
+    /// Releases the lock `key` only if `token` still holds it (compare-and-delete in one script,
+    /// so an expired lock taken over by another request is never released by the old holder).
+    public func unlock(_ key: String, token: String) async throws -> Bool {
+        let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
+        switch try await command("EVAL", script, "1", key, token) {
+        case .integer(let deleted): return deleted == 1
+        case let other: throw unexpected(other, "EVAL (unlock)")
+        }
+    }
+
+    /// Opens one connection at start so that a wrong password or database stops the service with
+    /// a clear error (an unreachable server is only logged: it may come up later); then keeps the
+    /// connections until graceful shutdown.
+    public func run() async throws {
+        do {
+            _ = try await pool.connection()
+        } catch let error as StoreClientError where error.code == .authenticationFailed || error.code == .serverError {
+            throw error
+        } catch {
+            logger.warning("Redis not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(error)"])
+        }
+        try await pool.run()
+    }
+
+    /// Closes the connections now; later commands fail with `shutDown`.
+    public func shutdown() async {
+        await pool.shutdown()
+    }
+
+    private func unexpected(_ reply: RedisValue, _ command: String) -> StoreClientError {
+        StoreClientError(.protocolError, "Redis \(url) answered \(command) with \(reply)")
+    }
+}
