@@ -221,4 +221,31 @@ import Testing
             line: 2, "'maxSessionSize'", "1024-536870912"
         )
     }
+
+    // MARK: stores
+
+    @Test func memcachedNodesAndOperationTimeout() throws {
+        #expect(try manager("").memcachedNodes.isEmpty, "no nodes: the memory store")
+        #expect(try manager("").operationTimeout == .milliseconds(1000))
+        let memcached = try manager(#"memcachedNodes="n1:127.0.0.1:11211" operationTimeout="250""#)
+        #expect(memcached.memcachedNodes == [StoreNode(id: "n1", endpoint: .memcached(host: "127.0.0.1", port: 11211))])
+        #expect(memcached.operationTimeout == .milliseconds(250))
+        let redis = try manager(#"memcachedNodes="redis://:pw@cache:6380/2""#)
+        #expect(redis.memcachedNodes.first?.endpoint == .redis(RedisURL(host: "cache", port: 6380, database: 2, password: "pw")))
+    }
+
+    @Test func badNodesNameTheAttributeAndTheForms() {
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:host:port\"/></Context></Engine></Server>",
+            line: 2, "'memcachedNodes'", "port must be 1-65535", "redis://"
+        )
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:a:1,n2:b:2\"/></Context></Engine></Server>",
+            line: 2, "'memcachedNodes'", "not supported yet: several nodes"
+        )
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager operationTimeout=\"0\"/></Context></Engine></Server>",
+            line: 2, "'operationTimeout'", "milliseconds"
+        )
+    }
 }
