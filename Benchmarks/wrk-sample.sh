@@ -82,10 +82,10 @@ case "$store" in
   memory) ;;
   memcached|redis)
     if [ "$store" = memcached ]; then
-      memcached -l 127.0.0.1 -p "$STORE_PORT" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) & pids+=($!)
+      memcached -l 127.0.0.1 -p "$STORE_PORT" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!)
       nodes="n1:127.0.0.1:$STORE_PORT"
     else
-      redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no & pids+=($!)
+      redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
       nodes="redis://127.0.0.1:$STORE_PORT"
     fi
     sleep 0.5
