@@ -146,15 +146,20 @@ for line in open(sys.argv[1]):
 def med(server, route, key):
     return statistics.median(float(v[key]) for v in rows[(server, route)])
 has_store = any("store_cmds_per_req" in v for vs in rows.values() for v in vs)
-print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8}" + (f" {'store cmds/req':>15}" if has_store else ""))
+def paired(server, route):
+    # Each run measures plain, count and read back to back: the median of the per-run ratios
+    # cancels most of the machine's drift between runs.
+    return statistics.median(float(v["rps"]) / float(p["rps"]) for v, p in zip(rows[(server, route)], rows[(server, "plain")]))
+print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7}" + (f" {'store cmds/req':>15}" if has_store else ""))
 servers = sorted({s for s, _ in rows}, key=lambda s: s != "ours")
 for s in servers:
     plain = med(s, "plain", "rps")
     for r in ("plain", "count", "read"):
         rps = med(s, r, "rps")
         extra = f" {med(s, r, 'store_cmds_per_req'):>15.3f}" if has_store and s == "ours" else ""
-        print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {rps / plain:>8.2f}{extra}")
+        print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {rps / plain:>8.2f} {paired(s, r):>7.2f}{extra}")
 if "hummingbird" in servers:
     for r in ("plain", "count", "read"):
         print(f"ours/hummingbird {r}: {med('ours', r, 'rps') / med('hummingbird', r, 'rps'):.2f}")
+print("÷ plain: ratio of medians; paired: median of the per-run ratios (same run, back to back)")
 PY

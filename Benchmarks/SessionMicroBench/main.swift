@@ -1,13 +1,14 @@
 // Micro-benchmark of the session layer without HTTP: the per-request cost of what /myapp/count
 // and /myapp/read do to their session, in nanoseconds per request (median of 5 rounds).
-//   swift run -c release SessionMicroBench
+//   swift run -c release SessionMicroBench        (ITERATIONS=n per round, default 200000)
+// "shared" rows: another request holds the session, so it is not loaded from the store again.
 import Foundation
 import Logging
 import SessionManager
 
 let manager = SessionManager(configuration: .init(), store: MemorySessionStore(), jvmRoute: "node1", logger: Logger(label: "bench"))
 
-nonisolated func measure(_ name: String, iterations: Int = 200_000, _ body: () async throws -> Void) async rethrows {
+nonisolated func measure(_ name: String, iterations: Int = Int(ProcessInfo.processInfo.environment["ITERATIONS"] ?? "") ?? 200_000, _ body: () async throws -> Void) async rethrows {
     var rounds: [Double] = []
     for _ in 0..<5 {
         let start = ContinuousClock.now
@@ -41,6 +42,19 @@ nonisolated func runAll() async throws {
         try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
         _ = await sessions.finish()
     }
+    let holder = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
+    _ = try await holder.existingSession()
+    try await measure("read (shared)") {
+        let sessions = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
+        _ = try await sessions.existingSession()?.get("count", as: Int.self)
+        _ = await sessions.finish()
+    }
+    try await measure("count (shared)") {
+        let sessions = manager.beginRequest(path: "/myapp/count", requestedID: SessionID(parsing: id.description))
+        try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
+        _ = await sessions.finish()
+    }
+    _ = await holder.finish()
     let transcoder = BinarySessionTranscoder()
     let snapshot = SessionSnapshot(id: id.description, creationTime: Date(), lastAccessedTime: Date(), maxInactiveInterval: 1800, attributes: ["count": 42])
     let blob = try transcoder.encode(snapshot)

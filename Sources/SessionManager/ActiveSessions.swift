@@ -17,7 +17,9 @@ final class ActiveSessions: Sendable {
         case active(Session, references: Int)
     }
 
-    private let entries = Mutex<[String: Entry]>([:])
+    /// Keyed by ``SessionID`` (whose hash is its first 64 random bits); each operation looks its
+    /// key up once and updates the entry in place through the index.
+    private let entries = Mutex<[SessionID: Entry]>([:])
 
     /// Number of sessions in use.
     var count: Int {
@@ -37,15 +39,16 @@ final class ActiveSessions: Sendable {
     /// The first step of getting the session for `id`, without suspending.
     func begin(_ id: SessionID) -> Lookup {
         entries.withLock { entries in
-            switch entries[id.description] {
+            guard let index = entries.index(forKey: id) else {
+                entries[id] = .loading([])
+                return .mustLoad
+            }
+            switch entries.values[index] {
             case .active(let session, let references):
-                entries[id.description] = .active(session, references: references + 1)
+                entries.values[index] = .active(session, references: references + 1)
                 return .shared(session)
             case .loading:
                 return .loading
-            case nil:
-                entries[id.description] = .loading([])
-                return .mustLoad
             }
         }
     }
@@ -53,11 +56,11 @@ final class ActiveSessions: Sendable {
     /// Publishes the result of a load started after ``Lookup/mustLoad`` to the requests waiting for it.
     func completeLoad(_ id: SessionID, with result: Result<Session?, any Error>) {
         let waiters: [Waiter] = entries.withLock { entries in
-            guard case .loading(let waiters) = entries[id.description] else { return [] }
+            guard let index = entries.index(forKey: id), case .loading(let waiters) = entries.values[index] else { return [] }
             if case .success(let session?) = result {
-                entries[id.description] = .active(session, references: 1 + waiters.count)
+                entries.values[index] = .active(session, references: 1 + waiters.count)
             } else {
-                entries[id.description] = nil
+                entries.remove(at: index)
             }
             return waiters
         }
@@ -66,18 +69,16 @@ final class ActiveSessions: Sendable {
 
     /// Waits for the load another request is doing (after ``Lookup/loading``).
     func wait(for id: SessionID) async throws -> Session? {
-        let key = id.description
         let result = await withCheckedContinuation { (waiter: Waiter) in
             let resumeNow: Result<Session?, any Error>? = entries.withLock { entries in
-                switch entries[key] {
+                guard let index = entries.index(forKey: id) else { return .success(nil) }
+                switch entries.values[index] {
                 case .loading(let waiters):
-                    entries[key] = .loading(waiters + [waiter])
+                    entries.values[index] = .loading(waiters + [waiter])
                     return nil
                 case .active(let session, let references):
-                    entries[key] = .active(session, references: references + 1)
+                    entries.values[index] = .active(session, references: references + 1)
                     return .success(session)
-                case nil:
-                    return .success(nil)
                 }
             }
             if let resumeNow { waiter.resume(returning: resumeNow) }
@@ -87,7 +88,7 @@ final class ActiveSessions: Sendable {
 
     /// Registers a session this request created (a fresh id, so no other request can have it).
     func register(_ session: Session) {
-        entries.withLock { $0[session.id.description] = .active(session, references: 1) }
+        entries.withLock { $0[session.id] = .active(session, references: 1) }
     }
 
     /// Drops one reference to `session`, which was registered under `registeredID`; re-files it under
@@ -96,20 +97,26 @@ final class ActiveSessions: Sendable {
         let currentID = session.id
         let isValid = session.isValid
         entries.withLock { entries in
-            var key = registeredID.description
-            guard case .active(let registered, let references) = entries[key], registered === session else {
-                // Another request of this session re-filed it under its new id already.
-                key = currentID.description
-                guard key != registeredID.description, case .active(let registered, let references) = entries[key], registered === session
-                else { return }
-                entries[key] = references > 1 && isValid ? .active(session, references: references - 1) : nil
+            if let index = entries.index(forKey: registeredID),
+                case .active(let registered, let references) = entries.values[index], registered === session
+            {
+                let keep = references > 1 && isValid
+                if currentID == registeredID, keep {
+                    entries.values[index] = .active(session, references: references - 1)
+                } else {
+                    entries.remove(at: index)
+                    if keep { entries[currentID] = .active(session, references: references - 1) }
+                }
                 return
             }
-            if currentID == registeredID {
-                entries[key] = references > 1 && isValid ? .active(session, references: references - 1) : nil
+            // Another request of this session re-filed it under its new id already.
+            guard currentID != registeredID, let index = entries.index(forKey: currentID),
+                case .active(let registered, let references) = entries.values[index], registered === session
+            else { return }
+            if references > 1 && isValid {
+                entries.values[index] = .active(session, references: references - 1)
             } else {
-                entries[key] = nil
-                if references > 1 && isValid { entries[currentID.description] = .active(session, references: references - 1) }
+                entries.remove(at: index)
             }
         }
     }

@@ -82,4 +82,26 @@ import Testing
         #expect(id.logTag.count <= 8)
         #expect(!id.description.contains(id.logTag.uppercased()) || id.logTag.count < 8)
     }
+
+    @Test func idsAsDictionaryKeysHashByTheirRandomPartAndCompareWhole() throws {
+        // The hash uses the first 64 random bits; equality must still use the whole text, so ids
+        // that differ only after those bits, or only in node id or route, stay distinct keys.
+        let base = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF"))
+        let variants = [
+            base,
+            try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEE")),
+            base.withJvmRoute("node1"),
+            base.withNodeID("n1"),
+            base.withNodeID("n1").withJvmRoute("node1"),
+        ]
+        var table: [SessionID: Int] = [:]
+        for (i, id) in variants.enumerated() { table[id] = i }
+        #expect(table.count == variants.count)
+        for (i, id) in variants.enumerated() {
+            let reparsed = try #require(SessionID(parsing: id.description))
+            #expect(reparsed == id && reparsed.hashValue == id.hashValue)
+            #expect(table[reparsed] == i)
+        }
+        #expect(SessionID(random: base.random) == base && SessionID(random: base.random).hashValue == base.hashValue)
+    }
 }
