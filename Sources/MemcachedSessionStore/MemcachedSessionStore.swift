@@ -3,17 +3,23 @@ import NIOCore
 import NIOPosix
 import SessionManager
 import SessionStoreNIO
+import Synchronization
 
 /// A ``SessionStore`` on one memcached server, over the classic text protocol.
 ///
 /// `getAndTouch` is `gat` (memcached ≥ 1.5.3), so a read-only request costs one round trip and
-/// slides the expiry; a write is one `set`. Commands are pipelined on a few connections per event
+/// slides the expiry; a write is one `set`. An older server answers `gat` with `ERROR` (unknown
+/// command): the store then says so once in the log and reads with `get` + `touch` from then on
+/// (two round trips), so memcached 1.4 still works. Commands are pipelined on a few connections per event
 /// loop, each with `operationTimeout` as its deadline (see ``StoreClientConfiguration``).
 public final class MemcachedSessionStore: SessionStore {
     /// `host:port` of the server.
     public let node: String
     private let pool: NodeConnectionPool<MemcachedResponse>
     private let allocator = ByteBufferAllocator()
+    private let logger: Logger
+    /// `false` once the server answered `gat` with `ERROR` (memcached older than 1.5.3).
+    private let gatSupported = Atomic<Bool>(true)
 
     /// Creates a store for `host:port`; nothing connects until the first command.
     public init(
@@ -25,6 +31,7 @@ public final class MemcachedSessionStore: SessionStore {
     ) {
         let node = "\(host):\(port)"
         self.node = node
+        self.logger = logger
         self.pool = NodeConnectionPool(node: node, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
             eventLoop, timeout in
             do {
@@ -48,12 +55,28 @@ public final class MemcachedSessionStore: SessionStore {
 
     public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
         try MemcachedCommand.validate(key)
-        switch try await pool.send(MemcachedCommand.get(key, touching: ttl, allocator: allocator)) {
-        case .value(let bytes): return bytes
-        case .miss: return nil
-        case let other: throw unexpected(other, "gat")
+        if gatSupported.load(ordering: .relaxed) {
+            switch try await pool.send(MemcachedCommand.get(key, touching: ttl, allocator: allocator)) {
+            case .value(let bytes): return bytes
+            case .miss: return nil
+            case .error(.error, _):
+                // Unknown command: a server older than 1.5.3. Fall back for good.
+                if gatSupported.exchange(false, ordering: .relaxed) {
+                    logger.warning(
+                        "memcached does not know 'gat' (older than 1.5.3): reading with get + touch, two round trips",
+                        metadata: ["sm.node": "\(node)"]
+                    )
+                }
+            case let other: throw unexpected(other, "gat")
+            }
         }
+        guard let bytes = try await get(key) else { return nil }
+        _ = try await touch(key, ttl: ttl)
+        return bytes
     }
+
+    /// `true` while the server supports `gat`; `false` after it answered `ERROR` (see the type's notes).
+    public var usesGetAndTouch: Bool { gatSupported.load(ordering: .relaxed) }
 
     /// Reads a value without changing its expiry (`get`).
     public func get(_ key: String) async throws -> [UInt8]? {

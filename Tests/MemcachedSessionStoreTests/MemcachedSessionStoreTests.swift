@@ -74,6 +74,34 @@ struct MemcachedSessionStoreTests {
         }
     }
 
+    @Test func aServerWithoutGatIsReadWithGetAndTouch() async throws {
+        // memcached before 1.5.3 answers `gat` with ERROR. A current server behind a proxy that
+        // renames `gat` to an unknown command answers the same way, in order.
+        try await StoreServerProcess.with(.memcached()) { server in
+            let proxy = try await RewritingProxy.start(to: server.port) { bytes in
+                guard bytes.starts(with: Array("gat ".utf8)) else { return bytes }
+                return Array("gatx ".utf8) + bytes.dropFirst(4)
+            }
+            defer { Task { await proxy.close() } }
+            let logs = LogCapture()
+            let store = MemcachedSessionStore(
+                host: "127.0.0.1", port: proxy.port, configuration: Self.fast, logger: logs.logger(label: "memcached")
+            )
+            defer { Task { await store.shutdown() } }
+
+            try await store.set("sm:old", value: [1, 2, 3], ttl: .seconds(2))
+            #expect(store.usesGetAndTouch)
+            #expect(try await store.getAndTouch("sm:old", ttl: .seconds(6)) == [1, 2, 3])
+            #expect(!store.usesGetAndTouch, "ERROR to gat switches to get + touch")
+            #expect(try await store.getAndTouch("sm:missing", ttl: .seconds(6)) == nil)
+            #expect(try await store.getAndTouch("sm:old", ttl: .seconds(6)) == [1, 2, 3])
+            #expect(logs.records(.warning, containing: "does not know 'gat'").count == 1, "said once")
+            // The touch slid the expiry: 2 s would have ended by now (memcached's clock ticks in seconds).
+            try await Task.sleep(for: .milliseconds(3500))
+            #expect(try await store.get("sm:old") == [1, 2, 3])
+        }
+    }
+
     @Test func expirationsBeyondThirtyDaysAreKept() async throws {
         try await withStore { store, _ in
             // Sent as a relative 31 days, memcached would read a date in 1970 and expire it at once.
