@@ -75,8 +75,9 @@ public final class Session: Sendable {
     }
 
     /// The value of an attribute converted to `T`; `nil` if absent or of another shape.
+    @inlinable
     public func get<T: SessionValueConvertible>(_ key: String, as type: T.Type = T.self) -> T? {
-        state.withLock { $0.attributes[key] }.flatMap { T(sessionValue: $0) }
+        self[key].flatMap { T(sessionValue: $0) }
     }
 
     /// Sets an attribute (`nil` removes it).
@@ -108,6 +109,8 @@ public final class Session: Sendable {
     /// ```swift
     /// let count = session.update("count", default: 0) { (n: inout Int) in n += 1; return n }
     /// ```
+    /// Inlinable so the caller's module specialises it for `T` (it uses only public API).
+    @inlinable
     @discardableResult
     public func update<T: SessionValueConvertible, R>(
         _ key: String,
