@@ -10,7 +10,8 @@ import Synchronization
 /// would be stale and its write would lose the first one's update. The entry goes away when the
 /// last request finishes, so memory holds only sessions in use and the store stays the source of truth.
 final class ActiveSessions: Sendable {
-    private typealias Waiter = CheckedContinuation<Result<Session?, any Error>, Never>
+    /// `nil`: the entry was gone when the waiter arrived (see ``WaitOutcome/lookAgain``).
+    private typealias Waiter = CheckedContinuation<Result<Session?, any Error>?, Never>
 
     private enum Entry {
         case loading([Waiter])
@@ -67,23 +68,34 @@ final class ActiveSessions: Sendable {
         for waiter in waiters { waiter.resume(returning: result) }
     }
 
+    /// What ``wait(for:)`` ended with.
+    enum WaitOutcome {
+        /// The load finished: the session, or `nil` when the store does not know the id.
+        case loaded(Session?)
+        /// The load finished and every request released the session before this one queued up:
+        /// look again with ``begin(_:)`` (the store has its latest state). Answering `nil` here
+        /// would make the caller start a new session and lose the client's.
+        case lookAgain
+    }
+
     /// Waits for the load another request is doing (after ``Lookup/loading``).
-    func wait(for id: SessionID) async throws -> Session? {
+    func wait(for id: SessionID) async throws -> WaitOutcome {
         let result = await withCheckedContinuation { (waiter: Waiter) in
-            let resumeNow: Result<Session?, any Error>? = entries.withLock { entries in
-                guard let index = entries.index(forKey: id) else { return .success(nil) }
+            let resumeNow: Result<Session?, any Error>?? = entries.withLock { entries in
+                guard let index = entries.index(forKey: id) else { return .some(nil) }
                 switch entries.values[index] {
                 case .loading(let waiters):
                     entries.values[index] = .loading(waiters + [waiter])
                     return nil
                 case .active(let session, let references):
                     entries.values[index] = .active(session, references: references + 1)
-                    return .success(session)
+                    return .some(.success(session))
                 }
             }
             if let resumeNow { waiter.resume(returning: resumeNow) }
         }
-        return try result.get()
+        guard let result else { return .lookAgain }
+        return .loaded(try result.get())
     }
 
     /// Registers a session this request created (a fresh id, so no other request can have it).

@@ -56,18 +56,27 @@ public final class RequestSessions: Sendable {
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
         if let requestedID {
-            switch manager.active.begin(requestedID) {
-            case .shared(let session):
-                found = session
-            case .loading:
-                found = try await manager.active.wait(for: requestedID)
-            case .mustLoad:
-                do {
-                    found = try await manager.load(requestedID)
-                    manager.active.completeLoad(requestedID, with: .success(found))
-                } catch {
-                    manager.active.completeLoad(requestedID, with: .failure(error))
-                    throw error
+            lookup: while true {
+                switch manager.active.begin(requestedID) {
+                case .shared(let session):
+                    found = session
+                    break lookup
+                case .loading:
+                    // Usually the other request's load; if it finished and its session was
+                    // released before we queued, look again (the store has its latest state).
+                    if case .loaded(let session) = try await manager.active.wait(for: requestedID) {
+                        found = session
+                        break lookup
+                    }
+                case .mustLoad:
+                    do {
+                        found = try await manager.load(requestedID)
+                        manager.active.completeLoad(requestedID, with: .success(found))
+                    } catch {
+                        manager.active.completeLoad(requestedID, with: .failure(error))
+                        throw error
+                    }
+                    break lookup
                 }
             }
         }

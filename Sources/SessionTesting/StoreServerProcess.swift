@@ -136,8 +136,30 @@ public final class StoreServerProcess: Sendable {
     /// Stops the server with SIGTERM and waits for it.
     public func stop() { signal(SIGTERM) }
 
-    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered.
-    public func suspend() { process.withLock { p in if let p, p.isRunning { Foundation.kill(p.processIdentifier, SIGSTOP) } } }
+    /// Freezes the server (SIGSTOP): connections stay open, nothing is answered. Returns once the
+    /// kernel reports the process stopped (`T` in `/proc/<pid>/stat`): the signal is delivered
+    /// asynchronously, and a command sent in that window would still be answered.
+    public func suspend() async {
+        let pid: pid_t? = process.withLock { p in
+            guard let p, p.isRunning else { return nil }
+            Foundation.kill(p.processIdentifier, SIGSTOP)
+            return p.processIdentifier
+        }
+        guard let pid else { return }
+        for _ in 0..<1000 {
+            if Self.isStopped(pid) { return }
+            try? await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// `true` when `/proc/<pid>/stat` gives the state `T` (stopped).
+    private static func isStopped(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        // "pid (comm) S ...": the state follows the command name, which may contain spaces.
+        return stat[stat.index(after: close)...].split(separator: " ").first == "T"
+    }
 
     /// Unfreezes a suspended server (SIGCONT).
     public func resume() { process.withLock { p in if let p, p.isRunning { Foundation.kill(p.processIdentifier, SIGCONT) } } }

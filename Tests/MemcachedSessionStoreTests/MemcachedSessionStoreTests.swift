@@ -182,7 +182,7 @@ struct MemcachedSessionStoreTests {
         try await withStore { store, server in
             try await store.set("sm:a", value: Array("A".utf8), ttl: .seconds(60))
             try await store.set("sm:b", value: Array("B".utf8), ttl: .seconds(60))
-            server.suspend()
+            await server.suspend()
             await #expect(throws: StoreClientError(.timeout, "")) { _ = try await store.get("sm:a") }
             server.resume()  // the reply to "get sm:a" goes to the closed connection
             for _ in 0..<20 {

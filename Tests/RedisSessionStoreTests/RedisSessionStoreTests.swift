@@ -185,7 +185,7 @@ struct RedisSessionStoreTests {
         try await withStore { store, server in
             try await store.set("sm:a", value: Array("A".utf8), ttl: .seconds(60))
             try await store.set("sm:b", value: Array("B".utf8), ttl: .seconds(60))
-            server.suspend()  // the server holds "GETEX sm:a" and answers it after the deadline
+            await server.suspend()  // the server holds "GETEX sm:a" and answers it after the deadline
             await #expect(throws: StoreClientError(.timeout, "")) { _ = try await store.getAndTouch("sm:a", ttl: .seconds(60)) }
             server.resume()
             for _ in 0..<20 {
