@@ -76,7 +76,7 @@ public final class MemcachedSessionStore: SessionStore {
     }
 
     /// `true` while the server supports `gat`; `false` after it answered `ERROR` (see the type's notes).
-    public var usesGetAndTouch: Bool { gatSupported.load(ordering: .relaxed) }
+    public var supportsGat: Bool { gatSupported.load(ordering: .relaxed) }
 
     /// Reads a value without changing its expiry (`get`).
     public func get(_ key: String) async throws -> [UInt8]? {

@@ -10,8 +10,7 @@ import Synchronization
 /// would be stale and its write would lose the first one's update. The entry goes away when the
 /// last request finishes, so memory holds only sessions in use and the store stays the source of truth.
 final class ActiveSessions: Sendable {
-    /// `nil`: the entry was gone when the waiter arrived (see ``WaitOutcome/lookAgain``).
-    private typealias Waiter = CheckedContinuation<Result<Session?, any Error>?, Never>
+    private typealias Waiter = CheckedContinuation<WaitOutcome, any Error>
 
     private enum Entry {
         case loading([Waiter])
@@ -65,7 +64,8 @@ final class ActiveSessions: Sendable {
             }
             return waiters
         }
-        for waiter in waiters { waiter.resume(returning: result) }
+        let outcome = result.map(WaitOutcome.loaded)
+        for waiter in waiters { waiter.resume(with: outcome) }
     }
 
     /// What ``wait(for:)`` ended with.
@@ -80,22 +80,21 @@ final class ActiveSessions: Sendable {
 
     /// Waits for the load another request is doing (after ``Lookup/loading``).
     func wait(for id: SessionID) async throws -> WaitOutcome {
-        let result = await withCheckedContinuation { (waiter: Waiter) in
-            let resumeNow: Result<Session?, any Error>?? = entries.withLock { entries in
-                guard let index = entries.index(forKey: id) else { return .some(nil) }
+        try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            // `nil`: queued, ``completeLoad(_:with:)`` resumes it.
+            let now: WaitOutcome? = entries.withLock { entries in
+                guard let index = entries.index(forKey: id) else { return .lookAgain }
                 switch entries.values[index] {
                 case .loading(let waiters):
                     entries.values[index] = .loading(waiters + [waiter])
                     return nil
                 case .active(let session, let references):
                     entries.values[index] = .active(session, references: references + 1)
-                    return .some(.success(session))
+                    return .loaded(session)
                 }
             }
-            if let resumeNow { waiter.resume(returning: resumeNow) }
+            if let now { waiter.resume(returning: now) }
         }
-        guard let result else { return .lookAgain }
-        return .loaded(try result.get())
     }
 
     /// Registers a session this request created (a fresh id, so no other request can have it).
@@ -109,26 +108,24 @@ final class ActiveSessions: Sendable {
         let currentID = session.id
         let isValid = session.isValid
         entries.withLock { entries in
-            if let index = entries.index(forKey: registeredID),
-                case .active(let registered, let references) = entries.values[index], registered === session
-            {
-                let keep = references > 1 && isValid
-                if currentID == registeredID, keep {
-                    entries.values[index] = .active(session, references: references - 1)
-                } else {
-                    entries.remove(at: index)
-                    if keep { entries[currentID] = .active(session, references: references - 1) }
-                }
+            /// Where `session` is filed under `id`, with its reference count.
+            func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
+                guard let index = entries.index(forKey: id), case .active(let filed, let references) = entries.values[index],
+                    filed === session
+                else { return nil }
+                return (index, references)
+            }
+            // Under `registeredID`, or already under `currentID` if another request of it re-filed it.
+            guard let (index, references) = slot(registeredID) ?? (currentID == registeredID ? nil : slot(currentID)) else { return }
+            guard references > 1 && isValid else {
+                entries.remove(at: index)
                 return
             }
-            // Another request of this session re-filed it under its new id already.
-            guard currentID != registeredID, let index = entries.index(forKey: currentID),
-                case .active(let registered, let references) = entries.values[index], registered === session
-            else { return }
-            if references > 1 && isValid {
+            if entries.keys[index] == currentID {
                 entries.values[index] = .active(session, references: references - 1)
             } else {
                 entries.remove(at: index)
+                entries[currentID] = .active(session, references: references - 1)
             }
         }
     }

@@ -145,10 +145,8 @@ struct BinaryPropertyListReader {
             let (count, start) = try self.count(marker: marker, at: offset)
             try need(start, count)
             let ascii = UnsafeBufferPointer(rebasing: bytes[start..<start + count])
-            guard ascii.allSatisfy({ $0 < 0x80 }), let text = String(validating: ascii, as: UTF8.self) else {
-                throw fail("non-ASCII byte in an ASCII string", start)
-            }
-            return .string(text)
+            guard UTF8Text.isASCII(ascii) else { throw fail("non-ASCII byte in an ASCII string", start) }
+            return .string(String(decoding: ascii, as: UTF8.self))
         case 0x6:
             let (count, start) = try self.count(marker: marker, at: offset)
             guard count <= offsetTable / 2 else { throw fail("string longer than the document", offset) }

@@ -229,11 +229,7 @@ private struct BinaryReader {
 
     mutating func string() throws -> String {
         let start = offset
-        let utf8 = try raw()
-        // ASCII (attribute names, ids, most values) is valid UTF-8 as is: `String(decoding:)` is
-        // specialised and several times faster than the generic `String(validating:)` path.
-        if utf8.allSatisfy({ $0 < 0x80 }) { return String(decoding: utf8, as: UTF8.self) }
-        guard let text = String(validating: utf8, as: UTF8.self) else {
+        guard let text = UTF8Text.decode(try raw()) else {
             throw TranscoderError("invalid UTF-8", offset: start)
         }
         return text

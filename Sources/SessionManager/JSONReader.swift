@@ -249,7 +249,7 @@ struct JSONReader {
         while offset < bytes.count {
             let byte = bytes[offset]
             if byte == UInt8(ascii: "\"") {
-                guard let text = String(validating: UnsafeBufferPointer(rebasing: bytes[start..<offset]), as: UTF8.self) else {
+                guard let text = UTF8Text.decode(UnsafeBufferPointer(rebasing: bytes[start..<offset])) else {
                     throw TranscoderError("invalid UTF-8", offset: start)
                 }
                 offset += 1
@@ -265,7 +265,7 @@ struct JSONReader {
             let byte = try next()
             switch byte {
             case UInt8(ascii: "\""):
-                guard let text = String(validating: scratch, as: UTF8.self) else { throw TranscoderError("invalid UTF-8", offset: start) }
+                guard let text = scratch.withUnsafeBufferPointer(UTF8Text.decode) else { throw TranscoderError("invalid UTF-8", offset: start) }
                 return text
             case UInt8(ascii: "\\"):
                 let escapeOffset = offset - 1

@@ -55,31 +55,7 @@ public final class RequestSessions: Sendable {
         let (resolved, current) = state.withLock { ($0.resolved, $0.current) }
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
-        if let requestedID {
-            lookup: while true {
-                switch manager.active.begin(requestedID) {
-                case .shared(let session):
-                    found = session
-                    break lookup
-                case .loading:
-                    // Usually the other request's load; if it finished and its session was
-                    // released before we queued, look again (the store has its latest state).
-                    if case .loaded(let session) = try await manager.active.wait(for: requestedID) {
-                        found = session
-                        break lookup
-                    }
-                case .mustLoad:
-                    do {
-                        found = try await manager.load(requestedID)
-                        manager.active.completeLoad(requestedID, with: .success(found))
-                    } catch {
-                        manager.active.completeLoad(requestedID, with: .failure(error))
-                        throw error
-                    }
-                    break lookup
-                }
-            }
-        }
+        if let requestedID { found = try await find(requestedID) }
         return state.withLock { state in
             if state.resolved {
                 // A concurrent lookup in this request won; drop ours.
@@ -89,6 +65,30 @@ public final class RequestSessions: Sendable {
                 state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
             }
             return state.current.flatMap { $0.session.isValid ? $0.session : nil }
+        }
+    }
+
+    /// The session for `id`: shared with the requests that have it, waited for while another
+    /// request loads it, loaded otherwise; `nil` when the store does not know it.
+    private func find(_ id: SessionID) async throws -> Session? {
+        while true {
+            switch manager.active.begin(id) {
+            case .shared(let session):
+                return session
+            case .loading:
+                // Usually the other request's load; if it finished and its session was released
+                // before we queued, look again (the store has its latest state).
+                if case .loaded(let session) = try await manager.active.wait(for: id) { return session }
+            case .mustLoad:
+                do {
+                    let session = try await manager.load(id)
+                    manager.active.completeLoad(id, with: .success(session))
+                    return session
+                } catch {
+                    manager.active.completeLoad(id, with: .failure(error))
+                    throw error
+                }
+            }
         }
     }
 

@@ -27,9 +27,6 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     private let nodeStart: UInt8
     /// UTF-8 offset where the jvmRoute starts (0: none).
     private let routeStart: UInt8
-    /// The first 64 bits of the random part: what ``hash(into:)`` feeds the (seeded) hasher, so a
-    /// dictionary lookup by id hashes 8 bytes instead of the whole text.
-    private let randomPrefix: UInt64
 
     /// The random part (32 upper-case hex characters).
     public var random: String { String(part(0, Self.randomLength)) }
@@ -50,7 +47,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     }
 
     public static func == (lhs: SessionID, rhs: SessionID) -> Bool { lhs.description == rhs.description }
-    public func hash(into hasher: inout Hasher) { hasher.combine(randomPrefix) }
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 
     /// Builds an id from validated parts.
     /// - Precondition: the parts match the format; ids from outside go through ``init(parsing:)``.
@@ -72,7 +69,6 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         self.description = text
         self.nodeStart = nodeStart
         self.routeStart = routeStart
-        self.randomPrefix = Self.prefixValue(random.utf8)
     }
 
     /// Parses an id received from a client; `nil` unless it matches the format exactly.
@@ -123,7 +119,6 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         guard index == count else { return nil }
         self.nodeStart = UInt8(nodeRange?.lowerBound ?? 0)
         self.routeStart = UInt8(routeRange?.lowerBound ?? 0)
-        self.randomPrefix = Self.prefixValue(bytes)
         self.description = String(decoding: bytes, as: UTF8.self)
     }
 
@@ -146,15 +141,6 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
 
     static func isRandomPart(_ bytes: some Collection<UInt8>) -> Bool {
         bytes.count == randomLength && bytes.allSatisfy(isUpperHex)
-    }
-
-    /// The value of the first 16 hex digits of a validated random part.
-    private static func prefixValue(_ hex: some Collection<UInt8>) -> UInt64 {
-        var value: UInt64 = 0
-        for byte in hex.prefix(16) {
-            value = value << 4 | UInt64(byte <= UInt8(ascii: "9") ? byte &- UInt8(ascii: "0") : byte &- UInt8(ascii: "A") &+ 10)
-        }
-        return value
     }
 
     private static func isUpperHex(_ byte: UInt8) -> Bool {

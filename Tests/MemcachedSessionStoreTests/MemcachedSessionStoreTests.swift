@@ -90,9 +90,9 @@ struct MemcachedSessionStoreTests {
             defer { Task { await store.shutdown() } }
 
             try await store.set("sm:old", value: [1, 2, 3], ttl: .seconds(2))
-            #expect(store.usesGetAndTouch)
+            #expect(store.supportsGat)
             #expect(try await store.getAndTouch("sm:old", ttl: .seconds(6)) == [1, 2, 3])
-            #expect(!store.usesGetAndTouch, "ERROR to gat switches to get + touch")
+            #expect(!store.supportsGat, "ERROR to gat switches to get + touch")
             #expect(try await store.getAndTouch("sm:missing", ttl: .seconds(6)) == nil)
             #expect(try await store.getAndTouch("sm:old", ttl: .seconds(6)) == [1, 2, 3])
             #expect(logs.records(.warning, containing: "does not know 'gat'").count == 1, "said once")

@@ -83,9 +83,9 @@ import Testing
         #expect(!id.description.contains(id.logTag.uppercased()) || id.logTag.count < 8)
     }
 
-    @Test func idsAsDictionaryKeysHashByTheirRandomPartAndCompareWhole() throws {
-        // The hash uses the first 64 random bits; equality must still use the whole text, so ids
-        // that differ only after those bits, or only in node id or route, stay distinct keys.
+    @Test func idsAsDictionaryKeysCompareTheWholeText() throws {
+        // Sessions in use are filed by ``SessionID``: ids that differ in one random digit, or only
+        // in node id or route, must stay distinct keys, and a reparsed id must find its entry.
         let base = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF"))
         let variants = [
             base,
