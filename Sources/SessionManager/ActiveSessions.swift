@@ -1,30 +1,65 @@
 import Synchronization
 
-/// The sessions that requests on this node are using right now, by id.
+/// The sessions that requests on this node are using right now, by id, and (for a process-local
+/// store) the ones kept resident between requests.
 ///
 /// A request for an id that another in-flight request already has gets the same ``Session``
 /// (reference-counted), as msm does per Tomcat: concurrent requests see each other's changes and
 /// ``Session/update(_:_:)`` is atomic across them. Loading is single-flight: while one request
 /// loads an id from the store, the others for that id wait for its result instead of loading a
 /// copy of their own — a second copy, registered after the first had been saved and released,
-/// would be stale and its write would lose the first one's update. The entry goes away when the
-/// last request finishes, so memory holds only sessions in use and the store stays the source of truth.
+/// would be stale and its write would lose the first one's update.
+///
+/// When the last request releases a session, the entry goes away, so the store stays the source
+/// of truth — unless residency is on (``init(residentLimit:)`` above zero, which the manager does
+/// only for a store no one else writes, see ``SessionStore/isProcessLocal``). Then a session whose
+/// store copy holds exactly its state stays here, *resident*, until it has been idle for its
+/// `maxInactiveInterval`, and the next request uses it without a load or a decode. Nothing is
+/// lost by dropping a resident session: the store has the same state.
 final class ActiveSessions: Sendable {
     private typealias Waiter = CheckedContinuation<WaitOutcome, any Error>
 
     private enum Entry {
         case loading([Waiter])
         case active(Session, references: Int)
+        /// Released by every request; usable until `expiry`.
+        case resident(Session, expiry: ContinuousClock.Instant)
     }
 
-    /// Keyed by ``SessionID`` (whose hash is its first 64 random bits); each operation looks its
-    /// key up once and updates the entry in place through the index.
-    private let entries = Mutex<[SessionID: Entry]>([:])
+    private struct Table {
+        /// Keyed by ``SessionID``; each operation looks its key up once and updates the entry in
+        /// place through the index.
+        var entries: [SessionID: Entry] = [:]
+        /// How many entries are ``Entry/resident(_:expiry:)``.
+        var residentCount = 0
+        /// When expired resident sessions were last removed, and when they are next removed.
+        var lastSweep: ContinuousClock.Instant
+        var nextSweep: ContinuousClock.Instant
+    }
+
+    /// Most sessions kept resident (0: none, every release drops the entry).
+    let residentLimit: Int
+    private let table: Mutex<Table>
+
+    /// How often expired resident sessions are removed, and the least time between two removals
+    /// forced by a full resident set (so a set full of live sessions is not scanned per request).
+    static let sweepInterval = Duration.seconds(60)
+    static let fullSweepInterval = Duration.seconds(1)
+
+    /// Creates the table; `residentLimit` 0 keeps no session after its last request.
+    init(residentLimit: Int = 0) {
+        self.residentLimit = max(0, residentLimit)
+        let now = ContinuousClock.now
+        self.table = Mutex(Table(lastSweep: now, nextSweep: now + Self.sweepInterval))
+    }
 
     /// Number of sessions in use.
     var count: Int {
-        entries.withLock { $0.values.count { if case .active = $0 { true } else { false } } }
+        table.withLock { $0.entries.values.count { if case .active = $0 { true } else { false } } }
     }
+
+    /// Number of resident sessions (released, kept for the next request), expired ones not yet removed included.
+    var residentCount: Int { table.withLock { $0.residentCount } }
 
     /// What ``begin(_:)`` found for an id.
     enum Lookup {
@@ -38,29 +73,40 @@ final class ActiveSessions: Sendable {
 
     /// The first step of getting the session for `id`, without suspending.
     func begin(_ id: SessionID) -> Lookup {
-        entries.withLock { entries in
-            guard let index = entries.index(forKey: id) else {
-                entries[id] = .loading([])
+        let now = residentLimit > 0 ? ContinuousClock.now : nil
+        return table.withLock { table in
+            guard let index = table.entries.index(forKey: id) else {
+                table.entries[id] = .loading([])
                 return .mustLoad
             }
-            switch entries.values[index] {
+            switch table.entries.values[index] {
             case .active(let session, let references):
-                entries.values[index] = .active(session, references: references + 1)
+                table.entries.values[index] = .active(session, references: references + 1)
                 return .shared(session)
             case .loading:
                 return .loading
+            case .resident(let session, let expiry):
+                table.residentCount -= 1
+                if let now, expiry > now {
+                    table.entries.values[index] = .active(session, references: 1)
+                    return .shared(session)
+                }
+                // Idle for longer than its timeout: the store copy has expired as well (it was
+                // last written or touched before the release), so a load finds nothing.
+                table.entries.values[index] = .loading([])
+                return .mustLoad
             }
         }
     }
 
     /// Publishes the result of a load started after ``Lookup/mustLoad`` to the requests waiting for it.
     func completeLoad(_ id: SessionID, with result: Result<Session?, any Error>) {
-        let waiters: [Waiter] = entries.withLock { entries in
-            guard let index = entries.index(forKey: id), case .loading(let waiters) = entries.values[index] else { return [] }
+        let waiters: [Waiter] = table.withLock { table in
+            guard let index = table.entries.index(forKey: id), case .loading(let waiters) = table.entries.values[index] else { return [] }
             if case .success(let session?) = result {
-                entries.values[index] = .active(session, references: 1 + waiters.count)
+                table.entries.values[index] = .active(session, references: 1 + waiters.count)
             } else {
-                entries.remove(at: index)
+                table.entries.remove(at: index)
             }
             return waiters
         }
@@ -82,15 +128,18 @@ final class ActiveSessions: Sendable {
     func wait(for id: SessionID) async throws -> WaitOutcome {
         try await withCheckedThrowingContinuation { (waiter: Waiter) in
             // `nil`: queued, ``completeLoad(_:with:)`` resumes it.
-            let now: WaitOutcome? = entries.withLock { entries in
-                guard let index = entries.index(forKey: id) else { return .lookAgain }
-                switch entries.values[index] {
+            let now: WaitOutcome? = table.withLock { table in
+                guard let index = table.entries.index(forKey: id) else { return .lookAgain }
+                switch table.entries.values[index] {
                 case .loading(let waiters):
-                    entries.values[index] = .loading(waiters + [waiter])
+                    table.entries.values[index] = .loading(waiters + [waiter])
                     return nil
                 case .active(let session, let references):
-                    entries.values[index] = .active(session, references: references + 1)
+                    table.entries.values[index] = .active(session, references: references + 1)
                     return .loaded(session)
+                case .resident:
+                    // Loaded, used and released already: ``begin(_:)`` checks its expiry.
+                    return .lookAgain
                 }
             }
             if let now { waiter.resume(returning: now) }
@@ -99,34 +148,58 @@ final class ActiveSessions: Sendable {
 
     /// Registers a session this request created (a fresh id, so no other request can have it).
     func register(_ session: Session) {
-        entries.withLock { $0[session.id] = .active(session, references: 1) }
+        table.withLock { $0.entries[session.id] = .active(session, references: 1) }
     }
 
     /// Drops one reference to `session`, which was registered under `registeredID`; re-files it under
-    /// its current id if that changed, and removes it after the last reference or once invalidated.
+    /// its current id if that changed. After the last reference the session is kept resident when
+    /// residency is on, it is valid and the store holds exactly its state; otherwise it is removed.
     func release(_ session: Session, registeredID: SessionID) {
         let currentID = session.id
         let isValid = session.isValid
-        entries.withLock { entries in
+        // Read before taking the table lock (no session lock is ever taken inside it).
+        let residentExpiry = residentLimit > 0 && isValid ? session.prepareResidency() : nil
+        table.withLock { table in
+            if residentExpiry != nil { sweepIfDue(&table, now: .now) }
             /// Where `session` is filed under `id`, with its reference count.
             func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
-                guard let index = entries.index(forKey: id), case .active(let filed, let references) = entries.values[index],
-                    filed === session
+                guard let index = table.entries.index(forKey: id),
+                    case .active(let filed, let references) = table.entries.values[index], filed === session
                 else { return nil }
                 return (index, references)
             }
             // Under `registeredID`, or already under `currentID` if another request of it re-filed it.
             guard let (index, references) = slot(registeredID) ?? (currentID == registeredID ? nil : slot(currentID)) else { return }
-            guard references > 1 && isValid else {
-                entries.remove(at: index)
-                return
-            }
-            if entries.keys[index] == currentID {
-                entries.values[index] = .active(session, references: references - 1)
+            let remaining: Entry?
+            if !isValid {
+                remaining = nil
+            } else if references > 1 {
+                remaining = .active(session, references: references - 1)
+            } else if let residentExpiry, table.residentCount < residentLimit {
+                remaining = .resident(session, expiry: residentExpiry)
+                table.residentCount += 1
             } else {
-                entries.remove(at: index)
-                entries[currentID] = .active(session, references: references - 1)
+                remaining = nil
+            }
+            if let remaining, table.entries.keys[index] == currentID {
+                table.entries.values[index] = remaining
+            } else {
+                table.entries.remove(at: index)
+                if let remaining { table.entries[currentID] = remaining }
             }
         }
+    }
+
+    /// Removes the expired resident sessions every ``sweepInterval``, or sooner (at most every
+    /// ``fullSweepInterval``) when the resident set is full.
+    private func sweepIfDue(_ table: inout Table, now: ContinuousClock.Instant) {
+        let full = table.residentCount >= residentLimit
+        guard now >= table.nextSweep || (full && now >= table.lastSweep + Self.fullSweepInterval) else { return }
+        table.entries = table.entries.filter { entry in
+            if case .resident(_, let expiry) = entry.value { expiry > now } else { true }
+        }
+        table.residentCount = table.entries.values.count { if case .resident = $0 { true } else { false } }
+        table.lastSweep = now
+        table.nextSweep = now + Self.sweepInterval
     }
 }

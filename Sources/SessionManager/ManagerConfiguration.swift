@@ -25,6 +25,14 @@ public struct ManagerConfiguration: Sendable {
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
 
+    /// Most sessions kept resident in memory between requests when the store is process-local
+    /// (``SessionStore/isProcessLocal``, the embedded memory store) and no
+    /// ``sessionAttributeFilter`` is set: the next request for a resident session uses it without
+    /// a store read or a decode. A session is kept only while the store holds exactly its state,
+    /// and until it has been idle for its `maxInactiveInterval`; past the limit, sessions are read
+    /// from the store as usual. 0 turns residency off. Default: 10 000.
+    public var residentSessionLimit: Int = 10_000
+
     /// The default of ``maxSessionSize``: 1 MiB.
     public static let defaultMaxSessionSize = 1 << 20
 

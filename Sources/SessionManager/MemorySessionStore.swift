@@ -33,6 +33,11 @@ public final class MemorySessionStore: SessionStore {
         self.configuration = configuration
     }
 
+    /// `true`: the store lives in this process, so the manager keeps sessions resident and reads
+    /// this store only for sessions it no longer holds. Share one memory store between managers
+    /// only with distinct `storageKeyPrefix`es.
+    public var isProcessLocal: Bool { true }
+
     /// Number of keys, expired ones not yet swept included.
     public var count: Int { entries.withLock { $0.count } }
 

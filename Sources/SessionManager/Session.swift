@@ -157,6 +157,21 @@ public final class Session: Sendable {
         state.withLock { body(&$0) }
     }
 
+    /// Readies a session that its last request released for residency (see ``ActiveSessions``):
+    /// returns when it expires if kept idle from now, or `nil` when it must not be kept because
+    /// the store does not hold exactly its current state (a failed or refused write, an
+    /// invalidation). A kept session is no longer new to the requests that find it.
+    func prepareResidency() -> ContinuousClock.Instant? {
+        let (generation, id, interval) = state.withLock { state in
+            state.isNew = false
+            return (state.generation, state.id, state.maxInactiveInterval)
+        }
+        let stored = persistence.withLock { p in
+            p.stored != nil && !p.deleted && !p.writing && p.storedID == id && p.storedGeneration >= generation
+        }
+        return stored ? .now + .seconds(interval) : nil
+    }
+
     /// A snapshot for the store and the generation it reflects.
     func snapshot(now: Date) -> (SessionSnapshot, generation: UInt64, id: SessionID) {
         state.withLock { state in

@@ -15,7 +15,7 @@ public final class SessionManager: Sendable {
     public let store: any SessionStore
     let idGenerator: SessionIDGenerator
     let writer: SessionWriter
-    let active = ActiveSessions()
+    let active: ActiveSessions
     let logger: Logger
     /// Used only to name the writer of a blob the configured transcoder cannot read.
     let knownTranscoders: SessionTranscoders
@@ -40,11 +40,19 @@ public final class SessionManager: Sendable {
         self.store = store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
         self.writer = SessionWriter(store: store, configuration: configuration)
+        // Residency needs a store nobody else writes, and an unfiltered one: with a filter the
+        // store lacks the filtered attributes, and a resident copy would keep them for a while.
+        let resident = store.isProcessLocal && configuration.sessionAttributeFilter == nil
+        self.active = ActiveSessions(residentLimit: resident ? configuration.residentSessionLimit : 0)
         self.logger = logger
     }
 
     /// Number of sessions that in-flight requests are using on this node.
     public var activeSessionCount: Int { active.count }
+
+    /// Number of sessions kept resident between requests (see
+    /// ``ManagerConfiguration/residentSessionLimit``), expired ones not yet removed included.
+    public var residentSessionCount: Int { active.residentCount }
 
     /// Starts the session part of a request.
     /// - Parameters:

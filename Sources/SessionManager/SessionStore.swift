@@ -22,4 +22,16 @@ public protocol SessionStore: Service {
 
     /// Resets a key's time to live; `false` when the key does not exist.
     func touch(_ key: String, ttl: Duration) async throws -> Bool
+
+    /// `true` when the store lives in this process and only the manager that uses it writes the
+    /// keys under its prefix, so a session that manager saved cannot change in the store behind
+    /// its back. The manager then keeps released sessions resident in memory and serves the next
+    /// request from them without a load (see ``ManagerConfiguration/residentSessionLimit``).
+    /// Default: `false` (a shared server: every request reads the store).
+    var isProcessLocal: Bool { get }
+}
+
+extension SessionStore {
+    /// A store is shared between processes unless it says otherwise.
+    public var isProcessLocal: Bool { false }
 }

@@ -19,11 +19,17 @@ public final class CountingSessionStore: SessionStore {
 
     /// The wrapped store.
     public let base: any SessionStore
+    /// What the wrapper tells the manager, whatever `base` says: by default `false`, so that the
+    /// manager reads the store on every request and tests see each operation a shared store
+    /// would get; `true` to test residency (see ``SessionStore/isProcessLocal``).
+    public let isProcessLocal: Bool
     private let counter = Mutex(Counts())
 
     /// Wraps `base`.
-    public init(_ base: any SessionStore) {
+    /// - Parameter isProcessLocal: what to tell the manager (default `false`, see ``isProcessLocal``).
+    public init(_ base: any SessionStore, isProcessLocal: Bool = false) {
         self.base = base
+        self.isProcessLocal = isProcessLocal
     }
 
     /// The counts so far.

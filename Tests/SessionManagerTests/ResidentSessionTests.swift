@@ -1,0 +1,185 @@
+import Foundation
+import Logging
+import SessionTesting
+import Testing
+
+@testable import SessionManager
+
+/// Residency: with a process-local store, sessions stay in memory between requests while the
+/// store holds exactly their state, and expire, stay bounded and fall back to the store.
+@Suite struct ResidentSessionTests {
+    let store = CountingSessionStore(MemorySessionStore(), isProcessLocal: true)
+
+    func makeManager(_ configure: (inout ManagerConfiguration) -> Void = { _ in }) -> SessionManager {
+        var configuration = ManagerConfiguration()
+        configure(&configuration)
+        return SessionManager(configuration: configuration, store: store, jvmRoute: "node1", logger: Logger(label: "test"))
+    }
+
+    /// One request that runs `body` with its sessions and returns the cookie action.
+    @discardableResult
+    func request(
+        _ manager: SessionManager,
+        id: SessionID?,
+        _ body: (RequestSessions) async throws -> Void = { _ in }
+    ) async throws -> SessionCookieAction {
+        let sessions = manager.beginRequest(path: "/app/x", requestedID: id)
+        try await body(sessions)
+        return await sessions.finish()
+    }
+
+    /// A new session with `count` = 1, saved; returns its id.
+    func create(_ manager: SessionManager) async throws -> SessionID {
+        var created: SessionID?
+        try await request(manager, id: nil) { sessions in
+            let session = try await sessions.session()
+            session.set("count", 1)
+            created = session.id
+        }
+        return try #require(created)
+    }
+
+    func count(_ manager: SessionManager, _ id: SessionID) async throws -> Int? {
+        var count: Int?
+        try await request(manager, id: id) { count = try await $0.existingSession()?.get("count", as: Int.self) }
+        return count
+    }
+
+    @Test func theMemoryStoreIsProcessLocalSoItsSessionsStayResident() async throws {
+        let manager = SessionManager(configuration: .init(), store: MemorySessionStore(), logger: Logger(label: "test"))
+        _ = try await create(manager)
+        #expect(manager.residentSessionCount == 1)
+        #expect(manager.activeSessionCount == 0)
+    }
+
+    @Test func aResidentSessionServesTheNextRequestsWithoutAStoreRead() async throws {
+        let manager = makeManager()
+        let id = try await create(manager)
+        #expect(store.counts == { var c = CountingSessionStore.Counts(); c.set = 1; return c }())
+        store.reset()
+
+        #expect(try await count(manager, id) == 1)
+        var isNew: Bool?
+        let action = try await request(manager, id: id) { sessions in
+            let session = try await sessions.session()
+            isNew = session.isNew
+            session.update("count", default: 0) { (n: inout Int) in n += 1 }
+        }
+        #expect(action == .none)
+        #expect(isNew == false, "a resident session is not new to the requests that find it")
+        #expect(try await count(manager, id) == 2)
+        #expect(store.counts.getAndTouch == 0)
+        #expect(store.counts.set == 1, "the change is still written to the store")
+        #expect(manager.residentSessionCount == 1)
+    }
+
+    @Test func aResidentSessionExpiresAfterItsMaxInactiveInterval() async throws {
+        let manager = makeManager { $0.maxInactiveInterval = 1 }
+        let id = try await create(manager)
+        #expect(try await count(manager, id) == 1)
+        try await Task.sleep(for: .milliseconds(2100))
+        #expect(try await count(manager, id) == nil)
+        #expect(manager.residentSessionCount == 0)
+    }
+
+    @Test func aSessionWhoseWriteWasRefusedIsReadFromTheStoreAgain() async throws {
+        let manager = makeManager { $0.maxSessionSize = 1024 }
+        let id = try await create(manager)
+        try await request(manager, id: id) { sessions in
+            try await sessions.session()["big"] = .bytes([UInt8](repeating: 7, count: 4096))
+        }
+        #expect(manager.residentSessionCount == 0, "the store does not hold its state")
+        store.reset()
+        var big: SessionValue?
+        try await request(manager, id: id) { big = try await $0.existingSession()?["big"] }
+        #expect(big == nil, "the next request sees the stored copy, as without residency")
+        #expect(store.counts.getAndTouch == 1)
+    }
+
+    @Test func anInvalidatedSessionIsNotKept() async throws {
+        let manager = makeManager()
+        let id = try await create(manager)
+        let action = try await request(manager, id: id) { try await $0.existingSession()?.invalidate() }
+        #expect(action == .expire)
+        #expect(manager.residentSessionCount == 0)
+        #expect(try await count(manager, id) == nil)
+    }
+
+    @Test func aChangedIdIsResidentUnderTheNewIdOnly() async throws {
+        let manager = makeManager()
+        let old = try await create(manager)
+        var new: SessionID?
+        try await request(manager, id: old) { new = try await $0.existingSession()?.changeSessionId() }
+        let newID = try #require(new)
+        store.reset()
+        #expect(try await count(manager, newID) == 1)
+        #expect(store.counts.getAndTouch == 0)
+        #expect(try await count(manager, old) == nil)
+        #expect(manager.residentSessionCount == 1)
+    }
+
+    @Test func theResidentSetIsBoundedAndTheRestIsReadFromTheStore() async throws {
+        let manager = makeManager { $0.residentSessionLimit = 2 }
+        let ids = [try await create(manager), try await create(manager), try await create(manager)]
+        #expect(manager.residentSessionCount == 2)
+        store.reset()
+        for id in ids { #expect(try await count(manager, id) == 1) }
+        #expect(store.counts.getAndTouch == 1, "the session that did not fit is loaded")
+        #expect(manager.residentSessionCount == 2)
+    }
+
+    @Test func expiredResidentSessionsAreRemovedWhenTheSetIsFull() async throws {
+        let manager = makeManager {
+            $0.residentSessionLimit = 2
+            $0.maxInactiveInterval = 1
+        }
+        _ = try await create(manager)
+        _ = try await create(manager)
+        try await Task.sleep(for: .milliseconds(2100))
+        let third = try await create(manager)
+        #expect(manager.residentSessionCount == 1, "both expired sessions were removed, the new one kept")
+        store.reset()
+        #expect(try await count(manager, third) == 1)
+        #expect(store.counts.getAndTouch == 0)
+    }
+
+    @Test func anAttributeFilterTurnsResidencyOff() async throws {
+        let manager = makeManager { $0.sessionAttributeFilter = try? SessionAttributeFilter("count") }
+        let id = try await create(manager)
+        #expect(manager.residentSessionCount == 0)
+        store.reset()
+        #expect(try await count(manager, id) == 1)
+        #expect(store.counts.getAndTouch == 1)
+    }
+
+    @Test func residencyOffReadsTheStoreEveryRequest() async throws {
+        let manager = makeManager { $0.residentSessionLimit = 0 }
+        let id = try await create(manager)
+        #expect(manager.residentSessionCount == 0)
+        store.reset()
+        #expect(try await count(manager, id) == 1)
+        #expect(store.counts.getAndTouch == 1)
+    }
+
+    @Test func concurrentUpdatesOnAResidentSessionAreNeverLost() async throws {
+        let manager = makeManager()
+        let id = try await create(manager)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    for _ in 0..<200 {
+                        try await request(manager, id: id) { sessions in
+                            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await count(manager, id) == 3201)
+        #expect(manager.activeSessionCount == 0)
+        // The store has the same state as the resident copy.
+        let stored = try #require(try await store.base.getAndTouch("sm:" + id.description, ttl: .seconds(60)))
+        #expect(try BinarySessionTranscoder().decode(stored).attributes["count"] == 3201)
+    }
+}
