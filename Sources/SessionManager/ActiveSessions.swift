@@ -73,8 +73,7 @@ final class ActiveSessions: Sendable {
 
     /// The first step of getting the session for `id`, without suspending.
     func begin(_ id: SessionID) -> Lookup {
-        let now = residentLimit > 0 ? ContinuousClock.now : nil
-        return table.withLock { table in
+        table.withLock { table in
             guard let index = table.entries.index(forKey: id) else {
                 table.entries[id] = .loading([])
                 return .mustLoad
@@ -87,7 +86,7 @@ final class ActiveSessions: Sendable {
                 return .loading
             case .resident(let session, let expiry):
                 table.residentCount -= 1
-                if let now, expiry > now {
+                if expiry > .now {
                     table.entries.values[index] = .active(session, references: 1)
                     return .shared(session)
                 }
@@ -154,13 +153,18 @@ final class ActiveSessions: Sendable {
     /// Drops one reference to `session`, which was registered under `registeredID`; re-files it under
     /// its current id if that changed. After the last reference the session is kept resident when
     /// residency is on, it is valid and the store holds exactly its state; otherwise it is removed.
-    func release(_ session: Session, registeredID: SessionID) {
-        let currentID = session.id
-        let isValid = session.isValid
+    ///
+    /// `status` is the session's state after this request's write. Another request can change
+    /// it afterwards only while it holds a reference of its own, so it is this one's to act on: a
+    /// later id change is re-filed, and a later invalidation removed, by that request's release.
+    func release(_ session: Session, registeredID: SessionID, status: Session.Status) {
+        let currentID = status.id
+        let isValid = status.isValid
         // Read before taking the table lock (no session lock is ever taken inside it).
-        let residentExpiry = residentLimit > 0 && isValid ? session.prepareResidency() : nil
+        let now = ContinuousClock.now
+        let residentExpiry = residentLimit > 0 && isValid ? session.prepareResidency(now: now, status: status) : nil
         table.withLock { table in
-            if residentExpiry != nil { sweepIfDue(&table, now: .now) }
+            if residentExpiry != nil { sweepIfDue(&table, now: now) }
             /// Where `session` is filed under `id`, with its reference count.
             func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
                 guard let index = table.entries.index(forKey: id),

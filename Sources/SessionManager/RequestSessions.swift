@@ -55,11 +55,15 @@ public final class RequestSessions: Sendable {
         let (resolved, current) = state.withLock { ($0.resolved, $0.current) }
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
-        if let requestedID { found = try await find(requestedID) }
+        if let requestedID {
+            // Most requests find their session in memory: only a load suspends.
+            let lookup = manager.active.begin(requestedID)
+            if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
+        }
         return state.withLock { state in
             if state.resolved {
                 // A concurrent lookup in this request won; drop ours.
-                if let found { manager.active.release(found, registeredID: requestedID ?? found.id) }
+                if let found { manager.active.release(found, registeredID: requestedID ?? found.id, status: found.status()) }
             } else {
                 state.resolved = true
                 state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
@@ -70,15 +74,17 @@ public final class RequestSessions: Sendable {
 
     /// The session for `id`: shared with the requests that have it, waited for while another
     /// request loads it, loaded otherwise; `nil` when the store does not know it.
-    private func find(_ id: SessionID) async throws -> Session? {
+    private func find(_ id: SessionID, _ first: ActiveSessions.Lookup) async throws -> Session? {
+        var lookup = first
         while true {
-            switch manager.active.begin(id) {
+            switch lookup {
             case .shared(let session):
                 return session
             case .loading:
                 // Usually the other request's load; if it finished and its session was released
                 // before we queued, look again (the store has its latest state).
                 if case .loaded(let session) = try await manager.active.wait(for: id) { return session }
+                lookup = manager.active.begin(id)
             case .mustLoad:
                 do {
                     let session = try await manager.load(id)
@@ -103,7 +109,7 @@ public final class RequestSessions: Sendable {
         manager.active.register(created)
         return state.withLock { state in
             if let current = state.current, current.session.isValid {
-                manager.active.release(created, registeredID: created.id)
+                manager.active.release(created, registeredID: created.id, status: created.status())
                 return current.session
             }
             if let old = state.current { state.replaced.append(old) }
@@ -125,17 +131,20 @@ public final class RequestSessions: Sendable {
             clientKnewAnInvalidatedSession = await retire(held) || clientKnewAnInvalidatedSession
         }
         guard let current else { return clientKnewAnInvalidatedSession ? .expire : .none }
-        guard current.session.isValid else {
+        var status = current.session.status()
+        guard status.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
-        do {
-            try await manager.writer.persist(current.session)
-        } catch {
-            log("session write failed", current.session, error)
+        if !manager.writer.isUpToDate(current.session, status) {
+            do {
+                try await manager.writer.persist(current.session)
+            } catch {
+                log("session write failed", current.session, error)
+            }
+            status = current.session.status()
         }
-        manager.active.release(current.session, registeredID: current.registeredID)
-        let id = current.session.id
-        return id == current.knownID ? .none : .set(id)
+        manager.active.release(current.session, registeredID: current.registeredID, status: status)
+        return status.id == current.knownID ? .none : .set(status.id)
     }
 
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
@@ -145,7 +154,7 @@ public final class RequestSessions: Sendable {
         } catch {
             log("session delete failed", held.session, error)
         }
-        manager.active.release(held.session, registeredID: held.registeredID)
+        manager.active.release(held.session, registeredID: held.registeredID, status: held.session.status())
         return held.knownID != nil
     }
 

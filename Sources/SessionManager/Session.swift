@@ -157,19 +157,34 @@ public final class Session: Sendable {
         state.withLock { body(&$0) }
     }
 
+    /// What the end of a request needs to know of the session, read under one lock: the session is
+    /// shared between the event-loop threads, and every lock taken is a cache line they contend for.
+    struct Status: Sendable {
+        let id: SessionID
+        let isValid: Bool
+        let isNew: Bool
+        let generation: UInt64
+        let maxInactiveInterval: Int
+    }
+
+    /// The session's ``Status`` now.
+    func status() -> Status {
+        state.withLock {
+            Status(id: $0.id, isValid: $0.isValid, isNew: $0.isNew, generation: $0.generation, maxInactiveInterval: $0.maxInactiveInterval)
+        }
+    }
+
     /// Readies a session that its last request released for residency (see ``ActiveSessions``):
-    /// returns when it expires if kept idle from now, or `nil` when it must not be kept because
-    /// the store does not hold exactly its current state (a failed or refused write, an
+    /// returns when it expires if kept idle from `now`, or `nil` when it must not be kept because
+    /// the store does not hold exactly its current state (`status`: a failed or refused write, an
     /// invalidation). A kept session is no longer new to the requests that find it.
-    func prepareResidency() -> ContinuousClock.Instant? {
-        let (generation, id, interval) = state.withLock { state in
-            state.isNew = false
-            return (state.generation, state.id, state.maxInactiveInterval)
-        }
+    func prepareResidency(now: ContinuousClock.Instant, status: Status) -> ContinuousClock.Instant? {
         let stored = persistence.withLock { p in
-            p.stored != nil && !p.deleted && !p.writing && p.storedID == id && p.storedGeneration >= generation
+            p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
         }
-        return stored ? .now + .seconds(interval) : nil
+        guard stored else { return nil }
+        if status.isNew { state.withLock { $0.isNew = false } }
+        return now + .seconds(status.maxInactiveInterval)
     }
 
     /// A snapshot for the store and the generation it reflects.

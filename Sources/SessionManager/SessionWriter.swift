@@ -3,7 +3,10 @@ import Logging
 import Synchronization
 
 /// Writes a session to its store once per change, one writer at a time (see ``PersistenceState``).
-struct SessionWriter: Sendable {
+///
+/// A class: the manager hands it to every request, and copying a struct of existentials and
+/// strings on each access cost retains on the hot path.
+final class SessionWriter: Sendable {
     let store: any SessionStore
     let transcoder: any SessionTranscoder
     let keyPrefix: String
@@ -21,6 +24,21 @@ struct SessionWriter: Sendable {
     }
 
     func key(for id: SessionID) -> String { keyPrefix + id.description }
+
+    /// `true` when the store holds every change made to `session` up to `status` and no touch is due:
+    /// ``persist(_:)`` would do nothing, so the request can skip it without suspending.
+    func isUpToDate(_ session: Session, _ status: Session.Status) -> Bool {
+        let now = ContinuousClock.now
+        let ttl = Duration.seconds(status.maxInactiveInterval)
+        return session.persistence.withLock { p in
+            p.stored != nil && p.storedGeneration >= status.generation && !Self.touchIsDue(p, ttl: ttl, now: now)
+        }
+    }
+
+    /// Whether a quarter of the time to live has passed since the last load, write or touch.
+    private static func touchIsDue(_ p: PersistenceState, ttl: Duration, now: ContinuousClock.Instant) -> Bool {
+        p.stored != nil && !p.deleted && now - p.lastTouched > ttl / 4
+    }
 
     /// Makes sure every change to `session` made so far is in the store.
     func persist(_ session: Session) async throws {
@@ -94,9 +112,10 @@ struct SessionWriter: Sendable {
     private func touchDue(_ session: Session) -> (key: String, ttl: Duration)? {
         let (id, interval) = session.withState { ($0.id, $0.maxInactiveInterval) }
         let ttl = Duration.seconds(interval)
+        let now = ContinuousClock.now
         let due = session.persistence.withLock { p -> Bool in
-            guard p.stored != nil, !p.deleted, ContinuousClock.now - p.lastTouched > ttl / 4 else { return false }
-            p.lastTouched = .now
+            guard Self.touchIsDue(p, ttl: ttl, now: now) else { return false }
+            p.lastTouched = now
             return true
         }
         return due ? (key(for: id), ttl) : nil
