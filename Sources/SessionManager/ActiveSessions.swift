@@ -12,10 +12,11 @@ import Synchronization
 ///
 /// When the last request releases a session, the entry goes away, so the store stays the source
 /// of truth — unless residency is on (``init(residentLimit:)`` above zero, which the manager does
-/// only for a store no one else writes, see ``SessionStore/isProcessLocal``). Then a session whose
-/// store copy holds exactly its state stays here, *resident*, until it has been idle for its
-/// `maxInactiveInterval`, and the next request uses it without a load or a decode. Nothing is
-/// lost by dropping a resident session: the store has the same state.
+/// only for a store no one else writes, see ``SessionStore/isProcessLocal``). Then the session
+/// stays here, *resident*, until it has been idle for its `maxInactiveInterval`, and the next
+/// request uses it without a load or a decode. The resident copy is the primary one (as in
+/// Tomcat's own session manager): it is written to the store only when it must leave memory
+/// alive, because the resident set is full (see ``release(_:registeredID:status:ifUnsaved:)``).
 final class ActiveSessions: Sendable {
     private typealias Waiter = CheckedContinuation<WaitOutcome, any Error>
 
@@ -150,21 +151,45 @@ final class ActiveSessions: Sendable {
         table.withLock { $0.entries[session.id] = .active(session, references: 1) }
     }
 
+    /// What ``release(_:registeredID:status:ifUnsaved:)`` did.
+    enum ReleaseOutcome: Equatable {
+        case released
+        /// Nothing was done: this is the last reference, the resident set is full and the store
+        /// lacks the session's latest state. Write it, then release again.
+        case persistFirst
+    }
+
+    /// What to do with a session that cannot stay resident and whose latest state is not in the store.
+    enum UnsavedSession {
+        /// Answer ``ReleaseOutcome/persistFirst``.
+        case askToPersist
+        /// Remove it (its write was tried and refused): the store's copy, if any, is what remains.
+        case drop
+    }
+
     /// Drops one reference to `session`, which was registered under `registeredID`; re-files it under
-    /// its current id if that changed. After the last reference the session is kept resident when
-    /// residency is on, it is valid and the store holds exactly its state; otherwise it is removed.
+    /// its current id if that changed. After the last reference a valid session stays resident
+    /// when residency is on and there is room; otherwise it is removed — once the store holds its
+    /// latest state (see ``UnsavedSession``). A resident session is written to the store only
+    /// when it has to leave memory alive, so requests that find it cost no store operation.
     ///
-    /// `status` is the session's state after this request's write. Another request can change
+    /// `status` is the session's state at the end of this request. Another request can change
     /// it afterwards only while it holds a reference of its own, so it is this one's to act on: a
     /// later id change is re-filed, and a later invalidation removed, by that request's release.
-    func release(_ session: Session, registeredID: SessionID, status: Session.Status) {
+    @discardableResult
+    func release(
+        _ session: Session,
+        registeredID: SessionID,
+        status: Session.Status,
+        ifUnsaved: UnsavedSession = .askToPersist
+    ) -> ReleaseOutcome {
         let currentID = status.id
         let isValid = status.isValid
         // Read before taking the table lock (no session lock is ever taken inside it).
         let now = ContinuousClock.now
-        let residentExpiry = residentLimit > 0 && isValid ? session.prepareResidency(now: now, status: status) : nil
-        table.withLock { table in
-            if residentExpiry != nil { sweepIfDue(&table, now: now) }
+        let residency = residentLimit > 0 && isValid ? session.prepareResidency(now: now, status: status) : nil
+        return table.withLock { table in
+            if residency != nil { sweepIfDue(&table, now: now) }
             /// Where `session` is filed under `id`, with its reference count.
             func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
                 guard let index = table.entries.index(forKey: id),
@@ -173,15 +198,19 @@ final class ActiveSessions: Sendable {
                 return (index, references)
             }
             // Under `registeredID`, or already under `currentID` if another request of it re-filed it.
-            guard let (index, references) = slot(registeredID) ?? (currentID == registeredID ? nil : slot(currentID)) else { return }
+            guard let (index, references) = slot(registeredID) ?? (currentID == registeredID ? nil : slot(currentID)) else {
+                return .released
+            }
             let remaining: Entry?
             if !isValid {
                 remaining = nil
             } else if references > 1 {
                 remaining = .active(session, references: references - 1)
-            } else if let residentExpiry, table.residentCount < residentLimit {
-                remaining = .resident(session, expiry: residentExpiry)
+            } else if let residency, table.residentCount < residentLimit {
+                remaining = .resident(session, expiry: residency.expiry)
                 table.residentCount += 1
+            } else if let residency, !residency.isSaved, ifUnsaved == .askToPersist {
+                return .persistFirst
             } else {
                 remaining = nil
             }
@@ -191,6 +220,7 @@ final class ActiveSessions: Sendable {
                 table.entries.remove(at: index)
                 if let remaining { table.entries[currentID] = remaining }
             }
+            return .released
         }
     }
 

@@ -27,10 +27,10 @@ public struct ManagerConfiguration: Sendable {
 
     /// Most sessions kept resident in memory between requests when the store is process-local
     /// (``SessionStore/isProcessLocal``, the embedded memory store) and no
-    /// ``sessionAttributeFilter`` is set: the next request for a resident session uses it without
-    /// a store read or a decode. A session is kept only while the store holds exactly its state,
-    /// and until it has been idle for its `maxInactiveInterval`; past the limit, sessions are read
-    /// from the store as usual. 0 turns residency off. Default: 10 000.
+    /// ``sessionAttributeFilter`` is set. A resident session is the primary copy: requests use it
+    /// with no store operation at all, and it is written to the store only when it must leave
+    /// memory alive because the limit is reached (later requests then read it from the store). It
+    /// expires after its `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000.
     public var residentSessionLimit: Int = 10_000
 
     /// The default of ``maxSessionSize``: 1 MiB.

@@ -33,8 +33,8 @@ public final class MemorySessionStore: SessionStore {
         self.configuration = configuration
     }
 
-    /// `true`: the store lives in this process, so the manager keeps sessions resident and reads
-    /// this store only for sessions it no longer holds. Share one memory store between managers
+    /// `true`: the store lives in this process, so the manager keeps sessions resident and uses
+    /// this store only for sessions that had to leave memory. Share one memory store between managers
     /// only with distinct `storageKeyPrefix`es.
     public var isProcessLocal: Bool { true }
 

@@ -60,16 +60,17 @@ public final class RequestSessions: Sendable {
             let lookup = manager.active.begin(requestedID)
             if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
         }
-        return state.withLock { state in
-            if state.resolved {
-                // A concurrent lookup in this request won; drop ours.
-                if let found { manager.active.release(found, registeredID: requestedID ?? found.id, status: found.status()) }
-            } else {
-                state.resolved = true
-                state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
-            }
-            return state.current.flatMap { $0.session.isValid ? $0.session : nil }
+        let (winner, lost) = state.withLock { state -> (Held?, Bool) in
+            if state.resolved { return (state.current, true) }
+            state.resolved = true
+            state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
+            return (state.current, false)
         }
+        if lost, let found {
+            // A concurrent lookup in this request won; drop ours.
+            await end(found, registeredID: requestedID ?? found.id, status: found.status())
+        }
+        return winner.flatMap { $0.session.isValid ? $0.session : nil }
     }
 
     /// The session for `id`: shared with the requests that have it, waited for while another
@@ -109,6 +110,8 @@ public final class RequestSessions: Sendable {
         manager.active.register(created)
         return state.withLock { state in
             if let current = state.current, current.session.isValid {
+                // A concurrent call in this request won; nobody knows this id, so discard it.
+                created.invalidate()
                 manager.active.release(created, registeredID: created.id, status: created.status())
                 return current.session
             }
@@ -135,7 +138,8 @@ public final class RequestSessions: Sendable {
         guard status.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
-        if !manager.writer.isUpToDate(current.session, status) {
+        // A resident session is written when it leaves memory (``end``), not per request.
+        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session, status) {
             do {
                 try await manager.writer.persist(current.session)
             } catch {
@@ -143,8 +147,23 @@ public final class RequestSessions: Sendable {
             }
             status = current.session.status()
         }
-        manager.active.release(current.session, registeredID: current.registeredID, status: status)
+        status = await end(current.session, registeredID: current.registeredID, status: status)
         return status.id == current.knownID ? .none : .set(status.id)
+    }
+
+    /// Drops this request's reference to `session`; first writes it when it cannot stay resident
+    /// and the store lacks its latest state. Returns the status it was released with.
+    @discardableResult
+    private func end(_ session: Session, registeredID: SessionID, status: Session.Status) async -> Session.Status {
+        guard manager.active.release(session, registeredID: registeredID, status: status) == .persistFirst else { return status }
+        do {
+            try await manager.writer.persist(session)
+        } catch {
+            log("session write failed", session, error)
+        }
+        let written = session.status()
+        manager.active.release(session, registeredID: registeredID, status: written, ifUnsaved: .drop)
+        return written
     }
 
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.

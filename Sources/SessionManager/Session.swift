@@ -175,16 +175,15 @@ public final class Session: Sendable {
     }
 
     /// Readies a session that its last request released for residency (see ``ActiveSessions``):
-    /// returns when it expires if kept idle from `now`, or `nil` when it must not be kept because
-    /// the store does not hold exactly its current state (`status`: a failed or refused write, an
-    /// invalidation). A kept session is no longer new to the requests that find it.
-    func prepareResidency(now: ContinuousClock.Instant, status: Status) -> ContinuousClock.Instant? {
-        let stored = persistence.withLock { p in
+    /// when it expires if kept idle from `now`, and whether the store holds exactly its state as
+    /// of `status` (if not, it must be written before it may leave memory). A kept session is no
+    /// longer new to the requests that find it.
+    func prepareResidency(now: ContinuousClock.Instant, status: Status) -> (expiry: ContinuousClock.Instant, isSaved: Bool) {
+        let saved = persistence.withLock { p in
             p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
         }
-        guard stored else { return nil }
         if status.isNew { state.withLock { $0.isNew = false } }
-        return now + .seconds(status.maxInactiveInterval)
+        return (now + .seconds(status.maxInactiveInterval), saved)
     }
 
     /// A snapshot for the store and the generation it reflects.

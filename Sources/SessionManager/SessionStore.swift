@@ -25,8 +25,9 @@ public protocol SessionStore: Service {
 
     /// `true` when the store lives in this process and only the manager that uses it writes the
     /// keys under its prefix, so a session that manager saved cannot change in the store behind
-    /// its back. The manager then keeps released sessions resident in memory and serves the next
-    /// request from them without a load (see ``ManagerConfiguration/residentSessionLimit``).
+    /// its back. The manager then keeps released sessions resident in memory as the primary copy,
+    /// serves the next requests from them, and writes them to the store only when they must leave
+    /// memory (see ``ManagerConfiguration/residentSessionLimit``).
     /// Default: `false` (a shared server: every request reads the store).
     var isProcessLocal: Bool { get }
 }

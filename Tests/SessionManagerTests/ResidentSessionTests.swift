@@ -5,8 +5,8 @@ import Testing
 
 @testable import SessionManager
 
-/// Residency: with a process-local store, sessions stay in memory between requests while the
-/// store holds exactly their state, and expire, stay bounded and fall back to the store.
+/// Residency: with a process-local store, sessions stay in memory between requests as the primary
+/// copy; they expire, stay bounded, and are written to the store only when they leave memory alive.
 @Suite struct ResidentSessionTests {
     let store = CountingSessionStore(MemorySessionStore(), isProcessLocal: true)
 
@@ -52,12 +52,9 @@ import Testing
         #expect(manager.activeSessionCount == 0)
     }
 
-    @Test func aResidentSessionServesTheNextRequestsWithoutAStoreRead() async throws {
+    @Test func aResidentSessionCostsNoStoreOperation() async throws {
         let manager = makeManager()
         let id = try await create(manager)
-        #expect(store.counts == { var c = CountingSessionStore.Counts(); c.set = 1; return c }())
-        store.reset()
-
         #expect(try await count(manager, id) == 1)
         var isNew: Bool?
         let action = try await request(manager, id: id) { sessions in
@@ -68,9 +65,24 @@ import Testing
         #expect(action == .none)
         #expect(isNew == false, "a resident session is not new to the requests that find it")
         #expect(try await count(manager, id) == 2)
-        #expect(store.counts.getAndTouch == 0)
-        #expect(store.counts.set == 1, "the change is still written to the store")
+        #expect(store.counts.total == 0, "created, read and changed in memory only")
         #expect(manager.residentSessionCount == 1)
+    }
+
+    @Test func aSessionThatMustLeaveMemoryIsWrittenFirstAndReadBackLater() async throws {
+        let manager = makeManager { $0.residentSessionLimit = 1 }
+        _ = try await create(manager)  // takes the only place
+        let id = try await create(manager)
+        #expect(store.counts.set == 1, "no room: written before it leaves memory")
+        #expect(manager.residentSessionCount == 1)
+
+        store.reset()
+        #expect(try await count(manager, id) == 1)
+        #expect(store.counts == { var c = CountingSessionStore.Counts(); c.getAndTouch = 1; return c }(), "unchanged: not written again")
+
+        try await request(manager, id: id) { try await $0.existingSession()?.update("count", default: 0) { (n: inout Int) in n += 1 } }
+        #expect(store.counts.set == 1, "changed: written before it leaves memory")
+        #expect(try await count(manager, id) == 2)
     }
 
     @Test func aResidentSessionExpiresAfterItsMaxInactiveInterval() async throws {
@@ -82,17 +94,26 @@ import Testing
         #expect(manager.residentSessionCount == 0)
     }
 
-    @Test func aSessionWhoseWriteWasRefusedIsReadFromTheStoreAgain() async throws {
-        let manager = makeManager { $0.maxSessionSize = 1024 }
-        let id = try await create(manager)
+    @Test func maxSessionSizeAppliesWhenASessionLeavesMemory() async throws {
+        let manager = makeManager {
+            $0.maxSessionSize = 1024
+            $0.residentSessionLimit = 1
+        }
+        _ = try await create(manager)  // takes the only place
+        let id = try await create(manager)  // written, read from the store from now on
         try await request(manager, id: id) { sessions in
             try await sessions.session()["big"] = .bytes([UInt8](repeating: 7, count: 4096))
         }
-        #expect(manager.residentSessionCount == 0, "the store does not hold its state")
+        #expect(manager.activeSessionCount == 0 && manager.residentSessionCount == 1)
         store.reset()
         var big: SessionValue?
-        try await request(manager, id: id) { big = try await $0.existingSession()?["big"] }
-        #expect(big == nil, "the next request sees the stored copy, as without residency")
+        var count: Int?
+        try await request(manager, id: id) { sessions in
+            let session = try await sessions.existingSession()
+            big = session?["big"]
+            count = session?.get("count", as: Int.self)
+        }
+        #expect(big == nil && count == 1, "the refused write left the stored copy, as without residency")
         #expect(store.counts.getAndTouch == 1)
     }
 
@@ -161,6 +182,27 @@ import Testing
         #expect(store.counts.getAndTouch == 1)
     }
 
+    @Test func aWaiterThatFindsTheSessionResidentLooksAgainAndSharesIt() async throws {
+        // C loads, B queues behind C's load too late: C has loaded, used and released the
+        // session, which is now resident. B must get that instance, not a second copy.
+        let id = try await create(makeManager { $0.residentSessionLimit = 0 })  // written to the store
+        let manager = makeManager()  // a fresh table on the same store
+        let active = manager.active
+        guard case .mustLoad = active.begin(id) else { Issue.record("C should load"); return }
+        guard case .loading = active.begin(id) else { Issue.record("B should wait"); return }
+        let loaded = try #require(try await manager.load(id))
+        active.completeLoad(id, with: .success(loaded))
+        active.release(loaded, registeredID: id, status: loaded.status())
+        #expect(active.residentCount == 1)
+        guard case .lookAgain = try await active.wait(for: id) else {
+            Issue.record("B should look again")
+            return
+        }
+        guard case .shared(let shared) = active.begin(id) else { Issue.record("B should find it resident"); return }
+        #expect(shared === loaded)
+        #expect(active.residentCount == 0 && active.count == 1)
+    }
+
     @Test func concurrentUpdatesOnAResidentSessionAreNeverLost() async throws {
         let manager = makeManager()
         let id = try await create(manager)
@@ -177,9 +219,29 @@ import Testing
             try await group.waitForAll()
         }
         #expect(try await count(manager, id) == 3201)
+        #expect(manager.activeSessionCount == 0 && manager.residentSessionCount == 1)
+        #expect(store.counts.total == 0)
+    }
+
+    @Test func concurrentUpdatesOnASessionThatKeepsLeavingMemoryAreNeverLost() async throws {
+        // One resident place, taken: every release of this session writes it and drops it, and
+        // the next request loads it again, so loads, writes and shared instances interleave.
+        let manager = makeManager { $0.residentSessionLimit = 1 }
+        _ = try await create(manager)
+        let id = try await create(manager)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    for _ in 0..<100 {
+                        try await request(manager, id: id) { sessions in
+                            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
+                        }
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        #expect(try await count(manager, id) == 801)
         #expect(manager.activeSessionCount == 0)
-        // The store has the same state as the resident copy.
-        let stored = try #require(try await store.base.getAndTouch("sm:" + id.description, ttl: .seconds(60)))
-        #expect(try BinarySessionTranscoder().decode(stored).attributes["count"] == 3201)
     }
 }
