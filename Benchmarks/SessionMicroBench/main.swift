@@ -1,12 +1,20 @@
 // Micro-benchmark of the session layer without HTTP: the per-request cost of what /myapp/count
 // and /myapp/read do to their session, in nanoseconds per request (median of 5 rounds).
 //   swift run -c release SessionMicroBench        (ITERATIONS=n per round, default 200000)
+// "resident" rows: the memory store's default, the session stays in memory between requests.
+// "residency off" rows: every request loads the session from the store (decode) and writes a
+// change back (encode), as with a shared store but without the network.
 // "shared" rows: another request holds the session, so it is not loaded from the store again.
 import Foundation
 import Logging
 import SessionManager
 
-let manager = SessionManager(configuration: .init(), store: MemorySessionStore(), jvmRoute: "node1", logger: Logger(label: "bench"))
+let residentManager = SessionManager(configuration: .init(), store: MemorySessionStore(), jvmRoute: "node1", logger: Logger(label: "bench"))
+let loadingManager: SessionManager = {
+    var configuration = ManagerConfiguration()
+    configuration.residentSessionLimit = 0
+    return SessionManager(configuration: configuration, store: MemorySessionStore(), jvmRoute: "node1", logger: Logger(label: "bench"))
+}()
 
 nonisolated func measure(_ name: String, iterations: Int = Int(ProcessInfo.processInfo.environment["ITERATIONS"] ?? "") ?? 200_000, _ body: () async throws -> Void) async rethrows {
     var rounds: [Double] = []
@@ -23,34 +31,44 @@ nonisolated func measure(_ name: String, iterations: Int = Int(ProcessInfo.proce
 /// Everything runs in this nonisolated function: closures written in top-level code would be
 /// main-actor isolated, and calling them would hop threads on every iteration.
 nonisolated func runAll() async throws {
-    let setup = manager.beginRequest(path: "/myapp/count", requestedID: nil)
-    let id = try await setup.session().id
-    _ = await setup.finish()
-    let cookie = "JSESSIONID=\(id)"
+    var cookieID: SessionID?
+    for manager in [residentManager, loadingManager] {
+        let setup = manager.beginRequest(path: "/myapp/count", requestedID: nil)
+        let id = try await setup.session().id
+        _ = await setup.finish()
+        cookieID = id
+        let kind = manager === residentManager ? "resident" : "residency off"
 
-    await measure("no session (plain)") {
-        let sessions = manager.beginRequest(path: "/myapp/plain", requestedID: SessionID(parsing: id.description))
-        _ = await sessions.finish()
+        if manager === residentManager {
+            await measure("no session (plain)") {
+                let sessions = manager.beginRequest(path: "/myapp/plain", requestedID: SessionID(parsing: id.description))
+                _ = await sessions.finish()
+            }
+        }
+        /// What `/myapp/read` and `/myapp/count` do to their session, as one request each.
+        @Sendable func read() async throws {
+            let sessions = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
+            _ = try await sessions.existingSession()?.get("count", as: Int.self)
+            _ = await sessions.finish()
+        }
+        @Sendable func count() async throws {
+            let sessions = manager.beginRequest(path: "/myapp/count", requestedID: SessionID(parsing: id.description))
+            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
+            _ = await sessions.finish()
+        }
+        try await measure("read (\(kind))", read)
+        try await measure("count (\(kind))", count)
+        if manager === loadingManager {
+            // Another request holds the session, so these find it in memory instead of loading it.
+            let holder = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
+            _ = try await holder.existingSession()
+            try await measure("read (shared)", read)
+            try await measure("count (shared)", count)
+            _ = await holder.finish()
+        }
     }
-    /// What `/myapp/read` and `/myapp/count` do to their session, as one request each.
-    @Sendable func read() async throws {
-        let sessions = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
-        _ = try await sessions.existingSession()?.get("count", as: Int.self)
-        _ = await sessions.finish()
-    }
-    @Sendable func count() async throws {
-        let sessions = manager.beginRequest(path: "/myapp/count", requestedID: SessionID(parsing: id.description))
-        try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
-        _ = await sessions.finish()
-    }
-    try await measure("read (existingSession)", read)
-    try await measure("count (update + write)", count)
-    // Another request holds the session, so these find it in memory instead of loading it.
-    let holder = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
-    _ = try await holder.existingSession()
-    try await measure("read (shared)", read)
-    try await measure("count (shared)", count)
-    _ = await holder.finish()
+    guard let id = cookieID else { return }
+    let cookie = "JSESSIONID=\(id)"
     let transcoder = BinarySessionTranscoder()
     let snapshot = SessionSnapshot(id: id.description, creationTime: Date(), lastAccessedTime: Date(), maxInactiveInterval: 1800, attributes: ["count": 42])
     let blob = try transcoder.encode(snapshot)
