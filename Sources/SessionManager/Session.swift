@@ -51,7 +51,8 @@ public final class Session: Sendable {
     /// `false` after ``invalidate()``.
     public var isValid: Bool { state.withLock { $0.isValid } }
 
-    /// When a request last used the session, as of the last write to the store.
+    /// When a request last used the session: for a resident session (memory store), when the
+    /// last request using it ended; otherwise as of the last write to the store.
     public var lastAccessedTime: Date { state.withLock { $0.lastAccessedTime } }
 
     /// Idle time in seconds after which the session expires. Setting it marks the session changed.
@@ -177,12 +178,16 @@ public final class Session: Sendable {
     /// Readies a session that its last request released for residency (see ``ActiveSessions``):
     /// when it expires if kept idle from `now`, and whether the store holds exactly its state as
     /// of `status` (if not, it must be written before it may leave memory). A kept session is no
-    /// longer new to the requests that find it.
+    /// longer new to the requests that find it, and its last access time is now.
     func prepareResidency(now: ContinuousClock.Instant, status: Status) -> (expiry: ContinuousClock.Instant, isSaved: Bool) {
         let saved = persistence.withLock { p in
             p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
         }
-        if status.isNew { state.withLock { $0.isNew = false } }
+        let ended = Date()
+        state.withLock {
+            $0.isNew = false
+            $0.lastAccessedTime = ended
+        }
         return (now + .seconds(status.maxInactiveInterval), saved)
     }
 

@@ -69,6 +69,20 @@ import Testing
         #expect(manager.residentSessionCount == 1)
     }
 
+    @Test func aResidentSessionsLastAccessTimeIsTheEndOfItsLastRequest() async throws {
+        let manager = makeManager()
+        let id = try await create(manager)
+        var times: [Date] = []
+        for _ in 0..<2 {
+            try await Task.sleep(for: .milliseconds(20))
+            try await request(manager, id: id) { sessions in
+                if let session = try await sessions.existingSession() { times.append(session.lastAccessedTime) }
+            }
+        }
+        #expect(times.count == 2)
+        #expect(times[1].timeIntervalSince(times[0]) >= 0.015, "a read-only request counts as an access")
+    }
+
     @Test func aSessionThatMustLeaveMemoryIsWrittenFirstAndReadBackLater() async throws {
         let manager = makeManager { $0.residentSessionLimit = 1 }
         _ = try await create(manager)  // takes the only place
