@@ -16,7 +16,7 @@ import Synchronization
 /// stays here, *resident*, until it has been idle for its `maxInactiveInterval`, and the next
 /// request uses it without a load or a decode. The resident copy is the primary one (as in
 /// Tomcat's own session manager): it is written to the store only when it must leave memory
-/// alive, because the resident set is full (see ``release(_:registeredID:status:ifUnsaved:)``).
+/// alive, because the resident set is full (see ``release(_:registeredID:ifUnsaved:)``).
 final class ActiveSessions: Sendable {
     private typealias Waiter = CheckedContinuation<WaitOutcome, any Error>
 
@@ -151,9 +151,10 @@ final class ActiveSessions: Sendable {
         table.withLock { $0.entries[session.id] = .active(session, references: 1) }
     }
 
-    /// What ``release(_:registeredID:status:ifUnsaved:)`` did.
-    enum ReleaseOutcome: Equatable {
-        case released
+    /// What ``release(_:registeredID:ifUnsaved:)`` did.
+    enum ReleaseOutcome {
+        /// The reference is dropped; the session's state at that moment.
+        case released(Session.Status)
         /// Nothing was done: this is the last reference, the resident set is full and the store
         /// lacks the session's latest state. Write it, then release again.
         case persistFirst
@@ -173,23 +174,15 @@ final class ActiveSessions: Sendable {
     /// latest state (see ``UnsavedSession``). A resident session is written to the store only
     /// when it has to leave memory alive, so requests that find it cost no store operation.
     ///
-    /// `status` is the session's state at the end of this request. Another request can change
-    /// it afterwards only while it holds a reference of its own, so it is this one's to act on: a
-    /// later id change is re-filed, and a later invalidation removed, by that request's release.
-    @discardableResult
-    func release(
-        _ session: Session,
-        registeredID: SessionID,
-        status: Session.Status,
-        ifUnsaved: UnsavedSession = .askToPersist
-    ) -> ReleaseOutcome {
-        let currentID = status.id
-        let isValid = status.isValid
-        // Read before taking the table lock (no session lock is ever taken inside it).
+    /// The session's state is read under the table lock: for the last reference it is final, since
+    /// only requests holding a reference change a session and a new one needs this lock to get one.
+    /// (Read earlier, a change by a request that released in between would be missed, and the
+    /// session dropped without it.)
+    func release(_ session: Session, registeredID: SessionID, ifUnsaved: UnsavedSession = .askToPersist) -> ReleaseOutcome {
         let now = ContinuousClock.now
-        let residency = residentLimit > 0 && isValid ? session.prepareResidency(now: now, status: status) : nil
         return table.withLock { table in
-            if residency != nil { sweepIfDue(&table, now: now) }
+            if residentLimit > 0 { sweepIfDue(&table, now: now) }
+            let status = session.status()
             /// Where `session` is filed under `id`, with its reference count.
             func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
                 guard let index = table.entries.index(forKey: id),
@@ -197,30 +190,38 @@ final class ActiveSessions: Sendable {
                 else { return nil }
                 return (index, references)
             }
-            // Under `registeredID`, or already under `currentID` if another request of it re-filed it.
-            guard let (index, references) = slot(registeredID) ?? (currentID == registeredID ? nil : slot(currentID)) else {
-                return .released
+            // Under `registeredID`, or re-filed by another request of it under its current id or,
+            // after several id changes, under an earlier one.
+            var filed = slot(registeredID) ?? (status.id == registeredID ? nil : slot(status.id))
+            if filed == nil {
+                for id in session.withState({ $0.retiredIDs }) where filed == nil { filed = slot(id) }
             }
+            guard let (index, references) = filed else { return .released(status) }
             let remaining: Entry?
-            if !isValid {
+            if !status.isValid {
                 remaining = nil
             } else if references > 1 {
                 remaining = .active(session, references: references - 1)
-            } else if let residency, table.residentCount < residentLimit {
-                remaining = .resident(session, expiry: residency.expiry)
-                table.residentCount += 1
-            } else if let residency, !residency.isSaved, ifUnsaved == .askToPersist {
-                return .persistFirst
+            } else if residentLimit > 0 {
+                let residency = session.prepareResidency(now: now, status: status)
+                if table.residentCount < residentLimit {
+                    remaining = .resident(session, expiry: residency.expiry)
+                    table.residentCount += 1
+                } else if !residency.isSaved && ifUnsaved == .askToPersist {
+                    return .persistFirst
+                } else {
+                    remaining = nil
+                }
             } else {
                 remaining = nil
             }
-            if let remaining, table.entries.keys[index] == currentID {
+            if let remaining, table.entries.keys[index] == status.id {
                 table.entries.values[index] = remaining
             } else {
                 table.entries.remove(at: index)
-                if let remaining { table.entries[currentID] = remaining }
+                if let remaining { table.entries[status.id] = remaining }
             }
-            return .released
+            return .released(status)
         }
     }
 

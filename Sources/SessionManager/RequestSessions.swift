@@ -68,7 +68,7 @@ public final class RequestSessions: Sendable {
         }
         if lost, let found {
             // A concurrent lookup in this request won; drop ours.
-            await end(found, registeredID: requestedID ?? found.id, status: found.status())
+            await end(found, registeredID: requestedID ?? found.id)
         }
         return winner.flatMap { $0.session.isValid ? $0.session : nil }
     }
@@ -112,7 +112,7 @@ public final class RequestSessions: Sendable {
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
                 created.invalidate()
-                manager.active.release(created, registeredID: created.id, status: created.status())
+                _ = manager.active.release(created, registeredID: created.id)
                 return current.session
             }
             if let old = state.current { state.replaced.append(old) }
@@ -134,36 +134,40 @@ public final class RequestSessions: Sendable {
             clientKnewAnInvalidatedSession = await retire(held) || clientKnewAnInvalidatedSession
         }
         guard let current else { return clientKnewAnInvalidatedSession ? .expire : .none }
-        var status = current.session.status()
-        guard status.isValid else {
+        guard current.session.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
         // A resident session is written when it leaves memory (``end``), not per request.
-        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session, status) {
+        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session, current.session.status()) {
             do {
                 try await manager.writer.persist(current.session)
             } catch {
                 log("session write failed", current.session, error)
             }
-            status = current.session.status()
         }
-        status = await end(current.session, registeredID: current.registeredID, status: status)
-        return status.id == current.knownID ? .none : .set(status.id)
+        let id = await end(current.session, registeredID: current.registeredID).id
+        return id == current.knownID ? .none : .set(id)
     }
 
-    /// Drops this request's reference to `session`; first writes it when it cannot stay resident
-    /// and the store lacks its latest state. Returns the status it was released with.
+    /// Drops this request's reference to `session`, first writing it when it cannot stay resident
+    /// and the store lacks its latest state. Returns the session's state at the release.
     @discardableResult
-    private func end(_ session: Session, registeredID: SessionID, status: Session.Status) async -> Session.Status {
-        guard manager.active.release(session, registeredID: registeredID, status: status) == .persistFirst else { return status }
-        do {
-            try await manager.writer.persist(session)
-        } catch {
-            log("session write failed", session, error)
+    private func end(_ session: Session, registeredID: SessionID) async -> Session.Status {
+        var ifUnsaved = ActiveSessions.UnsavedSession.askToPersist
+        while true {
+            switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved) {
+            case .released(let status):
+                return status
+            case .persistFirst:
+                // Written, it may be released; if it changed meanwhile, it is asked for again.
+                do {
+                    try await manager.writer.persist(session)
+                } catch {
+                    log("session write failed", session, error)
+                    ifUnsaved = .drop
+                }
+            }
         }
-        let written = session.status()
-        manager.active.release(session, registeredID: registeredID, status: written, ifUnsaved: .drop)
-        return written
     }
 
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
@@ -173,7 +177,7 @@ public final class RequestSessions: Sendable {
         } catch {
             log("session delete failed", held.session, error)
         }
-        manager.active.release(held.session, registeredID: held.registeredID, status: held.session.status())
+        _ = manager.active.release(held.session, registeredID: held.registeredID)
         return held.knownID != nil
     }
 

@@ -206,7 +206,7 @@ import Testing
         guard case .loading = active.begin(id) else { Issue.record("B should wait"); return }
         let loaded = try #require(try await manager.load(id))
         active.completeLoad(id, with: .success(loaded))
-        active.release(loaded, registeredID: id, status: loaded.status())
+        _ = active.release(loaded, registeredID: id)
         #expect(active.residentCount == 1)
         guard case .lookAgain = try await active.wait(for: id) else {
             Issue.record("B should look again")

@@ -158,7 +158,7 @@ import Testing
         guard case .mustLoad = active.begin(session.id) else { Issue.record("C should load"); return }
         guard case .loading = active.begin(session.id) else { Issue.record("B should wait"); return }
         active.completeLoad(session.id, with: .success(session))
-        active.release(session, registeredID: session.id, status: session.status())
+        _ = active.release(session, registeredID: session.id)
         guard case .lookAgain = try await active.wait(for: session.id) else {
             Issue.record("B was told the session is gone")
             return
