@@ -30,44 +30,48 @@ nonisolated func measure(_ name: String, iterations: Int = Int(ProcessInfo.proce
 
 /// Everything runs in this nonisolated function: closures written in top-level code would be
 /// main-actor isolated, and calling them would hop threads on every iteration.
-nonisolated func runAll() async throws {
-    var cookieID: SessionID?
-    for manager in [residentManager, loadingManager] {
-        let setup = manager.beginRequest(path: "/myapp/count", requestedID: nil)
-        let id = try await setup.session().id
-        _ = await setup.finish()
-        cookieID = id
-        let kind = manager === residentManager ? "resident" : "residency off"
+/// What `/myapp/read` and `/myapp/count` do to their session, as one request each.
+nonisolated func read(_ manager: SessionManager, _ id: SessionID) async throws {
+    let sessions = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
+    _ = try await sessions.existingSession()?.get("count", as: Int.self)
+    _ = await sessions.finish()
+}
 
-        if manager === residentManager {
-            await measure("no session (plain)") {
-                let sessions = manager.beginRequest(path: "/myapp/plain", requestedID: SessionID(parsing: id.description))
-                _ = await sessions.finish()
-            }
-        }
-        /// What `/myapp/read` and `/myapp/count` do to their session, as one request each.
-        @Sendable func read() async throws {
-            let sessions = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
-            _ = try await sessions.existingSession()?.get("count", as: Int.self)
-            _ = await sessions.finish()
-        }
-        @Sendable func count() async throws {
-            let sessions = manager.beginRequest(path: "/myapp/count", requestedID: SessionID(parsing: id.description))
-            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
-            _ = await sessions.finish()
-        }
-        try await measure("read (\(kind))", read)
-        try await measure("count (\(kind))", count)
-        if manager === loadingManager {
-            // Another request holds the session, so these find it in memory instead of loading it.
-            let holder = manager.beginRequest(path: "/myapp/read", requestedID: SessionID(parsing: id.description))
-            _ = try await holder.existingSession()
-            try await measure("read (shared)", read)
-            try await measure("count (shared)", count)
-            _ = await holder.finish()
-        }
+nonisolated func count(_ manager: SessionManager, _ id: SessionID) async throws {
+    let sessions = manager.beginRequest(path: "/myapp/count", requestedID: SessionID(parsing: id.description))
+    try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
+    _ = await sessions.finish()
+}
+
+/// A new session of `manager`, saved.
+nonisolated func makeSession(_ manager: SessionManager) async throws -> SessionID {
+    let setup = manager.beginRequest(path: "/myapp/count", requestedID: nil)
+    let id = try await setup.session().id
+    _ = await setup.finish()
+    return id
+}
+
+/// Everything runs in this nonisolated function: closures written in top-level code would be
+/// main-actor isolated, and calling them would hop threads on every iteration.
+nonisolated func runAll() async throws {
+    let id = try await makeSession(residentManager)
+    await measure("no session (plain)") {
+        let sessions = residentManager.beginRequest(path: "/myapp/plain", requestedID: SessionID(parsing: id.description))
+        _ = await sessions.finish()
     }
-    guard let id = cookieID else { return }
+    try await measure("read (resident)") { try await read(residentManager, id) }
+    try await measure("count (resident)") { try await count(residentManager, id) }
+
+    let loadedID = try await makeSession(loadingManager)
+    try await measure("read (residency off)") { try await read(loadingManager, loadedID) }
+    try await measure("count (residency off)") { try await count(loadingManager, loadedID) }
+    // Another request holds the session, so these find it in memory instead of loading it.
+    let holder = loadingManager.beginRequest(path: "/myapp/read", requestedID: loadedID)
+    _ = try await holder.existingSession()
+    try await measure("read (shared)") { try await read(loadingManager, loadedID) }
+    try await measure("count (shared)") { try await count(loadingManager, loadedID) }
+    _ = await holder.finish()
+
     let cookie = "JSESSIONID=\(id)"
     let transcoder = BinarySessionTranscoder()
     let snapshot = SessionSnapshot(id: id.description, creationTime: Date(), lastAccessedTime: Date(), maxInactiveInterval: 1800, attributes: ["count": 42])

@@ -33,9 +33,8 @@ final class ActiveSessions: Sendable {
         var entries: [SessionID: Entry] = [:]
         /// How many entries are ``Entry/resident(_:expiry:)``.
         var residentCount = 0
-        /// When expired resident sessions were last removed, and when they are next removed.
+        /// When expired resident sessions were last removed.
         var lastSweep: ContinuousClock.Instant
-        var nextSweep: ContinuousClock.Instant
     }
 
     /// Most sessions kept resident (0: none, every release drops the entry).
@@ -50,8 +49,7 @@ final class ActiveSessions: Sendable {
     /// Creates the table; `residentLimit` 0 keeps no session after its last request.
     init(residentLimit: Int = 0) {
         self.residentLimit = max(0, residentLimit)
-        let now = ContinuousClock.now
-        self.table = Mutex(Table(lastSweep: now, nextSweep: now + Self.sweepInterval))
+        self.table = Mutex(Table(lastSweep: .now))
     }
 
     /// Number of sessions in use.
@@ -229,12 +227,12 @@ final class ActiveSessions: Sendable {
     /// ``fullSweepInterval``) when the resident set is full.
     private func sweepIfDue(_ table: inout Table, now: ContinuousClock.Instant) {
         let full = table.residentCount >= residentLimit
-        guard now >= table.nextSweep || (full && now >= table.lastSweep + Self.fullSweepInterval) else { return }
+        let since = now - table.lastSweep
+        guard since >= Self.sweepInterval || (full && since >= Self.fullSweepInterval) else { return }
         table.entries = table.entries.filter { entry in
             if case .resident(_, let expiry) = entry.value { expiry > now } else { true }
         }
         table.residentCount = table.entries.values.count { if case .resident = $0 { true } else { false } }
         table.lastSweep = now
-        table.nextSweep = now + Self.sweepInterval
     }
 }

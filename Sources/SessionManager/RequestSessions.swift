@@ -138,7 +138,7 @@ public final class RequestSessions: Sendable {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
         // A resident session is written when it leaves memory (``end``), not per request.
-        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session, current.session.status()) {
+        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session) {
             do {
                 try await manager.writer.persist(current.session)
             } catch {

@@ -158,12 +158,11 @@ public final class Session: Sendable {
         state.withLock { body(&$0) }
     }
 
-    /// What the end of a request needs to know of the session, read under one lock: the session is
-    /// shared between the event-loop threads, and every lock taken is a cache line they contend for.
+    /// What releasing the session needs to know of it, read under one lock: the session is shared
+    /// between the event-loop threads, and every lock taken is a cache line they contend for.
     struct Status: Sendable {
         let id: SessionID
         let isValid: Bool
-        let isNew: Bool
         let generation: UInt64
         let maxInactiveInterval: Int
     }
@@ -171,7 +170,7 @@ public final class Session: Sendable {
     /// The session's ``Status`` now.
     func status() -> Status {
         state.withLock {
-            Status(id: $0.id, isValid: $0.isValid, isNew: $0.isNew, generation: $0.generation, maxInactiveInterval: $0.maxInactiveInterval)
+            Status(id: $0.id, isValid: $0.isValid, generation: $0.generation, maxInactiveInterval: $0.maxInactiveInterval)
         }
     }
 

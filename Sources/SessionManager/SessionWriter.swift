@@ -25,13 +25,13 @@ final class SessionWriter: Sendable {
 
     func key(for id: SessionID) -> String { keyPrefix + id.description }
 
-    /// `true` when the store holds every change made to `session` up to `status` and no touch is due:
+    /// `true` when the store holds every change made to `session` so far and no touch is due:
     /// ``persist(_:)`` would do nothing, so the request can skip it without suspending.
-    func isUpToDate(_ session: Session, _ status: Session.Status) -> Bool {
+    func isUpToDate(_ session: Session) -> Bool {
+        let (generation, interval) = session.withState { ($0.generation, $0.maxInactiveInterval) }
         let now = ContinuousClock.now
-        let ttl = Duration.seconds(status.maxInactiveInterval)
         return session.persistence.withLock { p in
-            p.stored != nil && p.storedGeneration >= status.generation && !Self.touchIsDue(p, ttl: ttl, now: now)
+            p.stored != nil && p.storedGeneration >= generation && !Self.touchIsDue(p, ttl: .seconds(interval), now: now)
         }
     }
 

@@ -220,18 +220,7 @@ import Testing
     @Test func concurrentUpdatesOnAResidentSessionAreNeverLost() async throws {
         let manager = makeManager()
         let id = try await create(manager)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<16 {
-                group.addTask {
-                    for _ in 0..<200 {
-                        try await request(manager, id: id) { sessions in
-                            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await incrementConcurrently(manager, id, clients: 16, requestsEach: 200)
         #expect(try await count(manager, id) == 3201)
         #expect(manager.activeSessionCount == 0 && manager.residentSessionCount == 1)
         #expect(store.counts.total == 0)
@@ -243,18 +232,7 @@ import Testing
         let manager = makeManager { $0.residentSessionLimit = 1 }
         _ = try await create(manager)
         let id = try await create(manager)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<8 {
-                group.addTask {
-                    for _ in 0..<100 {
-                        try await request(manager, id: id) { sessions in
-                            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await incrementConcurrently(manager, id, clients: 8, requestsEach: 100)
         #expect(try await count(manager, id) == 801)
         #expect(manager.activeSessionCount == 0)
     }

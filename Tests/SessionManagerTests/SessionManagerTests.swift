@@ -131,18 +131,7 @@ import Testing
         var created: SessionID?
         _ = try await request(manager, id: nil) { created = try await $0.session().id }
         let id = try #require(created)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for _ in 0..<16 {
-                group.addTask {
-                    for _ in 0..<200 {
-                        _ = try await request(manager, id: id) { sessions in
-                            try await sessions.session().update("count", default: 0) { (n: inout Int) in n += 1 }
-                        }
-                    }
-                }
-            }
-            try await group.waitForAll()
-        }
+        try await incrementConcurrently(manager, id, clients: 16, requestsEach: 200)
         _ = try await request(manager, id: id) { let value = try await $0.existingSession()?.get("count", as: Int.self); #expect(value == 3200) }
         #expect(manager.activeSessionCount == 0)
     }

@@ -6,11 +6,20 @@ import SessionSampleApp
 import SessionTesting
 import Testing
 
-/// The sample's rules, live on port 0, with a counting store around the memory store.
+/// The sample's rules, live on port 0, with a counting store around the memory store. The rules
+/// about sessions run twice: with sessions resident between requests, as the sample runs by
+/// default, and with every request reading the store, as with a shared store.
 @Suite struct SampleAppTests {
+    /// Reads the store on every request (`isProcessLocal` false).
     let store = CountingSessionStore(MemorySessionStore())
+    /// Keeps sessions resident, as the plain memory store does.
+    let residentStore = CountingSessionStore(MemorySessionStore(), isProcessLocal: true)
+
+    /// The store of a test run with or without residency.
+    func countingStore(resident: Bool) -> CountingSessionStore { resident ? residentStore : store }
 
     func withSample<R: Sendable>(
+        resident: Bool = false,
         jvmRoute: String? = nil,
         maxInactiveInterval: Int? = nil,
         _ body: @Sendable (Int) async throws -> R
@@ -18,7 +27,7 @@ import Testing
         var configuration = try SampleServer.defaultConfiguration(port: 0)
         configuration.jvmRoute = jvmRoute
         if let maxInactiveInterval { configuration.contexts[0].manager.maxInactiveInterval = maxInactiveInterval }
-        let store = self.store
+        let store = countingStore(resident: resident)
         let server = try SampleServer.makeServer(configuration: configuration, stores: { _ in store }, logger: Logger(label: "test"))
         return try await LiveServer.with(server, body)
     }
@@ -30,8 +39,8 @@ import Testing
         return random.count == 32 && random.allSatisfy { (48...57).contains($0) || (65...70).contains($0) }
     }
 
-    @Test func countIncrementsWithTheReturnedCookieAndSetsItOnce() async throws {
-        try await withSample { port in
+    @Test(arguments: [false, true]) func countIncrementsWithTheReturnedCookieAndSetsItOnce(resident: Bool) async throws {
+        try await withSample(resident: resident) { port in
             let first = try await RawHTTPClient.get(port: port, "/myapp/count")
             #expect(first.status == 200)
             #expect(first.fields["count"] == "1")
@@ -57,9 +66,9 @@ import Testing
         }
     }
 
-    @Test func staticFilesAreServedWithoutAnySessionWork() async throws {
-        let store = self.store
-        try await withSample { port in
+    @Test(arguments: [false, true]) func staticFilesAreServedWithoutAnySessionWork(resident: Bool) async throws {
+        let store = countingStore(resident: resident)
+        try await withSample(resident: resident) { port in
             let cookie = try #require(try await RawHTTPClient.get(port: port, "/myapp/count").cookiePair)
             store.reset()
             let logo = try Data(contentsOf: try #require(Bundle.module.url(forResource: "logo", withExtension: "png", subdirectory: "Fixtures")))
@@ -75,9 +84,9 @@ import Testing
         }
     }
 
-    @Test func readWithoutSessionCreatesNone() async throws {
-        let store = self.store
-        try await withSample { port in
+    @Test(arguments: [false, true]) func readWithoutSessionCreatesNone(resident: Bool) async throws {
+        let store = countingStore(resident: resident)
+        try await withSample(resident: resident) { port in
             let response = try await RawHTTPClient.get(port: port, "/myapp/read")
             #expect(response.fields["count"] == "0")
             #expect(response.fields["id"] == "")
@@ -89,8 +98,8 @@ import Testing
         }
     }
 
-    @Test func unknownWellFormedIDGetsAFreshOne() async throws {
-        try await withSample(jvmRoute: "node1") { port in
+    @Test(arguments: [false, true]) func unknownWellFormedIDGetsAFreshOne(resident: Bool) async throws {
+        try await withSample(resident: resident, jvmRoute: "node1") { port in
             let forged = "0123456789ABCDEF0123456789ABCDEF.node1"
             let response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: [("Cookie", "JSESSIONID=\(forged)")])
             #expect(response.status == 200)
@@ -113,9 +122,9 @@ import Testing
         "JSESSIONID=x; JSESSIONID=y; JSESSIONID=0123456789ABCDEF0123456789ABCDEF",
         "JSESSIONID=\"",
         "=;=;=;",
-    ])
-    func malformedCookiesGetANewSessionAndANormalResponse(cookie: String) async throws {
-        try await withSample { port in
+    ], [false, true])
+    func malformedCookiesGetANewSessionAndANormalResponse(cookie: String, resident: Bool) async throws {
+        try await withSample(resident: resident) { port in
             let response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: [("Cookie", cookie)])
             #expect(response.status == 200)
             #expect(response.fields["count"] == "1")
@@ -127,8 +136,8 @@ import Testing
         }
     }
 
-    @Test func sessionIsGoneAfterItsMaxInactiveInterval() async throws {
-        try await withSample(maxInactiveInterval: 1) { port in
+    @Test(arguments: [false, true]) func sessionIsGoneAfterItsMaxInactiveInterval(resident: Bool) async throws {
+        try await withSample(resident: resident, maxInactiveInterval: 1) { port in
             let start = ContinuousClock.now
             let first = try await RawHTTPClient.get(port: port, "/myapp/count")
             let cookie = try #require(first.cookiePair)
@@ -147,8 +156,8 @@ import Testing
         }
     }
 
-    @Test func sixteenConcurrentClientsLoseNoIncrement() async throws {
-        try await withSample { port in
+    @Test(arguments: [false, true]) func sixteenConcurrentClientsLoseNoIncrement(resident: Bool) async throws {
+        try await withSample(resident: resident) { port in
             // The index page creates the session without counting, so the total is exactly 16 × 200.
             let cookie = try #require(try await RawHTTPClient.get(port: port, "/myapp/").cookiePair)
             try await withThrowingTaskGroup(of: Void.self) { group in
