@@ -78,7 +78,11 @@ private struct ElementReader {
     }
 
     func connector(_ element: XMLElementNode) throws(ServerXMLError) -> ConnectorConfiguration {
-        try allow(element, attributes: ["port", "address", "maxHttpHeaderSize", "maxPostSize", "connectionTimeout"], children: [])
+        try allow(
+            element,
+            attributes: ["port", "address", "maxHttpHeaderSize", "maxPostSize", "connectionTimeout", "shutdownTimeout"],
+            children: []
+        )
         var connector = ConnectorConfiguration()
         if let port = element.attribute("port") {
             connector.port = try integer(port, in: element, range: 0...65535, meaning: "a TCP port 0-65535 (0: any free port)")
@@ -98,6 +102,10 @@ private struct ElementReader {
         if let timeout = element.attribute("connectionTimeout") {
             let ms = try integer(timeout, in: element, range: 1...86_400_000, meaning: "milliseconds, 1-86400000")
             connector.connectionTimeout = .milliseconds(ms)
+        }
+        if let timeout = element.attribute("shutdownTimeout") {
+            let ms = try integer(timeout, in: element, range: 0...3_600_000, meaning: "milliseconds, 0-3600000")
+            connector.shutdownTimeout = .milliseconds(ms)
         }
         return connector
     }

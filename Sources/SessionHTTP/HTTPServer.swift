@@ -6,12 +6,12 @@ import ServiceLifecycle
 import SessionManager
 
 /// The bundled HTTP/1.1 server: keep-alive, pipelining (answered in order), header and body limits,
-/// an idle timeout, and graceful shutdown as a ServiceLifecycle `Service`.
+/// a deadline for each request, and graceful shutdown as a ServiceLifecycle `Service`.
 ///
 /// ``run()`` binds, serves until cancelled or shut down gracefully, and also runs the contexts'
 /// stores (their pools and sweeps), stopping them after the last connection is done. On graceful
 /// shutdown it stops accepting, lets in-flight requests finish (answered with `Connection: close`)
-/// and closes idle connections.
+/// and closes idle connections; after ``ConnectorConfiguration/shutdownTimeout`` it closes the rest.
 public final class HTTPServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -116,23 +116,36 @@ public final class HTTPServer: Service {
             .childChannelOption(.maxMessagesPerRead, value: 16)
     }
 
-    /// The per-connection pipeline: HTTP codec with our limits, pipelining assistance, error
-    /// answers (400/431), the idle timeout, then the async bridge the connection loop reads.
+    /// The per-connection pipeline: response encoder, request decoder (NIO's llhttp codec, with
+    /// our limits and a bound on what it may hold undecoded), pipelining assistance (a pipelined
+    /// request waits until the response before it is written, and reading pauses meanwhile),
+    /// response-header validation, the connection rules (``HTTPConnectionHandler``), then the
+    /// async bridge the connection loop reads.
+    ///
+    /// Built by hand rather than with `configureHTTPServerPipeline` for two reasons: the decoder's
+    /// buffer needs a bound (after a request with `Upgrade` the codec stops parsing and would
+    /// otherwise keep every later byte), and NIO's paired encoder drops the body of any answer to
+    /// `CONNECT`, while ours refuses it with an explanation. `HEAD` is answered without a body
+    /// by ``write(_:for:keepAlive:to:)``.
     private func configure(_ channel: any Channel) throws -> Connection {
         var limits = NIOHTTPDecoderLimitConfiguration()
         limits.maxHeaderListSize = connector.maxHttpHeaderSize
         limits.maxHeaderFieldSize = connector.maxHttpHeaderSize
+        let decoder = HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, informationalResponseStrategy: .drop, limitConfiguration: limits)
         let sync = channel.pipeline.syncOperations
-        try sync.configureHTTPServerPipeline(
-            withPipeliningAssistance: true,
-            withErrorHandling: false,
-            withEncoderConfiguration: .init(),
-            withDecoderLimitConfiguration: limits
+        try sync.addHandler(HTTPResponseEncoder())
+        try sync.addHandler(ByteToMessageHandler(decoder, maximumBufferSize: connector.maxHttpHeaderSize))
+        try sync.addHandler(HTTPServerPipelineHandler())
+        try sync.addHandler(NIOHTTPResponseHeadersValidator())
+        try sync.addHandler(
+            HTTPConnectionHandler(
+                limits: .init(
+                    maxHeaderSize: connector.maxHttpHeaderSize,
+                    maxBodySize: connector.maxPostSize,
+                    requestTimeout: TimeAmount(connector.connectionTimeout)
+                )
+            )
         )
-        let idle = TimeAmount.nanoseconds(Int64(connector.connectionTimeout.components.seconds) * 1_000_000_000
-            + connector.connectionTimeout.components.attoseconds / 1_000_000_000)
-        try sync.addHandler(IdleStateHandler(readTimeout: idle))
-        try sync.addHandler(ConnectionPolicyHandler())
         return try Connection(wrappingChannelSynchronously: channel)
     }
 
@@ -156,7 +169,9 @@ public final class HTTPServer: Service {
     }
 
     /// Serves one connection's requests in order until it closes, the client asks to close, or the
-    /// server shuts down.
+    /// server shuts down. The ``HTTPConnectionHandler`` has already refused what must not reach
+    /// an app (oversized heads, declared oversized bodies, `CONNECT`, a missing `Host`); a chunked
+    /// body that grows past `maxPostSize` is refused here.
     private func serve(_ connection: Connection) async {
         let shutdown = ConnectionShutdown()
         let channel = connection.channel
@@ -165,24 +180,21 @@ public final class HTTPServer: Service {
                 try await connection.executeThenClose { inbound, outbound in
                     var requestHead: HTTPRequestHead?
                     var body = ByteBuffer()
-                    for try await part in inbound {
+                    // After a final answer the connection handler closes the connection (gently,
+                    // see LingeringCloseHandler); the loop only waits for that.
+                    var answeredLast = false
+                    for try await part in inbound where !answeredLast {
                         switch part {
                         case .head(let head):
                             shutdown.setBusy(true)
                             requestHead = head
                             body.clear()
-                            // A declared oversized body is refused before it is read.
-                            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init),
-                                length > connector.maxPostSize
-                            {
-                                try await write(Self.tooLarge, for: head, keepAlive: false, to: outbound)
-                                return
-                            }
                         case .body(var chunk):
                             guard let head = requestHead else { continue }
                             guard body.readableBytes + chunk.readableBytes <= connector.maxPostSize else {
                                 try await write(Self.tooLarge, for: head, keepAlive: false, to: outbound)
-                                return
+                                answeredLast = true
+                                continue
                             }
                             body.writeBuffer(&chunk)
                         case .end:
@@ -191,7 +203,7 @@ public final class HTTPServer: Service {
                             let response = await respond(to: head, body: body)
                             let keepAlive = head.isKeepAlive && !shutdown.isClosing
                             try await write(response, for: head, keepAlive: keepAlive, to: outbound)
-                            if !keepAlive || !shutdown.setBusy(false) { return }
+                            if !keepAlive { answeredLast = true } else if !shutdown.setBusy(false) { return }
                         }
                     }
                 }
@@ -199,25 +211,29 @@ public final class HTTPServer: Service {
                 logger.trace("connection ended", metadata: ["sm.error": "\(error)"])
             }
         } onGracefulShutdown: {
-            if shutdown.beginClosing() { channel.close(promise: nil) }
+            if shutdown.beginClosing() {
+                channel.close(promise: nil)
+            } else {
+                // A request is under way: it may finish, but not hold the shutdown up for ever.
+                channel.eventLoop.scheduleTask(in: TimeAmount(self.connector.shutdownTimeout)) {
+                    channel.close(promise: nil)
+                }
+            }
         }
     }
 
     private static let tooLarge = HTTPResponse.text("payload too large\n", status: .payloadTooLarge)
 
     private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> HTTPResponse {
-        let uri = Substring(head.uri)
-        let queryStart = uri.firstIndex(of: "?")
-        let path = queryStart.map { uri[..<$0] } ?? uri
-        let query = queryStart.map { uri[uri.index(after: $0)...] }
-        guard path.first == "/", let context = router.route(path) else {
+        let target = RequestTarget(head.uri)
+        guard let path = target.path, let context = router.route(path) else {
             return .text("not found\n", status: .notFound)
         }
         return await context.sessions.respond(
             head: head,
             body: body,
             path: path,
-            query: query,
+            query: target.query,
             contextPath: context.path,
             app: context.app
         )
@@ -237,6 +253,11 @@ public final class HTTPServer: Service {
             headers.replaceOrAdd(name: "Connection", value: "keep-alive")
         }
         let head = HTTPResponseHead(version: request.version, status: response.status, headers: headers)
-        try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(response.body)), .end(nil)])
+        if request.method == .HEAD {
+            // The headers of the GET answer, without its body (RFC 9110 §9.3.2).
+            try await outbound.write(contentsOf: [.head(head), .end(nil)])
+        } else {
+            try await outbound.write(contentsOf: [.head(head), .body(.byteBuffer(response.body)), .end(nil)])
+        }
     }
 }

@@ -23,13 +23,20 @@ public struct ConnectorConfiguration: Sendable {
     public var address: String
     /// TCP port; 0 picks a free one. Default: 8080.
     public var port: Int
-    /// Largest request line + headers, in bytes; larger requests get `431`. Default: 16384.
+    /// Largest request line + header lines, in bytes (line ends included); larger requests get
+    /// `431` and the connection closes. Default: 16384.
     public var maxHttpHeaderSize: Int
-    /// Largest request body, in bytes; larger bodies get `413`. Default: 1 MiB.
+    /// Largest request body, in bytes; larger bodies get `413` (at once when declared by
+    /// `Content-Length`, with no `100 Continue`) and the connection closes. Default: 1 MiB.
     public var maxPostSize: Int
-    /// A connection with no request in flight and no bytes received for this long is closed.
-    /// Default: 60 seconds (Tomcat `connectionTimeout`).
+    /// The longest the server waits for a whole request, head and body, counted from when it
+    /// starts waiting (the connection opened, or the previous response was written). A late body
+    /// gets `408`; a late head, or an idle keep-alive connection, is closed without an answer.
+    /// Bytes trickling in do not extend it. Default: 60 seconds (Tomcat `connectionTimeout`).
     public var connectionTimeout: Duration
+    /// On graceful shutdown, how long requests under way may take before their connections are
+    /// closed anyway. Default: 10 seconds.
+    public var shutdownTimeout: Duration
 
     /// Creates a connector configuration; see the properties for defaults.
     public init(
@@ -37,13 +44,15 @@ public struct ConnectorConfiguration: Sendable {
         port: Int = 8080,
         maxHttpHeaderSize: Int = 16384,
         maxPostSize: Int = 1 << 20,
-        connectionTimeout: Duration = .seconds(60)
+        connectionTimeout: Duration = .seconds(60),
+        shutdownTimeout: Duration = .seconds(10)
     ) {
         self.address = address
         self.port = port
         self.maxHttpHeaderSize = maxHttpHeaderSize
         self.maxPostSize = maxPostSize
         self.connectionTimeout = connectionTimeout
+        self.shutdownTimeout = shutdownTimeout
     }
 }
 

@@ -35,14 +35,14 @@ final class ResponseReader {
         return false
     }
 
-    func next() async throws -> RawHTTPClient.Response {
+    func next(headOnly: Bool = false) async throws -> RawHTTPClient.Response {
         while true {
-            if let response = try parse() { return response }
+            if let response = try parse(headOnly: headOnly) { return response }
             guard try await fill() else { throw ClientError("connection closed before a complete response") }
         }
     }
 
-    private func parse() throws -> RawHTTPClient.Response? {
+    private func parse(headOnly: Bool) throws -> RawHTTPClient.Response? {
         let separator: [UInt8] = Array("\r\n\r\n".utf8)
         guard let headEnd = buffer.firstRange(of: separator) else { return nil }
         let headText = String(decoding: buffer[..<headEnd.lowerBound], as: UTF8.self)
@@ -53,7 +53,7 @@ final class ResponseReader {
             guard let colon = line.firstIndex(of: ":") else { return nil }
             return (String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces))
         }
-        let length = headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
+        let length = headOnly ? 0 : headers.first { $0.0.lowercased() == "content-length" }.flatMap { Int($0.1) } ?? 0
         let bodyStart = headEnd.upperBound
         guard buffer.count >= bodyStart + length else { return nil }
         let body = Array(buffer[bodyStart..<bodyStart + length])

@@ -82,6 +82,11 @@ public final class RawHTTPClient {
         try await reader.next()
     }
 
+    /// Reads the next response head only, leaving any body unread (for answers to `HEAD`).
+    public func readHeadOnly() async throws -> Response {
+        try await reader.next(headOnly: true)
+    }
+
     /// `true` once the server has closed the connection and no unread bytes are left.
     public func isClosedByServer() async throws -> Bool {
         try await reader.isAtEOF()
