@@ -108,7 +108,13 @@ public final class HTTPServer: Service {
     }
 
     private func makeBootstrap() -> ServerBootstrap {
-        ServerBootstrap(group: group)
+        let logger = self.logger
+        return ServerBootstrap(group: group)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptPauseHandler(logger: logger))
+                }
+            }
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
