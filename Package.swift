@@ -192,7 +192,7 @@ let package = Package(
         .testTarget(
             name: "SessionSampleTests",
             dependencies: [
-                "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML",
+                "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML", "SessionStores",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")],

@@ -190,7 +190,7 @@ private struct ElementReader {
             element,
             attributes: [
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
-                "maxSessionSize", "memcachedNodes", "operationTimeout",
+                "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions",
             ],
             children: []
         )
@@ -235,6 +235,9 @@ private struct ElementReader {
         if let timeout = element.attribute("operationTimeout") {
             let ms = try integer(timeout, in: element, range: 1...600_000, meaning: "milliseconds, 1-600000")
             manager.operationTimeout = .milliseconds(ms)
+        }
+        if let limit = element.attribute("maxActiveSessions") {
+            manager.maxActiveSessions = try integer(limit, in: element, range: -1...100_000_000, meaning: "a number of sessions, 0-100000000, or -1 for no limit")
         }
         if let size = element.attribute("maxSessionSize") {
             manager.maxSessionSize = try integer(size, in: element, range: 1024...536_870_912, meaning: "bytes, 1024-536870912")

@@ -2,7 +2,9 @@
 ///
 /// The server routes each request to the app of the context with the longest matching path
 /// prefix, after the session layer has prepared ``HTTPRequest/sessions``. An error thrown by the app
-/// becomes a `500` with a short body; its session is still saved.
+/// becomes a `500` with a short body, except a temporary session error (store unavailable, too
+/// many sessions: ``SessionManagerError/isTemporary``), which becomes a `503` with `Retry-After`;
+/// its session is still saved.
 public protocol HTTPApp: Sendable {
     /// Answers one request.
     func respond(to request: HTTPRequest) async throws -> HTTPResponse

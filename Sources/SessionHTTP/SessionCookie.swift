@@ -1,18 +1,27 @@
 import NIOHTTP1
 import SessionManager
 
-/// Reads the session id from `Cookie` headers and writes `Set-Cookie` values.
+/// Reads the session ids from `Cookie` headers and writes `Set-Cookie` values.
 ///
-/// Reading is defensive: the header is client input. Only the first value under the cookie name
-/// that is a well-formed ``SessionID`` counts (RFC 6265 orders more specific cookies first);
-/// anything else (empty, too long, non-hex, control characters) is the same as no cookie.
+/// Reading is defensive: the header is client input. Only values under the cookie name that are
+/// well-formed ``SessionID``s count, at most ``RequestedSessionIDs/capacity`` of them, in the order
+/// sent (RFC 6265 orders more specific cookies first); anything else (empty, too long, non-hex,
+/// control characters) is the same as no cookie. The manager uses the first one its store knows,
+/// so a planted cookie sent before the user's own cannot log the user out.
 public enum SessionCookie {
+    /// The well-formed session ids sent under `name`, in order, at most three.
+    public static func requestedIDs(in headers: HTTPHeaders, name: String) -> RequestedSessionIDs {
+        var ids = RequestedSessionIDs()
+        for (headerName, value) in headers where isCookieHeader(headerName) {
+            collect(inHeaderValue: value, name: name, into: &ids)
+            if ids.isFull { break }
+        }
+        return ids
+    }
+
     /// The first well-formed session id sent under `name`, or `nil`.
     public static func requestedID(in headers: HTTPHeaders, name: String) -> SessionID? {
-        for (headerName, value) in headers where isCookieHeader(headerName) {
-            if let id = requestedID(inHeaderValue: value, name: name) { return id }
-        }
-        return nil
+        requestedIDs(in: headers, name: name).first { _ in true }
     }
 
     /// `Cookie`, in any case, without allocating (this runs for every request).
@@ -22,17 +31,23 @@ public enum SessionCookie {
 
     /// The first well-formed session id under `name` in one `Cookie` header value.
     public static func requestedID(inHeaderValue header: String, name: String) -> SessionID? {
+        var ids = RequestedSessionIDs()
+        collect(inHeaderValue: header, name: name, into: &ids)
+        return ids.first { _ in true }
+    }
+
+    private static func collect(inHeaderValue header: String, name: String, into ids: inout RequestedSessionIDs) {
         var header = header
         var name = name
-        return header.withUTF8 { header in name.withUTF8 { name in requestedID(in: header, name: name) } }
+        header.withUTF8 { header in name.withUTF8 { name in collect(in: header, name: name, into: &ids) } }
     }
 
     /// The scan itself, over contiguous bytes: `name=value` pairs separated by `;`, optional
     /// whitespace around a pair, optional double quotes around a value.
-    private static func requestedID(in header: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>) -> SessionID? {
+    private static func collect(in header: UnsafeBufferPointer<UInt8>, name: UnsafeBufferPointer<UInt8>, into ids: inout RequestedSessionIDs) {
         var position = 0
         let end = header.count
-        while position < end {
+        while position < end, !ids.isFull {
             var pairEnd = position
             while pairEnd < end, header[pairEnd] != UInt8(ascii: ";") { pairEnd += 1 }
             var start = position
@@ -48,9 +63,8 @@ public enum SessionCookie {
             if value.count >= 2, header[value.lowerBound] == UInt8(ascii: "\""), header[value.upperBound - 1] == UInt8(ascii: "\"") {
                 value = value.lowerBound + 1..<value.upperBound - 1
             }
-            if let id = SessionID(utf8: UnsafeBufferPointer(rebasing: header[value])) { return id }
+            if let id = SessionID(utf8: UnsafeBufferPointer(rebasing: header[value])) { ids.append(id) }
         }
-        return nil
     }
 
     /// The `Set-Cookie` value announcing `id`.

@@ -5,6 +5,13 @@ import SessionManager
 
 /// Connects one request to its context's ``SessionManager``: reads the cookie, runs the app with
 /// lazy session access, saves the session, and adds `Set-Cookie` when the id is new or changed.
+///
+/// An app that lets a temporary session error through (``SessionManagerError/isTemporary``: the
+/// store is unreachable or timed out, or the context is at `maxActiveSessions`) answers
+/// `503 Service Unavailable` with `Retry-After`; any other error it throws answers `500`. When the
+/// session changes of a request could not be saved for such a reason, its answer is replaced by the
+/// same `503` (its other effects are not undone): the client never sees a count, a login or a
+/// logout that the store does not hold.
 public struct SessionMiddleware: Sendable {
     /// The manager of the context.
     public let manager: SessionManager
@@ -33,17 +40,29 @@ public struct SessionMiddleware: Sendable {
     ) async -> HTTPResponse {
         let sessions = manager.beginRequest(
             path: path,
-            requestedID: SessionCookie.requestedID(in: head.headers, name: cookie.name)
+            requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: cookie.name)
         )
         let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: sessions)
         var response: HTTPResponse
         do {
             response = try await app.respond(to: request)
+        } catch let error as SessionManagerError where error.isTemporary {
+            // The session layer cannot serve this request now (store down or slow, session limit
+            // reached). The manager logs that state once; per request it is only a debug line.
+            logger.debug("request failed: \(error.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
+            response = Self.unavailable(error)
         } catch {
             logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
             response = .text("internal server error\n", status: .internalServerError)
         }
-        switch await sessions.finish() {
+        let cookieAction = await sessions.finish()
+        if let failure = sessions.saveFailure {
+            // The answer would claim session state the store does not hold (an update, a new
+            // session, a logout): the client is told to retry instead.
+            logger.debug("session not saved: \(failure.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(failure)"])
+            return Self.unavailable(failure)
+        }
+        switch cookieAction {
         case .none:
             break
         case .set(let id):
@@ -51,6 +70,17 @@ public struct SessionMiddleware: Sendable {
         case .expire:
             response.headers.add(name: "Set-Cookie", value: SessionCookie.expiringCookie(path: cookiePath, configuration: cookie))
         }
+        return response
+    }
+
+    /// Seconds a client is asked to wait after a `503`.
+    public static let retryAfterSeconds = 5
+
+    /// The `503` for a temporary failure of the session layer.
+    static func unavailable(_ error: SessionManagerError) -> HTTPResponse {
+        let reason = error.code == .tooManySessions ? "too many sessions" : "session store unavailable"
+        var response = HTTPResponse.text("service unavailable: \(reason); retry later\n", status: .serviceUnavailable)
+        response.headers.add(name: "Retry-After", value: String(retryAfterSeconds))
         return response
     }
 }

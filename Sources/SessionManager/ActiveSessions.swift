@@ -60,6 +60,15 @@ final class ActiveSessions: Sendable {
     /// Number of resident sessions (released, kept for the next request), expired ones not yet removed included.
     var residentCount: Int { table.withLock { $0.residentCount } }
 
+    /// Number of sessions held: in use, being loaded, or resident (expired ones not yet removed included).
+    var entryCount: Int { table.withLock { $0.entries.count } }
+
+    /// Removes the expired resident sessions now.
+    func removeExpiredResidents() {
+        let now = ContinuousClock.now
+        table.withLock { sweep(&$0, now: now) }
+    }
+
     /// What ``begin(_:)`` found for an id.
     enum Lookup {
         /// In use by another request: shared, with one more reference.
@@ -229,6 +238,10 @@ final class ActiveSessions: Sendable {
         let full = table.residentCount >= residentLimit
         let since = now - table.lastSweep
         guard since >= Self.sweepInterval || (full && since >= Self.fullSweepInterval) else { return }
+        sweep(&table, now: now)
+    }
+
+    private func sweep(_ table: inout Table, now: ContinuousClock.Instant) {
         table.entries = table.entries.filter { entry in
             if case .resident(_, let expiry) = entry.value { expiry > now } else { true }
         }

@@ -33,6 +33,16 @@ public struct ManagerConfiguration: Sendable {
     /// expires after its `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000.
     public var residentSessionLimit: Int = 10_000
 
+    /// The most sessions this context keeps in this process's memory (Tomcat `maxActiveSessions`):
+    /// resident sessions and those in the embedded memory store together; a store in another
+    /// process (Redis, memcached) bounds its own memory and is not counted. When the limit is
+    /// reached, expired sessions are removed first; if it is still reached, creating a session
+    /// fails with ``SessionManagerError/Code/tooManySessions`` (the bundled server answers `503`
+    /// with `Retry-After`) and ``SessionManager/rejectedSessionCount`` grows. Existing sessions are
+    /// never evicted to make room: a flood of new clients cannot log the current users out.
+    /// `-1`: no limit. Default: 100 000 (about 35 MB of small sessions).
+    public var maxActiveSessions: Int = 100_000
+
     /// The default of ``maxSessionSize``: 1 MiB.
     public static let defaultMaxSessionSize = 1 << 20
 

@@ -41,6 +41,12 @@ public final class MemorySessionStore: SessionStore {
     /// Number of keys, expired ones not yet swept included.
     public var count: Int { entries.withLock { $0.count } }
 
+    /// Every key is a session in this process's memory.
+    public var localSessionCount: Int? { count }
+
+    /// Removes expired entries now (see ``sweep()``).
+    public func removeExpiredSessions() { sweep() }
+
     public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
         let now = clock.now
         return entries.withLock { entries -> [UInt8]? in

@@ -34,31 +34,44 @@ public final class RequestSessions: Sendable {
         /// Invalidated sessions replaced by a new one in this request; deleted at the end.
         var replaced: [Held] = []
         var finished = false
+        var saveFailure: SessionManagerError?
     }
 
     private let manager: SessionManager
     /// `true` when the request matched the ignore pattern.
     public let isIgnored: Bool
-    private let requestedID: SessionID?
+    private let requestedIDs: RequestedSessionIDs
     private let state = Mutex(State())
 
-    init(manager: SessionManager, ignored: Bool, requestedID: SessionID?) {
+    init(manager: SessionManager, ignored: Bool, requestedIDs: RequestedSessionIDs) {
         self.manager = manager
         self.isIgnored = ignored
-        self.requestedID = requestedID
+        self.requestedIDs = requestedIDs
     }
 
-    /// The session the client's cookie names, if the store knows it; `nil` otherwise (never creates one).
+    /// Set by ``finish()`` when the store could not take this request's session changes (a write
+    /// or an invalidation's delete failed because the store is unreachable or timed out): the
+    /// answer the app prepared claims what the store does not hold, so an HTTP layer should not
+    /// send it. The bundled server answers `503` with `Retry-After` instead.
+    public var saveFailure: SessionManagerError? { state.withLock { $0.saveFailure } }
+
+    /// The session the client's cookies name, if the store knows it; `nil` otherwise (never creates
+    /// one). With several cookies, the first id the store knows wins.
     /// - Throws: ``SessionManagerError`` when the store cannot be reached.
     public func existingSession() async throws -> Session? {
         if isIgnored { return nil }
         let (resolved, current) = state.withLock { ($0.resolved, $0.current) }
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
         var found: Session?
-        if let requestedID {
+        var foundID: SessionID?
+        for requestedID in requestedIDs {
             // Most requests find their session in memory: only a load suspends.
             let lookup = manager.active.begin(requestedID)
             if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
+            if found != nil {
+                foundID = requestedID
+                break
+            }
         }
         let (winner, lost) = state.withLock { state -> (Held?, Bool) in
             if state.resolved { return (state.current, true) }
@@ -68,7 +81,7 @@ public final class RequestSessions: Sendable {
         }
         if lost, let found {
             // A concurrent lookup in this request won; drop ours.
-            await end(found, registeredID: requestedID ?? found.id)
+            await end(found, registeredID: foundID ?? found.id)
         }
         return winner.flatMap { $0.session.isValid ? $0.session : nil }
     }
@@ -106,6 +119,7 @@ public final class RequestSessions: Sendable {
             throw SessionManagerError(.requestIgnored, "this request matches requestUriIgnorePattern and has no session")
         }
         if let existing = try await existingSession() { return existing }
+        try manager.admitNewSession()
         let created = manager.makeSession()
         manager.active.register(created)
         return state.withLock { state in
@@ -141,6 +155,7 @@ public final class RequestSessions: Sendable {
         if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session) {
             do {
                 try await manager.writer.persist(current.session)
+                manager.storeWorked()
             } catch {
                 log("session write failed", current.session, error)
             }
@@ -162,6 +177,7 @@ public final class RequestSessions: Sendable {
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
                 do {
                     try await manager.writer.persist(session)
+                    manager.storeWorked()
                 } catch {
                     log("session write failed", session, error)
                     ifUnsaved = .drop
@@ -181,7 +197,20 @@ public final class RequestSessions: Sendable {
         return held.knownID != nil
     }
 
+    /// A failed write or delete: an outage of the store is logged once by the manager (see
+    /// ``SessionManager/storeFailed(_:)``), so per session it is only a debug line; anything else
+    /// (a session over `maxSessionSize`) is an error of this session.
     private func log(_ message: Logger.Message, _ session: Session, _ error: any Error) {
-        manager.logger.error(message, metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"])
+        manager.storeFailed(error)
+        let temporary = (error as? SessionManagerError)?.isTemporary ?? true
+        if temporary {
+            let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
+            state.withLock { $0.saveFailure = $0.saveFailure ?? failure }
+        }
+        manager.logger.log(
+            level: temporary ? .debug : .error,
+            message,
+            metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
+        )
     }
 }

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
+import Synchronization
 
 /// The session lifecycle for one context (one application): which requests have sessions, where
 /// they are loaded from, when they are written.
 ///
-/// An HTTP layer calls ``beginRequest(path:requestedID:)`` when a request arrives and
+/// An HTTP layer calls ``beginRequest(path:requestedIDs:)`` when a request arrives and
 /// ``RequestSessions/finish()`` after the application answered, then sends the cookie that
 /// `finish` asks for. `SessionHTTP` does this for the bundled server; a user with another HTTP
 /// framework can drive it the same way.
@@ -19,6 +20,14 @@ public final class SessionManager: Sendable {
     let logger: Logger
     /// Used only to name the writer of a blob the configured transcoder cannot read.
     let knownTranscoders: SessionTranscoders
+    /// The store failed and has not worked since (logged when it starts and ends, not per request).
+    let storeOutage = StateChangeLog()
+    /// New sessions are refused (``ManagerConfiguration/maxActiveSessions``).
+    let sessionLimit = StateChangeLog()
+    private let rejected = Atomic<Int>(0)
+    /// When a full manager last removed expired sessions, so a full table is scanned once a second
+    /// at most, not for every refused session.
+    private let lastLimitSweep = Mutex<ContinuousClock.Instant?>(nil)
 
     /// Creates a manager.
     /// - Parameters:
@@ -50,6 +59,14 @@ public final class SessionManager: Sendable {
     /// Number of sessions that in-flight requests are using on this node.
     public var activeSessionCount: Int { active.count }
 
+    /// Number of new sessions refused because the context held
+    /// ``ManagerConfiguration/maxActiveSessions`` (Tomcat's `rejectedSessions`).
+    public var rejectedSessionCount: Int { rejected.load(ordering: .relaxed) }
+
+    /// Number of sessions counted against ``ManagerConfiguration/maxActiveSessions``: those held in
+    /// memory by this manager and those the store keeps in this process (expired ones not yet removed included).
+    public var heldSessionCount: Int { active.entryCount + (store.localSessionCount ?? 0) }
+
     /// Number of sessions kept resident between requests (see
     /// ``ManagerConfiguration/residentSessionLimit``), expired ones not yet removed included.
     public var residentSessionCount: Int { active.residentCount }
@@ -57,14 +74,21 @@ public final class SessionManager: Sendable {
     /// Starts the session part of a request.
     /// - Parameters:
     ///   - path: the request path including the context path, without the query string.
-    ///   - requestedID: the id from the client's cookie, already validated by ``SessionID/init(parsing:)``;
-    ///     not evaluated for ignored requests.
+    ///   - requestedIDs: the ids from the client's cookies, in the order sent, already validated by
+    ///     ``SessionID/init(parsing:)``; the first one the store knows is the request's session.
+    ///     Not evaluated for ignored requests.
     /// - Returns: the request's session access; call ``RequestSessions/finish()`` exactly once at the end.
-    public func beginRequest(path: Substring, requestedID: @autoclosure () -> SessionID?) -> RequestSessions {
+    public func beginRequest(path: Substring, requestedIDs: @autoclosure () -> RequestedSessionIDs) -> RequestSessions {
         if let pattern = configuration.requestUriIgnorePattern, pattern.matches(path: path) {
-            return RequestSessions(manager: self, ignored: true, requestedID: nil)
+            return RequestSessions(manager: self, ignored: true, requestedIDs: RequestedSessionIDs())
         }
-        return RequestSessions(manager: self, ignored: false, requestedID: requestedID())
+        return RequestSessions(manager: self, ignored: false, requestedIDs: requestedIDs())
+    }
+
+    /// Starts the session part of a request whose client sent at most one id; see
+    /// ``beginRequest(path:requestedIDs:)``.
+    public func beginRequest(path: Substring, requestedID: @autoclosure () -> SessionID?) -> RequestSessions {
+        beginRequest(path: path, requestedIDs: RequestedSessionIDs(requestedID()))
     }
 
     /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is
@@ -75,9 +99,10 @@ public final class SessionManager: Sendable {
         let bytes: [UInt8]?
         do {
             bytes = try await store.getAndTouch(key, ttl: ttl)
-        } catch let error as SessionManagerError {
-            throw error
+            storeWorked()
         } catch {
+            storeFailed(error)
+            if let error = error as? SessionManagerError { throw error }
             throw SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
         }
         guard let bytes else { return nil }
@@ -107,6 +132,56 @@ public final class SessionManager: Sendable {
             _ = try? await store.touch(key, ttl: .seconds(snapshot.maxInactiveInterval))
         }
         return Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
+    }
+
+    /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.
+    @inline(__always)
+    func storeWorked() {
+        storeOutage.end { logger.notice("session store available again") }
+    }
+
+    /// A store operation failed. A store that cannot be reached or timed out starts an outage:
+    /// logged once, until an operation works again (requests meanwhile get `503`). A refusal of one
+    /// session (too large) says nothing about the store.
+    func storeFailed(_ error: any Error) {
+        if let error = error as? SessionManagerError, !error.isTemporary { return }
+        storeOutage.begin {
+            logger.warning(
+                "session store unavailable: requests that need a session fail (503) until it answers again",
+                metadata: ["sm.error": "\(error)"]
+            )
+        }
+    }
+
+    /// Throws ``SessionManagerError/Code/tooManySessions`` when this context holds
+    /// ``ManagerConfiguration/maxActiveSessions`` even after expired sessions are removed.
+    func admitNewSession() throws {
+        let limit = configuration.maxActiveSessions
+        guard limit >= 0 else { return }
+        if heldSessionCount < limit {
+            sessionLimit.end { logger.notice("session limit no longer reached: new sessions are created again") }
+            return
+        }
+        // Full: expired sessions go first (at most once a second; each pass scans every session).
+        let now = ContinuousClock.now
+        let sweep = lastLimitSweep.withLock { last in
+            guard last.map({ now - $0 >= .seconds(1) }) ?? true else { return false }
+            last = now
+            return true
+        }
+        if sweep {
+            active.removeExpiredResidents()
+            store.removeExpiredSessions()
+            if heldSessionCount < limit { return }
+        }
+        rejected.add(1, ordering: .relaxed)
+        sessionLimit.begin {
+            logger.warning(
+                "session limit reached (maxActiveSessions \(limit)): new sessions are refused (503) until some expire",
+                metadata: ["sm.limit": "\(limit)"]
+            )
+        }
+        throw SessionManagerError(.tooManySessions, "this context holds maxActiveSessions (\(limit)) sessions; no new session now")
     }
 
     /// A new session with a fresh id (never one the client chose).

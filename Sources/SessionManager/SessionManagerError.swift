@@ -6,7 +6,7 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
-            case storeUnavailable, storeTimeout, corruptSession, sessionTooLarge, requestIgnored, invalidConfiguration
+            case storeUnavailable, storeTimeout, corruptSession, sessionTooLarge, requestIgnored, invalidConfiguration, tooManySessions
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -23,6 +23,8 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         public static let requestIgnored = Code(.requestIgnored)
         /// A configuration value is not allowed.
         public static let invalidConfiguration = Code(.invalidConfiguration)
+        /// A new session was refused: the context holds ``ManagerConfiguration/maxActiveSessions``.
+        public static let tooManySessions = Code(.tooManySessions)
 
         public var description: String { base.rawValue }
     }
@@ -51,6 +53,13 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         self.underlying = underlying
         self.file = file
         self.line = line
+    }
+
+    /// `true` when the request may succeed if tried again later: the store is unreachable or
+    /// timed out, or the context is at ``ManagerConfiguration/maxActiveSessions``. An HTTP layer
+    /// answers these `503 Service Unavailable` with `Retry-After`; the bundled server does.
+    public var isTemporary: Bool {
+        code == .storeUnavailable || code == .storeTimeout || code == .tooManySessions
     }
 
     public var description: String {

@@ -30,9 +30,24 @@ public protocol SessionStore: Service {
     /// memory (see ``ManagerConfiguration/residentSessionLimit``).
     /// Default: `false` (a shared server: every request reads the store).
     var isProcessLocal: Bool { get }
+
+    /// How many sessions this store keeps in this process's memory (expired ones not yet removed
+    /// included), counted against ``ManagerConfiguration/maxActiveSessions``; `nil` for a store in
+    /// another process. Must be cheap: it is read for every new session. Default: `nil`.
+    var localSessionCount: Int? { get }
+
+    /// Removes expired sessions from this process's memory now (a manager at its
+    /// ``ManagerConfiguration/maxActiveSessions`` does, before refusing a new session). Default: nothing.
+    func removeExpiredSessions()
 }
 
 extension SessionStore {
     /// A store is shared between processes unless it says otherwise.
     public var isProcessLocal: Bool { false }
+
+    /// A store lives in another process unless it says otherwise.
+    public var localSessionCount: Int? { nil }
+
+    /// Nothing to remove in this process by default.
+    public func removeExpiredSessions() {}
 }

@@ -145,22 +145,27 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         } catch {
             result = .failure(StoreClientError(.connectFailed, "cannot connect to \(node): \(error)"))
         }
-        let (waiters, closeNow): ([CheckedContinuation<StoreConnection<Reply>, any Error>], Bool) = state.withLock { state in
-            guard case .connecting(let waiters) = state.slots[index] else { return ([], true) }
+        // `changed`: this attempt moved the node between reachable and unreachable (logged once
+        // per change, not per attempt or per slot).
+        let (waiters, closeNow, changed): ([CheckedContinuation<StoreConnection<Reply>, any Error>], Bool, Bool) = state.withLock { state in
+            guard case .connecting(let waiters) = state.slots[index] else { return ([], true, false) }
             if state.shutDown {
                 state.slots[index] = .idle
-                return (waiters, true)
+                return (waiters, true, false)
             }
+            let changed: Bool
             switch result {
             case .success(let connection):
+                changed = state.failures > 0
                 state.failures = 0
                 state.slots[index] = .connected(connection)
             case .failure(let error):
                 state.failures += 1
+                changed = state.failures == 1
                 let wait = configuration.backoff(afterFailures: state.failures)
                 state.slots[index] = .down(until: .now + wait, failures: state.failures, error: error)
             }
-            return (waiters, false)
+            return (waiters, false, changed)
         }
         switch result {
         case .success(let connection):
@@ -170,12 +175,20 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
                 for waiter in waiters { waiter.resume(throwing: error) }
                 throw error
             }
-            logger.debug("connected", metadata: ["sm.node": "\(node)"])
+            if changed {
+                logger.notice("store node reachable again", metadata: ["sm.node": "\(node)"])
+            } else {
+                logger.debug("connected", metadata: ["sm.node": "\(node)"])
+            }
             connection.channel.closeFuture.whenComplete { [weak self] _ in self?.closed(index, connection.channel) }
             for waiter in waiters { waiter.resume(returning: connection) }
             return connection
         case .failure(let error):
-            logger.warning("store node unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+            if changed {
+                logger.warning("store node unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+            } else {
+                logger.debug("store node still unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+            }
             for waiter in waiters { waiter.resume(throwing: error) }
             throw error
         }

@@ -63,6 +63,12 @@ public final class CountingSessionStore: SessionStore {
         return try await base.touch(key, ttl: ttl)
     }
 
+    /// The base store's count when it stands for a process-local store, `nil` (a shared store) otherwise.
+    public var localSessionCount: Int? { isProcessLocal ? base.localSessionCount : nil }
+
+    /// Forwarded to the base store.
+    public func removeExpiredSessions() { base.removeExpiredSessions() }
+
     public func run() async throws {
         try await base.run()
     }
