@@ -248,4 +248,23 @@ import Testing
             line: 2, "'operationTimeout'", "milliseconds"
         )
     }
+
+    // MARK: limits
+
+    @Test func maxActiveSessionsAndShutdownTimeout() throws {
+        #expect(try manager("").maxActiveSessions == 100_000)
+        #expect(try manager(#"maxActiveSessions="-1""#).maxActiveSessions == -1)
+        #expect(try manager(#"maxActiveSessions="5000""#).maxActiveSessions == 5000)
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager maxActiveSessions=\"-2\"/></Context></Engine></Server>",
+            line: 2, "'maxActiveSessions'", "-1 for no limit"
+        )
+        #expect(try parse("<Server><Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>").connector.shutdownTimeout == .seconds(10))
+        let connector = try parse("<Server><Connector shutdownTimeout=\"2500\"/><Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>").connector
+        #expect(connector.shutdownTimeout == .milliseconds(2500))
+        expectError(
+            "<Server>\n<Connector shutdownTimeout=\"soon\"/><Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>",
+            line: 2, "'shutdownTimeout'", "milliseconds"
+        )
+    }
 }

@@ -1,0 +1,158 @@
+import Foundation
+import SessionTesting
+import Testing
+
+/// The sample process under hostile load, as an operator would watch it: its memory under a flood
+/// of new sessions, its CPU when it runs out of file descriptors, and SIGTERM with a client that
+/// never finishes its request.
+@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileLoadProcessTests {
+    /// Starts the sample with `xml` (its `<Server>` element) through `sh`, so that `ulimit` can apply.
+    static func start(_ xml: String, port: Int, ulimit: Int? = nil) async throws -> Process {
+        let path = try SampleProcessTests.writeConfig(xml)
+        let executable = try SampleProcessTests.executable().path
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let limit = ulimit.map { "ulimit -n \($0) && " } ?? ""
+        process.arguments = ["-c", "\(limit)exec '\(executable)' --config '\(path)' --log-level warning"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 {
+            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw SampleProcessTests.SampleProcessError("sample on port \(port) did not start")
+    }
+
+    /// Resident memory of a process, in bytes (`VmRSS`).
+    static func residentBytes(_ pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { throw SampleProcessTests.SampleProcessError("no VmRSS for \(pid)") }
+        return kilobytes * 1024
+    }
+
+    /// CPU seconds a process has used (user + system).
+    static func cpuSeconds(_ pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        guard let close = stat.lastIndex(of: ")") else { throw SampleProcessTests.SampleProcessError("bad stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
+            throw SampleProcessTests.SampleProcessError("bad stat fields")
+        }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// `count` cookie-less `/myapp/count` requests over `connections` keep-alive connections; the statuses seen.
+    static func flood(port: Int, count: Int, connections: Int = 4) async throws -> [Int: Int] {
+        try await withThrowingTaskGroup(of: [Int: Int].self) { group in
+            for _ in 0..<connections {
+                group.addTask {
+                    try await RawHTTPClient.withConnection(port: port) { (client: RawHTTPClient) async throws -> [Int: Int] in
+                        var statuses: [Int: Int] = [:]
+                        for _ in 0..<count / connections { statuses[try await client.get("/myapp/count").status, default: 0] += 1 }
+                        return statuses
+                    }
+                }
+            }
+            var all: [Int: Int] = [:]
+            for try await part in group { all.merge(part, uniquingKeysWith: +) }
+            return all
+        }
+    }
+
+    /// Without a bound, each of these requests kept a session (about 500 bytes) for 30 minutes:
+    /// 40 000 of them would add 20 MB. With `maxActiveSessions` the memory stops growing at the limit.
+    @Test func aFloodOfNewSessionsLeavesMemoryBounded() async throws {
+        let port = try FreePort.make()
+        let process = try await Self.start(
+            """
+            <Server><Connector port="\(port)"/><Engine><Context path="/myapp" app="sample">
+              <Manager maxActiveSessions="5000"/>
+            </Context></Engine></Server>
+            """,
+            port: port
+        )
+        defer { process.terminate() }
+        let untilFull = try await Self.flood(port: port, count: 8000)
+        #expect(untilFull[200] == 5000)
+        #expect(untilFull[503] == 3000)
+        let atLimit = try Self.residentBytes(process.processIdentifier)
+        let afterLimit = try await Self.flood(port: port, count: 40000)
+        #expect(afterLimit == [503: 40000])
+        let after = try Self.residentBytes(process.processIdentifier)
+        #expect(after - atLimit < 8 << 20, "RSS grew from \(atLimit >> 20) MiB to \(after >> 20) MiB while every new session was refused")
+    }
+
+    /// NIO's server channel spins on `accept` when descriptors run out; the server pauses accepting instead.
+    @Test func runningOutOfDescriptorsNeitherSpinsNorStopsServing() async throws {
+        let port = try FreePort.make()
+        let process = try await Self.start(
+            """
+            <Server><Connector port="\(port)" connectionTimeout="1500"/><Engine><Context path="/myapp" app="sample"/></Engine></Server>
+            """,
+            port: port,
+            ulimit: 64
+        )
+        defer { process.terminate() }
+        // More stalled clients than the server has descriptors: the later ones wait in the backlog.
+        var stalled: [Int32] = []
+        defer { for fd in stalled { close(fd) } }
+        for _ in 0..<100 {
+            let fd = try Self.connectRaw(port: port)
+            _ = "POST /myapp/count HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n".withCString { send(fd, $0, strlen($0), 0) }
+            stalled.append(fd)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        let before = try Self.cpuSeconds(process.processIdentifier)
+        try await Task.sleep(for: .seconds(1))
+        let used = try Self.cpuSeconds(process.processIdentifier) - before
+        #expect(used < 0.3, "the server used \(used) s of CPU in 1 s while out of descriptors")
+        // Once the stalled requests time out, their descriptors free up and a normal client is served.
+        var served = false
+        for _ in 0..<50 where !served {
+            served = (try? await RawHTTPClient.get(port: port, "/myapp/plain"))?.status == 200
+            if !served { try await Task.sleep(for: .milliseconds(200)) }
+        }
+        #expect(served)
+    }
+
+    @Test func sigtermWithAStuckClientExitsWithinTheShutdownTimeout() async throws {
+        let port = try FreePort.make()
+        let process = try await Self.start(
+            """
+            <Server><Connector port="\(port)" connectionTimeout="600000" shutdownTimeout="500"/>
+            <Engine><Context path="/myapp" app="sample"/></Engine></Server>
+            """,
+            port: port
+        )
+        defer { if process.isRunning { process.terminate() } }
+        let fd = try Self.connectRaw(port: port)
+        defer { close(fd) }
+        _ = "POST /myapp/count HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n".withCString { send(fd, $0, strlen($0), 0) }
+        try await Task.sleep(for: .milliseconds(300))
+        let start = ContinuousClock.now
+        kill(process.processIdentifier, SIGTERM)
+        while process.isRunning && ContinuousClock.now - start < .seconds(10) { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(!process.isRunning)
+        #expect(ContinuousClock.now - start < .seconds(3), "connectionTimeout is 10 minutes: only shutdownTimeout ended it")
+    }
+
+    /// A blocking socket connected to the port (kept raw: the test must hold more sockets than the server may).
+    static func connectRaw(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            close(fd)
+            throw SampleProcessTests.SampleProcessError("connect failed: errno \(errno)")
+        }
+        return fd
+    }
+}
