@@ -118,13 +118,16 @@ struct HTTPConnectionStateMachine {
             state = .closing
             return .drop
         }
-        if let refusal = Self.refusal(for: head, limits: limits) {
+        let facts = HeadFacts(head)
+        if let refusal = Self.refusal(for: head, facts, limits: limits) {
             state = .closing
             return .refuse(refusal)
         }
-        let closeAfter = !head.isKeepAlive || head.headers.contains(name: "Upgrade")
+        let closeAfter = !head.isKeepAlive || facts.upgrade
         state = .readingBody(deadline: deadline, closeAfter: closeAfter)
-        return .forward(sendContinue: Self.expectsContinue(head))
+        // RFC 9110 §10.1.1: an HTTP/1.1 client waiting with `Expect: 100-continue` (HTTP/1.0
+        // clients cannot send it) gets `100 Continue` now that the body will be read.
+        return .forward(sendContinue: head.version.minor >= 1 && facts.expectation != nil)
     }
 
     /// `true` when a body part goes to the app.
@@ -223,42 +226,62 @@ struct HTTPConnectionStateMachine {
 
     // MARK: rules
 
-    /// The bytes a head took on the wire at least: request line and header lines with their line
-    /// ends and the empty line. (Optional whitespace around header values is not counted: the
-    /// codec drops it, and it never reaches memory.)
-    static func wireSize(of head: HTTPRequestHead) -> Int {
-        // "METHOD SP target SP HTTP/1.1 CRLF" ... "CRLF"
-        var size = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + 8 + 2 + 2
-        for (name, value) in head.headers { size += name.utf8.count + 1 + value.utf8.count + 2 }
-        return size
+    /// What the rules need from a head, read in one pass over its headers (this runs for every
+    /// request: no allocation, one length comparison per header in the common case).
+    struct HeadFacts {
+        /// The bytes the head took on the wire at least: request line and header lines with their
+        /// line ends and the empty line. (Optional whitespace around header values is not
+        /// counted: the codec drops it, and it never reaches memory.)
+        var wireSize: Int
+        var hostCount = 0
+        /// The largest `Content-Length` (the codec refuses differing ones).
+        var declaredLength: Int?
+        /// The first `Expect` value.
+        var expectation: Substring?
+        var upgrade = false
+
+        init(_ head: HTTPRequestHead) {
+            // "METHOD SP target SP HTTP/1.1 CRLF" ... "CRLF"
+            wireSize = head.method.rawValue.utf8.count + 1 + head.uri.utf8.count + 1 + 8 + 2 + 2
+            for (name, value) in head.headers {
+                wireSize += name.utf8.count + 1 + value.utf8.count + 2
+                switch name.utf8.count {
+                case 4 where Self.equal(name, "host"): hostCount += 1
+                case 6 where Self.equal(name, "expect"): expectation = expectation ?? Substring(value)
+                case 7 where Self.equal(name, "upgrade"): upgrade = true
+                case 14 where Self.equal(name, "content-length"):
+                    if let length = Int(value) { declaredLength = max(declaredLength ?? 0, length) }
+                default: break
+                }
+            }
+        }
+
+        /// ASCII case-insensitive comparison with a lower-case literal.
+        private static func equal(_ name: String, _ lowercase: StaticString) -> Bool {
+            let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
+            return name.utf8.elementsEqual(expected) { $0 | 0x20 == $1 }
+        }
     }
 
-    private static func refusal(for head: HTTPRequestHead, limits: Limits) -> Refusal? {
-        if wireSize(of: head) > limits.maxHeaderSize { return .headerTooLarge }
+    /// See ``HeadFacts/wireSize``.
+    static func wireSize(of head: HTTPRequestHead) -> Int { HeadFacts(head).wireSize }
+
+    private static func refusal(for head: HTTPRequestHead, _ facts: HeadFacts, limits: Limits) -> Refusal? {
+        if facts.wireSize > limits.maxHeaderSize { return .headerTooLarge }
         if head.method == .CONNECT { return .methodNotImplemented }
         if head.version.major == 1, head.version.minor >= 1 {
             // RFC 9112 §3.2: exactly one Host in every HTTP/1.1 request.
-            switch head.headers["Host"].count {
+            switch facts.hostCount {
             case 0: return .badRequest("HTTP/1.1 requires a Host header")
             case 1: break
             default: return .badRequest("more than one Host header")
             }
         }
-        for value in head.headers["Content-Length"] {
-            if let length = Int(value), length > limits.maxBodySize { return .payloadTooLarge }
-        }
-        if head.version.minor >= 1, let expectation = head.headers.first(name: "Expect"),
-            expectation.lowercased() != "100-continue"
-        {
+        if let length = facts.declaredLength, length > limits.maxBodySize { return .payloadTooLarge }
+        if head.version.minor >= 1, let expectation = facts.expectation, expectation.lowercased() != "100-continue" {
             return .expectationFailed
         }
         return nil
-    }
-
-    /// RFC 9110 §10.1.1: an HTTP/1.1 client waiting with `Expect: 100-continue` (HTTP/1.0 clients
-    /// cannot send it) gets `100 Continue` once the server will read the body.
-    private static func expectsContinue(_ head: HTTPRequestHead) -> Bool {
-        head.version.minor >= 1 && head.headers.first(name: "Expect") != nil
     }
 
     private static func refusal(for error: any Error) -> Refusal {
