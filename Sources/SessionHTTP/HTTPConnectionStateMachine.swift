@@ -148,7 +148,7 @@ struct HTTPConnectionStateMachine {
     mutating func responseHead(_ head: HTTPResponseHead) -> Bool {
         switch state {
         case .responding(let closeAfter):
-            let close = closeAfter || !head.isKeepAlive
+            let close = closeAfter || Self.saysClose(head)
             state = .responding(closeAfter: close)
             return close
         case .closing:
@@ -257,10 +257,24 @@ struct HTTPConnectionStateMachine {
         }
 
         /// ASCII case-insensitive comparison with a lower-case literal.
-        private static func equal(_ name: String, _ lowercase: StaticString) -> Bool {
+        static func equal(_ name: String, _ lowercase: StaticString) -> Bool {
             let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
             return name.utf8.elementsEqual(expected) { $0 | 0x20 == $1 }
         }
+    }
+
+    /// `true` when a response head carries `Connection: close` (or is HTTP/1.0 without
+    /// `keep-alive`). Unlike `HTTPResponseHead.isKeepAlive`, which builds an array of the
+    /// `Connection` tokens for a head it did not parse, this allocates nothing.
+    static func saysClose(_ head: HTTPResponseHead) -> Bool {
+        var close = false
+        var keepAlive = false
+        for (name, value) in head.headers where name.utf8.count == 10 && HeadFacts.equal(name, "connection") {
+            let lowered = value.lowercased()
+            close = close || lowered.contains("close")
+            keepAlive = keepAlive || lowered.contains("keep-alive")
+        }
+        return close || (head.version.minor == 0 && !keepAlive)
     }
 
     /// See ``HeadFacts/wireSize``.
