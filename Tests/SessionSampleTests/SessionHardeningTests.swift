@@ -81,10 +81,12 @@ import Testing
     }
 
     @Test func expiredSessionsMakeRoomFirst() async throws {
-        try await withSample(configure: { $0.maxActiveSessions = 3; $0.maxInactiveInterval = 1 }) { port, manager in
+        // Three seconds: enough for four requests on a loaded machine, so the fourth finds the
+        // first three alive.
+        try await withSample(configure: { $0.maxActiveSessions = 3; $0.maxInactiveInterval = 3 }) { port, manager in
             for _ in 0..<3 { #expect(try await RawHTTPClient.get(port: port, "/myapp/count").status == 200) }
             #expect(try await RawHTTPClient.get(port: port, "/myapp/count").status == 503)
-            try await Task.sleep(for: .milliseconds(2100))
+            try await Task.sleep(for: .milliseconds(3200))
             // A second since the last removal pass has passed as well.
             #expect(try await RawHTTPClient.get(port: port, "/myapp/count").status == 200, "the expired ones were removed")
             #expect(manager.rejectedSessionCount == 1)
