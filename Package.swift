@@ -193,6 +193,7 @@ let package = Package(
             name: "SessionSampleTests",
             dependencies: [
                 "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML", "SessionStores",
+                "RedisSessionStore", "MemcachedSessionStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")],

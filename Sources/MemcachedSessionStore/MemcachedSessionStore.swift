@@ -22,6 +22,10 @@ public final class MemcachedSessionStore: SessionStore {
     private let gatSupported = Atomic<Bool>(true)
 
     /// Creates a store for `host:port`; nothing connects until the first command.
+    /// Commands sent from a thread other than their connection's event loop (see
+    /// ``NodeConnectionPool/commandsFromOtherThreads``): 0 when every caller runs on the group's loops.
+    public var commandsFromOtherThreads: Int { pool.commandsFromOtherThreads }
+
     public init(
         host: String,
         port: Int,

@@ -20,6 +20,10 @@ public final class RedisSessionStore: SessionStore {
 
     /// Creates a store; connections open on first use (``run()`` opens one at start to report a
     /// wrong password or database at once).
+    /// Commands sent from a thread other than their connection's event loop (see
+    /// ``NodeConnectionPool/commandsFromOtherThreads``): 0 when every caller runs on the group's loops.
+    public var commandsFromOtherThreads: Int { pool.commandsFromOtherThreads }
+
     public init(
         url: RedisURL,
         configuration: StoreClientConfiguration = .init(),

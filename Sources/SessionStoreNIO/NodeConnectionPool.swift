@@ -28,7 +28,8 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         var slots: [Slot]
         var failures = 0
         var shutDown = false
-        var roundRobin = 0
+        /// Advanced by every command: picks the loop of a caller off the group, and the slot.
+        var rotation = 0
     }
 
     /// The node, for messages (`host:port`).
@@ -39,6 +40,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     private let connector: Connector
     private let state: Mutex<State>
     private let logger: Logger
+    private let hops = Atomic<Int>(0)
 
     /// Creates a pool; nothing is opened until the first command.
     public init(
@@ -60,24 +62,38 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     /// - Throws: ``StoreClientError`` (`timeout`, `connectionClosed`, `nodeDown`, `connectFailed`, `shutDown`).
     public func send(_ bytes: ByteBuffer) async throws -> Reply {
         let connection = try await connection()
+        if !connection.channel.eventLoop.inEventLoop { hops.add(1, ordering: .relaxed) }
         return try await connection.send(bytes, timeout: configuration.operationTimeout)
     }
 
-    /// A connection to use now: an open one (of the caller's event loop if possible), or a new one.
+    /// Commands sent from a thread other than their connection's event loop (each costs a thread
+    /// hop there and back). A caller running on one of the group's event loops, as the bundled
+    /// server's requests do, uses a connection of that loop, so this stays 0 under the server.
+    public var commandsFromOtherThreads: Int { hops.load(ordering: .relaxed) }
+
+    /// A connection to use now: one of the caller's event loop (opened if need be, so that the
+    /// command and its reply never cross threads), or, while that loop's slots are down, any open one.
     public func connection() async throws -> StoreConnection<Reply> {
-        let preferred = preferredSlots()
+        let perLoop = configuration.connectionsPerEventLoop
+        let callerLoop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { current in loops.firstIndex { $0 === current } }
         let decision: Decision = state.withLock { state in
             if state.shutDown { return .fail(StoreClientError(.shutDown, "store for \(node) is shut down")) }
-            let now = ContinuousClock.now
-            var downError: StoreClientError?
-            // First an open connection among the preferred slots, then anywhere.
-            for index in preferred + Array(state.slots.indices) {
+            // The caller's loop, or for a caller elsewhere the next loop in turn; within it, the
+            // slots from a rotating start so that its connections share the commands.
+            state.rotation &+= 1
+            let base = (callerLoop ?? state.rotation % max(1, loops.count)) * perLoop
+            let start = state.rotation % perLoop
+            for offset in 0..<perLoop {
+                let index = base + (start + offset) % perLoop
                 if case .connected(let connection) = state.slots[index] {
                     if connection.channel.isActive { return .use(connection) }
                     state.slots[index] = .idle
                 }
             }
-            for index in preferred {
+            let now = ContinuousClock.now
+            var downError: StoreClientError?
+            for offset in 0..<perLoop {
+                let index = base + (start + offset) % perLoop
                 switch state.slots[index] {
                 case .connecting: return .wait(index)
                 case .idle:
@@ -91,6 +107,10 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
                     downError = error
                 case .connected: break
                 }
+            }
+            // This loop's connections are backing off: any other open connection will do.
+            for index in state.slots.indices {
+                if case .connected(let connection) = state.slots[index], connection.channel.isActive { return .use(connection) }
             }
             return .fail(
                 StoreClientError(.nodeDown, "\(node) is down (\(downError?.message ?? "no connection")); next attempt after backoff")
@@ -117,22 +137,6 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         case .open(let index):
             return try await open(index)
         }
-    }
-
-    /// The slots of the caller's event loop, starting at a rotating position.
-    private func preferredSlots() -> [Int] {
-        let perLoop = configuration.connectionsPerEventLoop
-        var loopIndex = 0
-        if let current = MultiThreadedEventLoopGroup.currentEventLoop, let index = loops.firstIndex(where: { $0 === current }) {
-            loopIndex = index
-        } else {
-            loopIndex = state.withLock { state in
-                state.roundRobin &+= 1
-                return state.roundRobin
-            } % max(1, loops.count)
-        }
-        let start = Int.random(in: 0..<perLoop)
-        return (0..<perLoop).map { loopIndex * perLoop + (start + $0) % perLoop }
     }
 
     private func open(_ index: Int) async throws -> StoreConnection<Reply> {

@@ -1,27 +1,42 @@
 import NIOCore
 
-/// Matches replies to commands on one pipelined connection, first in, first out, and enforces
-/// each command's deadline.
+/// Matches replies to commands on one pipelined connection, first in, first out, enforces each
+/// command's deadline, and coalesces writes.
 ///
-/// A protocol decoder in front of it turns bytes into `Reply` values. When a command's deadline
-/// passes, it fails with ``StoreClientError/Code/timeout`` and the **connection is closed**: the
-/// late reply, if it ever comes, arrives on a dead socket and can never be matched to a later
-/// command. Every other command still waiting fails with ``StoreClientError/Code/connectionClosed``.
+/// **Automatic pipelining.** A command is written to the channel but not flushed: the first
+/// command of an event-loop tick schedules one flush after the tasks already queued on the loop,
+/// so every command that requests running in that tick issue goes out in one `writev`, and their
+/// replies usually come back in one read. A flush also happens at once when ``flushBudget`` bytes
+/// are waiting. Commands are never reordered and never wait longer than the current tick.
+///
+/// **Deadlines.** When a command's deadline passes, it fails with
+/// ``StoreClientError/Code/timeout`` and the **connection is closed**: the late reply, if it ever
+/// comes, arrives on a dead socket and can never be matched to a later command. Every other command
+/// still waiting fails with ``StoreClientError/Code/connectionClosed``. One timer per connection
+/// (not per command) watches the earliest deadline: commands of one connection share the
+/// operation timeout, so their deadlines grow in sending order, and a reply costs no timer work.
 /// A reply with no command waiting for it is a protocol error and closes the connection too.
 public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     public typealias InboundIn = Reply
     public typealias OutboundIn = PendingCommand<Reply>
     public typealias OutboundOut = ByteBuffer
 
+    /// Bytes written and not flushed after which the handler flushes without waiting for the end
+    /// of the tick (a burst of large sessions should not sit in memory).
+    public static var flushBudget: Int { 64 * 1024 }
+
     private struct Waiting {
-        let number: UInt64
         let promise: EventLoopPromise<Reply>
-        let timer: Scheduled<Void>
+        let deadline: NIODeadline
     }
 
-    private var waiting = CircularBuffer<Waiting>(initialCapacity: 8)
-    private var nextNumber: UInt64 = 0
+    private var waiting = CircularBuffer<Waiting>(initialCapacity: 16)
     private var closed = false
+    private var unflushedBytes = 0
+    private var flushScheduled = false
+    private var timer: Scheduled<Void>?
+    /// When ``timer`` fires.
+    private var timerDeadline: NIODeadline?
 
     /// Creates the handler.
     public init() {}
@@ -33,15 +48,26 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        let number = nextNumber
-        nextNumber += 1
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        let contextBound = NIOLoopBound(context, eventLoop: context.eventLoop)
-        let timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: command.deadline) {
-            loopBound.value.timedOut(number, context: contextBound.value)
-        }
-        waiting.append(Waiting(number: number, promise: command.promise, timer: timer))
+        waiting.append(Waiting(promise: command.promise, deadline: command.deadline))
+        if timerDeadline.map({ command.deadline < $0 }) ?? true { armTimer(at: command.deadline, context: context) }
+        unflushedBytes += command.bytes.readableBytes
         context.write(wrapOutboundOut(command.bytes), promise: promise)
+        if unflushedBytes >= Self.flushBudget {
+            flush(context: context)
+        } else if !flushScheduled {
+            flushScheduled = true
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.execute {
+                let (handler, context) = bound.value
+                handler.flushScheduled = false
+                if handler.unflushedBytes > 0 { handler.flush(context: context) }
+            }
+        }
+    }
+
+    public func flush(context: ChannelHandlerContext) {
+        unflushedBytes = 0
+        context.flush()
     }
 
     public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -50,7 +76,6 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             failAll(StoreClientError(.protocolError, "reply without a command"), context: context)
             return
         }
-        first.timer.cancel()
         first.promise.succeed(reply)
     }
 
@@ -65,14 +90,40 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         context.fireChannelInactive()
     }
 
-    private func timedOut(_ number: UInt64, context: ChannelHandlerContext) {
-        guard let first = waiting.first, first.number <= number else { return }  // already answered
-        // Everything before `number` is still waiting too: it is older, so its own timer fires first
-        // unless deadlines differ; fail the expired ones as timeouts and the rest as closed.
-        while let head = waiting.first, head.number <= number {
-            waiting.removeFirst()
-            head.timer.cancel()
-            head.promise.fail(StoreClientError(.timeout, "no reply within the operation timeout"))
+    // MARK: deadlines
+
+    private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
+        timer?.cancel()
+        timerDeadline = deadline
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
+            let (handler, context) = bound.value
+            handler.timer = nil
+            handler.timerDeadline = nil
+            handler.deadlineReached(context: context)
+        }
+    }
+
+    /// Fails the commands whose deadline passed, if any (and closes the connection); otherwise
+    /// sets the timer for the earliest deadline still waiting.
+    private func deadlineReached(context: ChannelHandlerContext) {
+        let now = context.eventLoop.now
+        // The last expired command: it and everything sent before it time out.
+        var lastExpired: Int?
+        var earliest: NIODeadline?
+        for (offset, command) in waiting.enumerated() {
+            if command.deadline <= now {
+                lastExpired = offset
+            } else if earliest.map({ command.deadline < $0 }) ?? true {
+                earliest = command.deadline
+            }
+        }
+        guard let lastExpired else {
+            if let earliest { armTimer(at: earliest, context: context) }
+            return
+        }
+        for _ in 0...lastExpired {
+            waiting.removeFirst().promise.fail(StoreClientError(.timeout, "no reply within the operation timeout"))
         }
         failAll(StoreClientError(.connectionClosed, "connection closed after another command timed out"), context: context)
     }
@@ -84,10 +135,10 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     }
 
     private func failWaiting(_ error: StoreClientError) {
-        while let head = waiting.popFirst() {
-            head.timer.cancel()
-            head.promise.fail(error)
-        }
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
+        while let head = waiting.popFirst() { head.promise.fail(error) }
     }
 }
 

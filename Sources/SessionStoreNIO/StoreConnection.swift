@@ -12,7 +12,9 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
     public func send(_ bytes: ByteBuffer, timeout: Duration) async throws -> Reply {
         let promise = channel.eventLoop.makePromise(of: Reply.self)
         let command = PendingCommand(bytes: bytes, promise: promise, deadline: .now() + TimeAmount(timeout))
-        channel.writeAndFlush(command).whenFailure { error in
+        // Not flushed here: the PipelineHandler flushes once per event-loop tick for all the
+        // commands written in it (automatic pipelining).
+        channel.write(command).whenFailure { error in
             // Closed before the handler saw it; completing twice is a no-op in NIO.
             promise.fail(error as? StoreClientError ?? StoreClientError(.connectionClosed, "write failed: \(error)"))
         }
