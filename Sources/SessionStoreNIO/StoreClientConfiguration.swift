@@ -7,7 +7,8 @@ public struct StoreClientConfiguration: Sendable {
     public var operationTimeout: Duration
     /// Deadline for opening a connection, including its handshake (AUTH, SELECT). Default: 1000 ms.
     public var connectTimeout: Duration
-    /// Connections per event loop and node; commands are pipelined on each. Default: 2.
+    /// Connections per event loop and node; commands are pipelined on each. Default: 1, so that all
+    /// the commands of one event-loop tick share one write and their replies one read.
     public var connectionsPerEventLoop: Int
     /// Wait before the first reconnect attempt after a failed one; doubled on each further failure
     /// up to ``maximumBackoff``, with ±25 % jitter so nodes of a cluster do not reconnect in step.
@@ -20,7 +21,7 @@ public struct StoreClientConfiguration: Sendable {
     public init(
         operationTimeout: Duration = .milliseconds(1000),
         connectTimeout: Duration = .milliseconds(1000),
-        connectionsPerEventLoop: Int = 2,
+        connectionsPerEventLoop: Int = 1,
         initialBackoff: Duration = .milliseconds(50),
         maximumBackoff: Duration = .seconds(2)
     ) {

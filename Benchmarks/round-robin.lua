@@ -1,0 +1,20 @@
+-- wrk script: each connection cycles through the session cookies listed (one per line) in the
+-- file named by the COOKIES environment variable, so the load touches every session in turn:
+-- the realistic case, where no request finds its session already in flight on the node.
+--   COOKIES=cookies.txt wrk -s Benchmarks/round-robin.lua http://127.0.0.1:8090/myapp/count
+local cookies = {}
+local index = 0
+
+function init(args)
+  local path = os.getenv("COOKIES")
+  for line in io.lines(path) do
+    if #line > 0 then cookies[#cookies + 1] = line end
+  end
+  -- Connections start at different places in the list.
+  index = math.random(#cookies)
+end
+
+function request()
+  index = index % #cookies + 1
+  return wrk.format(nil, nil, { ["Cookie"] = cookies[index] })
+end
