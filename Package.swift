@@ -146,6 +146,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .executableTarget(
+            name: "StoreClientBench",
+            dependencies: [
+                "SessionManager", "SessionHTTP", "RedisSessionStore", "MemcachedSessionStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/StoreClientBench",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
             name: "TranscoderBench",
             dependencies: ["SessionManager"],
             path: "Benchmarks/TranscoderBench",

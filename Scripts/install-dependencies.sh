@@ -8,7 +8,7 @@ set -euo pipefail
 
 run_packages=(pkg-config libhiredis-dev)
 test_packages=(memcached redis-server)
-bench_packages=(wrk curl)
+bench_packages=(wrk curl redis-server memcached libmemcached-tools)
 
 case "${1:-run}" in
   run) wanted=("${run_packages[@]}") ;;
