@@ -55,8 +55,12 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
             case .drop:
                 break
             }
-        case .body:
-            if machine.requestBody() { context.fireChannelRead(data) }
+        case .body(let part):
+            switch machine.requestBody(bytes: part.readableBytes) {
+            case .forward: context.fireChannelRead(data)
+            case .refuse(let refusal): refuse(refusal, version: .http1_1, context: context)
+            case .drop: break
+            }
         case .end:
             if machine.requestEnd() { context.fireChannelRead(data) }
         }
@@ -117,11 +121,10 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
 
     private func writeThenClose(_ data: NIOAny, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         let written = promise ?? context.eventLoop.makePromise()
-        let bound = context.loopBound
-        written.futureResult.whenComplete { result in
+        written.futureResult.assumeIsolated().whenComplete { result in
             switch result {
-            case .success: LingeringCloseHandler.close(bound.value)
-            case .failure: bound.value.close(promise: nil)
+            case .success: LingeringCloseHandler.close(context)
+            case .failure: context.close(promise: nil)
             }
         }
         context.writeAndFlush(data, promise: written)
@@ -130,10 +133,9 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     /// Sets the timer for the current deadline unless one is set already (it then re-checks when it fires).
     private func armTimer(context: ChannelHandlerContext) {
         guard timer == nil, let deadline = machine.deadline else { return }
-        let bound = context.loopBound
         timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
             self.timer = nil
-            self.deadlineReached(context: bound.value)
+            self.deadlineReached(context: context)
         }
     }
 

@@ -6,8 +6,9 @@ import NIOHTTP1
 ///
 /// It decides:
 /// - **which requests reach the app**: a head too large (request line + header lines, in bytes),
-///   an HTTP/1.1 request without exactly one `Host`, `CONNECT`, a declared body over the limit and
-///   an expectation other than `100-continue` are answered here and the connection closes;
+///   an HTTP/1.1 request without exactly one `Host`, `CONNECT`, a body over the limit (declared,
+///   or growing past it in chunks) and an expectation other than `100-continue` are answered here
+///   and the connection closes;
 /// - **when the connection closes**: after a request that asked for it (`Connection: close`,
 ///   HTTP/1.0 without keep-alive), after any request with `Upgrade` (this server never switches
 ///   protocols, and the codec stops parsing after such a request, so what follows cannot be
@@ -26,7 +27,7 @@ struct HTTPConnectionStateMachine {
     struct Limits {
         /// Largest request line + header lines, in bytes (``ConnectorConfiguration/maxHttpHeaderSize``).
         var maxHeaderSize: Int
-        /// Largest declared body (``ConnectorConfiguration/maxPostSize``).
+        /// Largest body, declared or received (``ConnectorConfiguration/maxPostSize``).
         var maxBodySize: Int
         /// Longest wait for a whole request (``ConnectorConfiguration/connectionTimeout``).
         var requestTimeout: TimeAmount
@@ -70,8 +71,9 @@ struct HTTPConnectionStateMachine {
     private enum State {
         /// No request yet, or its head is incomplete; it must be complete by `deadline`.
         case awaitingHead(deadline: NIODeadline)
-        /// The head went to the app, the body is arriving; it must be complete by `deadline`.
-        case readingBody(deadline: NIODeadline, closeAfter: Bool)
+        /// The head went to the app, the body is arriving (`received` bytes so far); it must be
+        /// complete by `deadline`.
+        case readingBody(deadline: NIODeadline, closeAfter: Bool, received: Int)
         /// The request is complete and the app answers it; no deadline.
         case responding(closeAfter: Bool)
         /// The connection ends: input is ignored, it closes once the answer (if any) is written.
@@ -90,7 +92,7 @@ struct HTTPConnectionStateMachine {
     /// When the current request must be complete; `nil` while the app is answering or the connection closes.
     var deadline: NIODeadline? {
         switch state {
-        case .awaitingHead(let deadline), .readingBody(let deadline, _): deadline
+        case .awaitingHead(let deadline), .readingBody(let deadline, _, _): deadline
         case .responding, .closing: nil
         }
     }
@@ -124,20 +126,35 @@ struct HTTPConnectionStateMachine {
             return .refuse(refusal)
         }
         let closeAfter = !head.isKeepAlive || facts.upgrade
-        state = .readingBody(deadline: deadline, closeAfter: closeAfter)
+        state = .readingBody(deadline: deadline, closeAfter: closeAfter, received: 0)
         // RFC 9110 §10.1.1: an HTTP/1.1 client waiting with `Expect: 100-continue` (HTTP/1.0
         // clients cannot send it) gets `100 Continue` now that the body will be read.
         return .forward(sendContinue: head.version.minor >= 1 && facts.expectation != nil)
     }
 
-    /// `true` when a body part goes to the app.
-    mutating func requestBody() -> Bool {
-        if case .readingBody = state { true } else { false }
+    /// What to do with a part of a request body.
+    enum BodyAction: Equatable {
+        /// Pass it to the app.
+        case forward
+        /// The body grew past the limit: answer `413` and close.
+        case refuse(Refusal)
+        /// Drop it (the request was refused, or the connection is closing).
+        case drop
+    }
+
+    mutating func requestBody(bytes: Int) -> BodyAction {
+        guard case .readingBody(let deadline, let closeAfter, let received) = state else { return .drop }
+        guard received + bytes <= limits.maxBodySize else {
+            state = .closing
+            return .refuse(.payloadTooLarge)
+        }
+        state = .readingBody(deadline: deadline, closeAfter: closeAfter, received: received + bytes)
+        return .forward
     }
 
     /// `true` when the request end goes to the app.
     mutating func requestEnd() -> Bool {
-        guard case .readingBody(_, let closeAfter) = state else { return false }
+        guard case .readingBody(_, let closeAfter, _) = state else { return false }
         state = .responding(closeAfter: closeAfter)
         return true
     }
@@ -154,8 +171,8 @@ struct HTTPConnectionStateMachine {
         case .closing:
             return true
         case .awaitingHead, .readingBody:
-            // The app answers before the body is read (the server does not, but a refusal path
-            // might): the connection cannot be reused safely.
+            // An answer before the whole request was read (the server never sends one): the rest
+            // of the request would be taken for the next one, so the connection closes.
             state = .closing
             return true
         }
@@ -216,7 +233,7 @@ struct HTTPConnectionStateMachine {
         case .awaitingHead(let deadline) where deadline <= now:
             state = .closing
             return .close
-        case .readingBody(let deadline, _) where deadline <= now:
+        case .readingBody(let deadline, _, _) where deadline <= now:
             state = .closing
             return .refuse(.requestTimeout)
         default:
@@ -246,20 +263,14 @@ struct HTTPConnectionStateMachine {
             for (name, value) in head.headers {
                 wireSize += name.utf8.count + 1 + value.utf8.count + 2
                 switch name.utf8.count {
-                case 4 where Self.equal(name, "host"): hostCount += 1
-                case 6 where Self.equal(name, "expect"): expectation = expectation ?? Substring(value)
-                case 7 where Self.equal(name, "upgrade"): upgrade = true
-                case 14 where Self.equal(name, "content-length"):
+                case 4 where name.equalsIgnoringASCIICase("host"): hostCount += 1
+                case 6 where name.equalsIgnoringASCIICase("expect"): expectation = expectation ?? Substring(value)
+                case 7 where name.equalsIgnoringASCIICase("upgrade"): upgrade = true
+                case 14 where name.equalsIgnoringASCIICase("content-length"):
                     if let length = Int(value) { declaredLength = max(declaredLength ?? 0, length) }
                 default: break
                 }
             }
-        }
-
-        /// ASCII case-insensitive comparison with a lower-case literal.
-        static func equal(_ name: String, _ lowercase: StaticString) -> Bool {
-            let expected = UnsafeBufferPointer(start: lowercase.utf8Start, count: lowercase.utf8CodeUnitCount)
-            return name.utf8.elementsEqual(expected) { $0 | 0x20 == $1 }
         }
     }
 
@@ -269,16 +280,13 @@ struct HTTPConnectionStateMachine {
     static func saysClose(_ head: HTTPResponseHead) -> Bool {
         var close = false
         var keepAlive = false
-        for (name, value) in head.headers where name.utf8.count == 10 && HeadFacts.equal(name, "connection") {
+        for (name, value) in head.headers where name.equalsIgnoringASCIICase("connection") {
             let lowered = value.lowercased()
             close = close || lowered.contains("close")
             keepAlive = keepAlive || lowered.contains("keep-alive")
         }
         return close || (head.version.minor == 0 && !keepAlive)
     }
-
-    /// See ``HeadFacts/wireSize``.
-    static func wireSize(of head: HTTPRequestHead) -> Int { HeadFacts(head).wireSize }
 
     private static func refusal(for head: HTTPRequestHead, _ facts: HeadFacts, limits: Limits) -> Refusal? {
         if facts.wireSize > limits.maxHeaderSize { return .headerTooLarge }

@@ -176,8 +176,7 @@ public final class HTTPServer: Service {
 
     /// Serves one connection's requests in order until it closes, the client asks to close, or the
     /// server shuts down. The ``HTTPConnectionHandler`` has already refused what must not reach
-    /// an app (oversized heads, declared oversized bodies, `CONNECT`, a missing `Host`); a chunked
-    /// body that grows past `maxPostSize` is refused here.
+    /// an app (oversized heads and bodies, `CONNECT`, a missing `Host`).
     private func serve(_ connection: Connection) async {
         let shutdown = ConnectionShutdown()
         let channel = connection.channel
@@ -196,12 +195,6 @@ public final class HTTPServer: Service {
                             requestHead = head
                             body.clear()
                         case .body(var chunk):
-                            guard let head = requestHead else { continue }
-                            guard body.readableBytes + chunk.readableBytes <= connector.maxPostSize else {
-                                try await write(Self.tooLarge, for: head, keepAlive: false, to: outbound)
-                                answeredLast = true
-                                continue
-                            }
                             body.writeBuffer(&chunk)
                         case .end:
                             guard let head = requestHead else { continue }
@@ -227,8 +220,6 @@ public final class HTTPServer: Service {
             }
         }
     }
-
-    private static let tooLarge = HTTPResponse.text("payload too large\n", status: .payloadTooLarge)
 
     private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> HTTPResponse {
         let target = RequestTarget(head.uri)

@@ -12,7 +12,7 @@ public enum SessionCookie {
     /// The well-formed session ids sent under `name`, in order, at most three.
     public static func requestedIDs(in headers: HTTPHeaders, name: String) -> RequestedSessionIDs {
         var ids = RequestedSessionIDs()
-        for (headerName, value) in headers where isCookieHeader(headerName) {
+        for (headerName, value) in headers where headerName.equalsIgnoringASCIICase("cookie") {
             collect(inHeaderValue: value, name: name, into: &ids)
             if ids.isFull { break }
         }
@@ -21,19 +21,14 @@ public enum SessionCookie {
 
     /// The first well-formed session id sent under `name`, or `nil`.
     public static func requestedID(in headers: HTTPHeaders, name: String) -> SessionID? {
-        requestedIDs(in: headers, name: name).first { _ in true }
-    }
-
-    /// `Cookie`, in any case, without allocating (this runs for every request).
-    private static func isCookieHeader(_ name: String) -> Bool {
-        name.utf8.count == 6 && name.utf8.elementsEqual("cookie".utf8) { $0 | 0x20 == $1 }
+        requestedIDs(in: headers, name: name).first
     }
 
     /// The first well-formed session id under `name` in one `Cookie` header value.
     public static func requestedID(inHeaderValue header: String, name: String) -> SessionID? {
         var ids = RequestedSessionIDs()
         collect(inHeaderValue: header, name: name, into: &ids)
-        return ids.first { _ in true }
+        return ids.first
     }
 
     private static func collect(inHeaderValue header: String, name: String, into ids: inout RequestedSessionIDs) {

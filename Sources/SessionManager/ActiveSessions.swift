@@ -158,6 +158,16 @@ final class ActiveSessions: Sendable {
         table.withLock { $0.entries[session.id] = .active(session, references: 1) }
     }
 
+    /// Registers a session this request created if fewer than `limit` entries are held; checked
+    /// and inserted under one lock, so concurrent creations cannot overshoot the limit.
+    func register(_ session: Session, whileFewerThan limit: Int) -> Bool {
+        table.withLock { table in
+            guard table.entries.count < limit else { return false }
+            table.entries[session.id] = .active(session, references: 1)
+            return true
+        }
+    }
+
     /// What ``release(_:registeredID:ifUnsaved:)`` did.
     enum ReleaseOutcome {
         /// The reference is dropped; the session's state at that moment.

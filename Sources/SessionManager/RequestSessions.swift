@@ -119,9 +119,8 @@ public final class RequestSessions: Sendable {
             throw SessionManagerError(.requestIgnored, "this request matches requestUriIgnorePattern and has no session")
         }
         if let existing = try await existingSession() { return existing }
-        try manager.admitNewSession()
         let created = manager.makeSession()
-        manager.active.register(created)
+        try manager.register(newSession: created)
         return state.withLock { state in
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
@@ -202,7 +201,7 @@ public final class RequestSessions: Sendable {
     /// (a session over `maxSessionSize`) is an error of this session.
     private func log(_ message: Logger.Message, _ session: Session, _ error: any Error) {
         manager.storeFailed(error)
-        let temporary = (error as? SessionManagerError)?.isTemporary ?? true
+        let temporary = SessionManager.isOutage(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
             state.withLock { $0.saveFailure = $0.saveFailure ?? failure }

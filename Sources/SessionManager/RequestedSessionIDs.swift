@@ -12,7 +12,8 @@ public struct RequestedSessionIDs: Sendable, Sequence {
     /// The most ids kept.
     public static let capacity = 3
 
-    private var first: SessionID?
+    /// The first id sent, if any.
+    public private(set) var first: SessionID?
     private var second: SessionID?
     private var third: SessionID?
 
@@ -23,9 +24,6 @@ public struct RequestedSessionIDs: Sendable, Sequence {
     public init(_ id: SessionID?) {
         first = id
     }
-
-    /// `true` when no id was sent.
-    public var isEmpty: Bool { first == nil }
 
     /// `true` when ``capacity`` ids are held: more are ignored.
     public var isFull: Bool { third != nil }

@@ -144,7 +144,7 @@ public final class SessionManager: Sendable {
     /// logged once, until an operation works again (requests meanwhile get `503`). A refusal of one
     /// session (too large) says nothing about the store.
     func storeFailed(_ error: any Error) {
-        if let error = error as? SessionManagerError, !error.isTemporary { return }
+        guard Self.isOutage(error) else { return }
         storeOutage.begin {
             logger.warning(
                 "session store unavailable: requests that need a session fail (503) until it answers again",
@@ -153,12 +153,22 @@ public final class SessionManager: Sendable {
         }
     }
 
-    /// Throws ``SessionManagerError/Code/tooManySessions`` when this context holds
-    /// ``ManagerConfiguration/maxActiveSessions`` even after expired sessions are removed.
-    func admitNewSession() throws {
+    /// `true` for a failure of the store itself (unreachable, timed out); `false` for the refusal
+    /// of one session (too large). A store error that is not a ``SessionManagerError`` counts as an
+    /// outage.
+    static func isOutage(_ error: any Error) -> Bool {
+        (error as? SessionManagerError)?.isTemporary ?? true
+    }
+
+    /// Registers a session this request created, unless this context holds
+    /// ``ManagerConfiguration/maxActiveSessions`` even after expired sessions are removed: then
+    /// throws ``SessionManagerError/Code/tooManySessions``. The memory store's count is read first
+    /// and the table's is checked with the insertion, so concurrent creations never overshoot
+    /// (a session leaving residency is written to the store before it leaves the table).
+    func register(newSession session: Session) throws {
         let limit = configuration.maxActiveSessions
-        guard limit >= 0 else { return }
-        if heldSessionCount < limit {
+        guard limit >= 0 else { return active.register(session) }
+        if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) {
             sessionLimit.end { logger.notice("session limit no longer reached: new sessions are created again") }
             return
         }
@@ -172,7 +182,7 @@ public final class SessionManager: Sendable {
         if sweep {
             active.removeExpiredResidents()
             store.removeExpiredSessions()
-            if heldSessionCount < limit { return }
+            if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) { return }
         }
         rejected.add(1, ordering: .relaxed)
         sessionLimit.begin {

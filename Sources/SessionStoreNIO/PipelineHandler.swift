@@ -56,11 +56,9 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             flush(context: context)
         } else if !flushScheduled {
             flushScheduled = true
-            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-            context.eventLoop.execute {
-                let (handler, context) = bound.value
-                handler.flushScheduled = false
-                if handler.unflushedBytes > 0 { handler.flush(context: context) }
+            context.eventLoop.assumeIsolated().execute { [self] in
+                flushScheduled = false
+                if unflushedBytes > 0 { flush(context: context) }
             }
         }
     }
@@ -95,12 +93,10 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     private func armTimer(at deadline: NIODeadline, context: ChannelHandlerContext) {
         timer?.cancel()
         timerDeadline = deadline
-        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) {
-            let (handler, context) = bound.value
-            handler.timer = nil
-            handler.timerDeadline = nil
-            handler.deadlineReached(context: context)
+        timer = context.eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            timer = nil
+            timerDeadline = nil
+            deadlineReached(context: context)
         }
     }
 

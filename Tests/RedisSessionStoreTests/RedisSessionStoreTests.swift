@@ -214,18 +214,12 @@ struct RedisSessionStoreTests {
                 }
             }
             try await batch(20_000)  // warm up: pools, buffers, allocator arenas
-            let before = Self.residentBytes()
+            let before = try ProcessUsage.residentBytes()
             try await batch(100_000)
-            let after = Self.residentBytes()
+            let after = try ProcessUsage.residentBytes()
             let growth = after - before
             print("RSS before \(before / 1024) KiB, after 10^5 commands \(after / 1024) KiB, growth \(growth / 1024) KiB")
             #expect(growth < 16 << 20, "RSS grew by \(growth / 1024) KiB over 10^5 commands")
         }
-    }
-
-    static func residentBytes() -> Int {
-        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
-        let pages = text.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
-        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }

@@ -46,13 +46,24 @@ import Testing
             let r4 = machine.requestHead(head)
             #expect(r4 == .refuse(refusal), "\(head)")
             #expect(machine.isClosing)
-            let r5 = machine.requestBody()
-            #expect(r5 == false)
+            let r5 = machine.requestBody(bytes: 1)
+            #expect(r5 == .drop)
             let r6 = machine.requestEnd()
             #expect(r6 == false, "nothing of a refused request reaches the app")
             let r7 = machine.decodingError(HTTPParserError.closedConnection)
             #expect(r7 == .ignore, "one answer only")
         }
+    }
+
+    @Test func aBodyGrowingPastTheLimitIsRefused() {
+        var machine = machine()
+        _ = machine.requestHead(head(.POST, "/", [("Host", "a"), ("Transfer-Encoding", "chunked")]))
+        let first = machine.requestBody(bytes: 60)
+        #expect(first == .forward)
+        let second = machine.requestBody(bytes: 41)
+        #expect(second == .refuse(.payloadTooLarge), "101 bytes with a limit of 100")
+        let end = machine.requestEnd()
+        #expect(end == false, "the app never sees the end of a refused body")
     }
 
     @Test func http10WithoutHostIsServedAndClosed() {
@@ -70,7 +81,7 @@ import Testing
     @Test func headerSizeCountsLineEndsAndSeparators() {
         // 300 empty headers: 300 bytes of names, 1200 bytes on the wire.
         let headers = [("Host", "x")] + (0..<300).map { _ in ("a", "") }
-        #expect(HTTPConnectionStateMachine.wireSize(of: head(.GET, "/", headers)) > 1200)
+        #expect(HTTPConnectionStateMachine.HeadFacts(head(.GET, "/", headers)).wireSize > 1200)
         var machine = machine()
         let r12 = machine.requestHead(head(.GET, "/", headers))
         #expect(r12 == .refuse(.headerTooLarge))
@@ -108,8 +119,8 @@ import Testing
 
         var body = machine()
         _ = body.requestHead(head(.POST, "/", [("Host", "a"), ("Content-Length", "10")]))
-        let r22 = body.requestBody()
-        #expect(r22)
+        let r22 = body.requestBody(bytes: 10)
+        #expect(r22 == .forward)
         let r23 = body.deadlinePassed(now: Self.start + .seconds(5))
         #expect(r23 == .refuse(.requestTimeout))
         let r24 = body.requestEnd()

@@ -8,13 +8,14 @@ import Testing
 @testable import SessionHTTP
 
 /// Echoes what the server routed: context path, path in context, body length. `/fail` throws,
-/// `/slow` waits 300 ms.
+/// `/slow` waits 300 ms, `/slower` 1 s.
 struct EchoApp: HTTPApp {
     let name: String
     func respond(to request: HTTPRequest) async throws -> HTTPResponse {
         switch request.pathInContext {
         case "/fail": throw CancellationError()
         case "/slow": try await Task.sleep(for: .milliseconds(300))
+        case "/slower": try await Task.sleep(for: .seconds(1))
         default: break
         }
         return .text("app=\(name)\ncontext=\(request.contextPath)\npath=\(request.pathInContext)\nbody=\(request.body.readableBytes)\n")
@@ -144,12 +145,13 @@ func makeServer(connector: ConnectorConfiguration = .init(port: 0), contexts: [(
 
     @Test func idleConnectionsAreClosedButSlowRequestsAreNot() async throws {
         var connector = ConnectorConfiguration()
-        connector.connectionTimeout = .milliseconds(200)
+        // Long enough that a loaded machine sends the first request in time.
+        connector.connectionTimeout = .milliseconds(500)
         try await LiveServer.with(try makeServer(connector: connector)) { port in
             try await RawHTTPClient.withConnection(port: port) { (client: RawHTTPClient) async throws in
                 // A request longer than the idle timeout is answered.
-                #expect(try await client.get("/myapp/slow").status == 200)
-                try await Task.sleep(for: .milliseconds(600))
+                #expect(try await client.get("/myapp/slower").status == 200)
+                try await Task.sleep(for: .milliseconds(1500))
                 #expect(try await client.isClosedByServer())
             }
         }

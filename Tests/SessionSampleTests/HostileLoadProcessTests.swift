@@ -6,44 +6,6 @@ import Testing
 /// of new sessions, its CPU when it runs out of file descriptors, and SIGTERM with a client that
 /// never finishes its request.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct HostileLoadProcessTests {
-    /// Starts the sample with `xml` (its `<Server>` element) through `sh`, so that `ulimit` can apply.
-    static func start(_ xml: String, port: Int, ulimit: Int? = nil) async throws -> Process {
-        let path = try SampleProcessTests.writeConfig(xml)
-        let executable = try SampleProcessTests.executable().path
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let limit = ulimit.map { "ulimit -n \($0) && " } ?? ""
-        process.arguments = ["-c", "\(limit)exec '\(executable)' --config '\(path)' --log-level warning"]
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        for _ in 0..<100 {
-            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        throw SampleProcessTests.SampleProcessError("sample on port \(port) did not start")
-    }
-
-    /// Resident memory of a process, in bytes (`VmRSS`).
-    static func residentBytes(_ pid: Int32) throws -> Int {
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { throw SampleProcessTests.SampleProcessError("no VmRSS for \(pid)") }
-        return kilobytes * 1024
-    }
-
-    /// CPU seconds a process has used (user + system).
-    static func cpuSeconds(_ pid: Int32) throws -> Double {
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        guard let close = stat.lastIndex(of: ")") else { throw SampleProcessTests.SampleProcessError("bad stat") }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else {
-            throw SampleProcessTests.SampleProcessError("bad stat fields")
-        }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
-    }
-
     /// `count` cookie-less `/myapp/count` requests over `connections` keep-alive connections; the statuses seen.
     static func flood(port: Int, count: Int, connections: Int = 4) async throws -> [Int: Int] {
         try await withThrowingTaskGroup(of: [Int: Int].self) { group in
@@ -66,7 +28,7 @@ import Testing
     /// 40 000 of them would add 20 MB. With `maxActiveSessions` the memory stops growing at the limit.
     @Test func aFloodOfNewSessionsLeavesMemoryBounded() async throws {
         let port = try FreePort.make()
-        let process = try await Self.start(
+        let process = try await SampleProcessTests.startServing(
             """
             <Server><Connector port="\(port)"/><Engine><Context path="/myapp" app="sample">
               <Manager maxActiveSessions="5000"/>
@@ -78,17 +40,17 @@ import Testing
         let untilFull = try await Self.flood(port: port, count: 8000)
         #expect(untilFull[200] == 5000)
         #expect(untilFull[503] == 3000)
-        let atLimit = try Self.residentBytes(process.processIdentifier)
+        let atLimit = try ProcessUsage.residentBytes(of: process.processIdentifier)
         let afterLimit = try await Self.flood(port: port, count: 40000)
         #expect(afterLimit == [503: 40000])
-        let after = try Self.residentBytes(process.processIdentifier)
+        let after = try ProcessUsage.residentBytes(of: process.processIdentifier)
         #expect(after - atLimit < 8 << 20, "RSS grew from \(atLimit >> 20) MiB to \(after >> 20) MiB while every new session was refused")
     }
 
     /// NIO's server channel spins on `accept` when descriptors run out; the server pauses accepting instead.
     @Test func runningOutOfDescriptorsNeitherSpinsNorStopsServing() async throws {
         let port = try FreePort.make()
-        let process = try await Self.start(
+        let process = try await SampleProcessTests.startServing(
             """
             <Server><Connector port="\(port)" connectionTimeout="1500"/><Engine><Context path="/myapp" app="sample"/></Engine></Server>
             """,
@@ -105,9 +67,9 @@ import Testing
             stalled.append(fd)
         }
         try await Task.sleep(for: .milliseconds(200))
-        let before = try Self.cpuSeconds(process.processIdentifier)
+        let before = try ProcessUsage.cpuSeconds(of: process.processIdentifier)
         try await Task.sleep(for: .seconds(1))
-        let used = try Self.cpuSeconds(process.processIdentifier) - before
+        let used = try ProcessUsage.cpuSeconds(of: process.processIdentifier) - before
         #expect(used < 0.3, "the server used \(used) s of CPU in 1 s while out of descriptors")
         // Once the stalled requests time out, their descriptors free up and a normal client is served.
         var served = false
@@ -120,7 +82,7 @@ import Testing
 
     @Test func sigtermWithAStuckClientExitsWithinTheShutdownTimeout() async throws {
         let port = try FreePort.make()
-        let process = try await Self.start(
+        let process = try await SampleProcessTests.startServing(
             """
             <Server><Connector port="\(port)" connectionTimeout="600000" shutdownTimeout="500"/>
             <Engine><Context path="/myapp" app="sample"/></Engine></Server>

@@ -41,6 +41,24 @@ import Testing
         return (process.terminationStatus, text)
     }
 
+    /// Starts the sample with the configuration `xml` and waits until it serves on `port`; with
+    /// `ulimit`, under that many file descriptors (started through `sh` for it).
+    static func startServing(_ xml: String, port: Int, ulimit: Int? = nil) async throws -> Process {
+        let path = try writeConfig(xml)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        let limit = ulimit.map { "ulimit -n \($0) && " } ?? ""
+        process.arguments = ["-c", "\(limit)exec '\(try executable().path)' --config '\(path)' --log-level warning"]
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<100 {
+            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        throw SampleProcessError("sample on port \(port) did not start")
+    }
+
     static func writeConfig(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sm-\(UUID().uuidString).xml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -7,7 +7,7 @@ import Testing
 @Suite struct SharedStoreProcessTests {
     /// Starts the sample with a configuration and waits until it serves.
     static func startSample(port: Int, route: String, nodes: String) async throws -> Process {
-        let path = try SampleProcessTests.writeConfig(
+        try await SampleProcessTests.startServing(
             """
             <Server>
               <Connector port="\(port)" address="127.0.0.1"/>
@@ -15,18 +15,9 @@ import Testing
                 <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)"/></Context>
               </Engine>
             </Server>
-            """
+            """,
+            port: port
         )
-        let process = Process()
-        process.executableURL = try SampleProcessTests.executable()
-        process.arguments = ["--config", path, "--log-level", "warning"]
-        try process.run()
-        for _ in 0..<100 {
-            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        throw SampleProcessTests.SampleProcessError("sample on port \(port) did not start")
     }
 
     func sessionMovesBetweenProcesses(_ kind: StoreServerProcess.Kind, nodes: (Int) -> String) async throws {
