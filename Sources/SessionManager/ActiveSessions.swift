@@ -1,40 +1,60 @@
+import Foundation
 import Synchronization
 
-/// The sessions that requests on this node are using right now, by id, and (for a process-local
-/// store) the ones kept resident between requests.
+/// The sessions that requests on this node are using right now, and (with residency) the ones
+/// kept between requests: one ``SessionLifecycle`` per session, under one lock, filed by the
+/// random part of the id (see ``SessionRandomKey``).
 ///
-/// A request for an id that another in-flight request already has gets the same ``Session``
-/// (reference-counted), as msm does per Tomcat: concurrent requests see each other's changes and
-/// ``Session/update(_:_:)`` is atomic across them. Loading is single-flight: while one request
-/// loads an id from the store, the others for that id wait for its result instead of loading a
-/// copy of their own — a second copy, registered after the first had been saved and released,
-/// would be stale and its write would lose the first one's update.
+/// This type only runs the machines' transitions under its lock and resumes the requests they
+/// name; the decisions are the machines'. A request for a session that another in-flight request
+/// already has gets the same ``Session`` (reference-counted), as msm does per Tomcat: concurrent
+/// requests see each other's changes and ``Session/update(_:_:)`` is atomic across them. Loading
+/// is single-flight, writing one at a time per session (see ``SessionLifecycle``).
 ///
 /// When the last request releases a session, the entry goes away, so the store stays the source
-/// of truth — unless residency is on (``init(residentLimit:)`` above zero, which the manager does
-/// only for a store no one else writes, see ``SessionStore/isProcessLocal``). Then the session
-/// stays here, *resident*, until it has been idle for its `maxInactiveInterval`, and the next
-/// request uses it without a load or a decode. The resident copy is the primary one (as in
-/// Tomcat's own session manager): it is written to the store only when it must leave memory
-/// alive, because the resident set is full (see ``release(_:registeredID:ifUnsaved:)``).
+/// of truth — unless residency is on (``init(residentLimit:)`` above zero). Then the session stays
+/// here, *resident*, until it has been idle for its `maxInactiveInterval`, and the next request
+/// uses it without a load or a decode. The resident copy is the primary one (as in Tomcat's own
+/// session manager): it is written to the store only when it must leave memory alive, because the
+/// resident set is full.
 final class ActiveSessions: Sendable {
-    private typealias Waiter = CheckedContinuation<WaitOutcome, any Error>
+    /// How a suspended request is resumed: the outcome of the load or write it waited for.
+    typealias Waiter = CheckedContinuation<Wake, any Error>
+    typealias Lifecycle = SessionLifecycle<Waiter>
 
-    private enum Entry {
-        case loading([Waiter])
-        case active(Session, references: Int)
-        /// Released by every request; usable until `expiry`.
-        case resident(Session, expiry: ContinuousClock.Instant)
+    /// What a suspended request is resumed with (errors are thrown into it).
+    enum Wake {
+        /// The load finished: the session (a reference taken), or `nil` when the store does not know it.
+        case loaded(Session?)
+        /// Look again: the session was loaded, used and released before this request queued.
+        case lookAgain
+        /// The write it waited for covered its changes.
+        case covered
+        /// The write it waited for covered older changes only: ask again.
+        case retry
     }
 
     private struct Table {
-        /// Keyed by ``SessionID``; each operation looks its key up once and updates the entry in
-        /// place through the index.
-        var entries: [SessionID: Entry] = [:]
-        /// How many entries are ``Entry/resident(_:expiry:)``.
+        var entries: [SessionRandomKey: Lifecycle] = [:]
+        /// How many entries are resident.
         var residentCount = 0
         /// When expired resident sessions were last removed.
         var lastSweep: ContinuousClock.Instant
+
+        /// Where `session` is filed: under the id it was registered with, or (re-filed by another
+        /// request after an id change) under its current id or an earlier one.
+        func index(of session: Session, registeredID: SessionID, currentID: SessionID) -> Dictionary<SessionRandomKey, Lifecycle>.Index? {
+            func slot(_ id: SessionID) -> Dictionary<SessionRandomKey, Lifecycle>.Index? {
+                guard let index = entries.index(forKey: id.randomKey), entries.values[index].session === session else { return nil }
+                return index
+            }
+            if let index = slot(registeredID) { return index }
+            if currentID != registeredID, let index = slot(currentID) { return index }
+            for id in session.withState({ $0.retiredIDs }) {
+                if let index = slot(id) { return index }
+            }
+            return nil
+        }
     }
 
     /// Most sessions kept resident (0: none, every release drops the entry).
@@ -53,9 +73,7 @@ final class ActiveSessions: Sendable {
     }
 
     /// Number of sessions in use.
-    var count: Int {
-        table.withLock { $0.entries.values.count { if case .active = $0 { true } else { false } } }
-    }
+    var count: Int { table.withLock { $0.entries.values.count { $0.isActive } } }
 
     /// Number of resident sessions (released, kept for the next request), expired ones not yet removed included.
     var residentCount: Int { table.withLock { $0.residentCount } }
@@ -69,9 +87,11 @@ final class ActiveSessions: Sendable {
         table.withLock { sweep(&$0, now: now) }
     }
 
+    // MARK: - Finding a session
+
     /// What ``begin(_:)`` found for an id.
     enum Lookup {
-        /// In use by another request: shared, with one more reference.
+        /// In use by another request (or resident): shared, with one more reference.
         case shared(Session)
         /// Another request is loading it: ``wait(for:)``.
         case loading
@@ -81,44 +101,45 @@ final class ActiveSessions: Sendable {
 
     /// The first step of getting the session for `id`, without suspending.
     func begin(_ id: SessionID) -> Lookup {
-        table.withLock { table in
-            guard let index = table.entries.index(forKey: id) else {
-                table.entries[id] = .loading([])
+        let key = id.randomKey
+        let now = ContinuousClock.now
+        return table.withLock { table in
+            guard let index = table.entries.index(forKey: key) else {
+                table.entries[key] = .loading(now: now)
                 return .mustLoad
             }
-            switch table.entries.values[index] {
-            case .active(let session, let references):
-                table.entries.values[index] = .active(session, references: references + 1)
-                return .shared(session)
-            case .loading:
-                return .loading
-            case .resident(let session, let expiry):
-                table.residentCount -= 1
-                if expiry > .now {
-                    table.entries.values[index] = .active(session, references: 1)
-                    return .shared(session)
-                }
-                // Idle for longer than its timeout: the store copy has expired as well (it was
-                // last written or touched before the release), so a load finds nothing.
-                table.entries.values[index] = .loading([])
-                return .mustLoad
+            if table.entries.values[index].isResident { table.residentCount -= 1 }
+            switch table.entries.values[index].requestArrived(now: now) {
+            case .use(let session): return .shared(session)
+            case .wait: return .loading
+            case .load: return .mustLoad
             }
         }
     }
 
+    /// A loaded session: the instance and the store copy it was made from.
+    struct Loaded {
+        let session: Session
+        let stored: SessionSnapshot
+    }
+
     /// Publishes the result of a load started after ``Lookup/mustLoad`` to the requests waiting for it.
-    func completeLoad(_ id: SessionID, with result: Result<Session?, any Error>) {
-        let waiters: [Waiter] = table.withLock { table in
-            guard let index = table.entries.index(forKey: id), case .loading(let waiters) = table.entries.values[index] else { return [] }
-            if case .success(let session?) = result {
-                table.entries.values[index] = .active(session, references: 1 + waiters.count)
-            } else {
-                table.entries.remove(at: index)
-            }
-            return waiters
+    func completeLoad(_ id: SessionID, with result: Result<Loaded?, any Error>) {
+        let now = ContinuousClock.now
+        let outcome: Lifecycle.LoadOutcome
+        switch result {
+        case .success(let loaded?): outcome = .found(loaded.session, stored: loaded.stored, id: loaded.session.id)
+        case .success(nil): outcome = .notFound
+        case .failure: outcome = .failed
         }
-        let outcome = result.map(WaitOutcome.loaded)
-        for waiter in waiters { waiter.resume(with: outcome) }
+        let waiters: [Waiter] = table.withLock { table in
+            guard let index = table.entries.index(forKey: id.randomKey) else { return [] }
+            let completion = table.entries.values[index].loadCompleted(outcome, now: now)
+            if !completion.keepsEntry { table.entries.remove(at: index) }
+            return completion.waiters
+        }
+        let wake = result.map { Wake.loaded($0?.session) }
+        for waiter in waiters { waiter.resume(with: wake) }
     }
 
     /// What ``wait(for:)`` ended with.
@@ -126,47 +147,143 @@ final class ActiveSessions: Sendable {
         /// The load finished: the session, or `nil` when the store does not know the id.
         case loaded(Session?)
         /// The load finished and every request released the session before this one queued up:
-        /// look again with ``begin(_:)`` (the store has its latest state). Answering `nil` here
-        /// would make the caller start a new session and lose the client's.
+        /// look again with ``begin(_:)`` (the store has its latest state).
         case lookAgain
     }
 
     /// Waits for the load another request is doing (after ``Lookup/loading``).
     func wait(for id: SessionID) async throws -> WaitOutcome {
-        try await withCheckedThrowingContinuation { (waiter: Waiter) in
-            // `nil`: queued, ``completeLoad(_:with:)`` resumes it.
-            let now: WaitOutcome? = table.withLock { table in
-                guard let index = table.entries.index(forKey: id) else { return .lookAgain }
-                switch table.entries.values[index] {
-                case .loading(let waiters):
-                    table.entries.values[index] = .loading(waiters + [waiter])
-                    return nil
-                case .active(let session, let references):
-                    table.entries.values[index] = .active(session, references: references + 1)
-                    return .loaded(session)
-                case .resident:
-                    // Loaded, used and released already: ``begin(_:)`` checks its expiry.
-                    return .lookAgain
+        let key = id.randomKey
+        let wake = try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let now: Wake? = table.withLock { table in
+                guard let index = table.entries.index(forKey: key) else { return .lookAgain }
+                switch table.entries.values[index].waiterArrived(waiter) {
+                case .queued: return nil
+                case .use(let session): return .loaded(session)
+                case .askAgain: return .lookAgain
                 }
             }
             if let now { waiter.resume(returning: now) }
         }
+        if case .loaded(let session) = wake { return .loaded(session) }
+        return .lookAgain
     }
 
     /// Registers a session this request created (a fresh id, so no other request can have it).
     func register(_ session: Session) {
-        table.withLock { $0.entries[session.id] = .active(session, references: 1) }
+        let now = ContinuousClock.now
+        table.withLock { $0.entries[session.id.randomKey] = .created(session, now: now) }
     }
 
     /// Registers a session this request created if fewer than `limit` entries are held; checked
     /// and inserted under one lock, so concurrent creations cannot overshoot the limit.
     func register(_ session: Session, whileFewerThan limit: Int) -> Bool {
-        table.withLock { table in
+        let now = ContinuousClock.now
+        return table.withLock { table in
             guard table.entries.count < limit else { return false }
-            table.entries[session.id] = .active(session, references: 1)
+            table.entries[session.id.randomKey] = .created(session, now: now)
             return true
         }
     }
+
+    // MARK: - Writing a session
+
+    /// What ``persistStep(_:registeredID:)`` tells the writer to do.
+    enum PersistStep {
+        /// Every change so far is in the store.
+        case upToDate
+        /// Reset the store copy's time to live.
+        case touch(SessionID, ttl: Duration)
+        /// Wait for the write in progress: ``waitForWrite(_:registeredID:target:)``.
+        case wait(target: UInt64)
+        /// Write this snapshot of generation `generation` under `id`, then ``writeCompleted(_:registeredID:_:)``.
+        case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?)
+        /// The session is not filed here (it cannot be while a request holds it): write without
+        /// coordination.
+        case unfiled(SessionSnapshot, generation: UInt64, id: SessionID)
+    }
+
+    /// Whether the store holds every change made to `session` so far and no touch is due, so a
+    /// request can skip ``SessionWriter/persist(_:registeredID:)`` without suspending.
+    func isUpToDate(_ session: Session, registeredID: SessionID) -> Bool {
+        let status = session.status()
+        let now = ContinuousClock.now
+        return table.withLock { table in
+            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else { return false }
+            return table.entries.values[index].isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now)
+        }
+    }
+
+    /// The next step towards having every change made to `session` so far in the store.
+    func persistStep(_ session: Session, registeredID: SessionID, target: UInt64? = nil) -> PersistStep {
+        let now = ContinuousClock.now
+        return table.withLock { table in
+            let status = session.status()
+            let target = target ?? status.generation
+            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else {
+                let (snapshot, generation, id) = session.snapshot(now: Date())
+                return .unfiled(snapshot, generation: generation, id: id)
+            }
+            let ttl = Duration.seconds(status.maxInactiveInterval)
+            switch table.entries.values[index].persistRequested(target: target, id: status.id, ttl: ttl, now: now) {
+            case .upToDate: return .upToDate
+            case .touch(let id, let ttl): return .touch(id, ttl: ttl)
+            case .wait: return .wait(target: target)
+            case .write(let previous, let previousID):
+                // Taken under the table lock, so the generation is the one the machine now writes.
+                let (snapshot, generation, id) = session.snapshot(now: Date())
+                return .write(snapshot, generation: generation, id: id, previous: previous, previousID: previousID)
+            }
+        }
+    }
+
+    /// Waits for the write in progress on `session`; `true` when it covered generation `target`,
+    /// `false` to ask again. Throws the error of a failed write that covered it.
+    func waitForWrite(_ session: Session, registeredID: SessionID, target: UInt64) async throws -> Bool {
+        let currentID = session.id
+        let wake = try await withCheckedThrowingContinuation { (waiter: Waiter) in
+            let now: Wake? = table.withLock { table in
+                guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return .retry }
+                switch table.entries.values[index].writeWaiterArrived(waiter, target: target) {
+                case .queued: return nil
+                case .covered: return .covered
+                case .retry: return .retry
+                }
+            }
+            if let now { waiter.resume(returning: now) }
+        }
+        if case .covered = wake { return true }
+        return false
+    }
+
+    /// Reports a write that ``persistStep(_:registeredID:target:)`` asked for and resumes the requests waiting for it.
+    func writeCompleted(_ session: Session, registeredID: SessionID, _ result: Lifecycle.WriteResult) {
+        let now = ContinuousClock.now
+        let currentID = session.id
+        let wakes = table.withLock { table -> [(Waiter, Lifecycle.WriteWake)] in
+            guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return [] }
+            return table.entries.values[index].writeCompleted(result, now: now)
+        }
+        for (waiter, wake) in wakes {
+            switch wake {
+            case .covered: waiter.resume(returning: .covered)
+            case .retry: waiter.resume(returning: .retry)
+            case .failed(let error): waiter.resume(throwing: error)
+            }
+        }
+    }
+
+    /// The ids whose store keys an invalidation of `session` must delete.
+    func deleteRequested(_ session: Session, registeredID: SessionID) -> [SessionID] {
+        let currentID = session.id
+        let retired = session.withState { $0.retiredIDs }
+        return table.withLock { table in
+            guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return retired }
+            return table.entries.values[index].deleteRequested(retiredIDs: retired)
+        }
+    }
+
+    // MARK: - Releasing a session
 
     /// What ``release(_:registeredID:ifUnsaved:)`` did.
     enum ReleaseOutcome {
@@ -177,68 +294,48 @@ final class ActiveSessions: Sendable {
         case persistFirst
     }
 
-    /// What to do with a session that cannot stay resident and whose latest state is not in the store.
-    enum UnsavedSession {
-        /// Answer ``ReleaseOutcome/persistFirst``.
-        case askToPersist
-        /// Remove it (its write was tried and refused): the store's copy, if any, is what remains.
-        case drop
-    }
-
-    /// Drops one reference to `session`, which was registered under `registeredID`; re-files it under
-    /// its current id if that changed. After the last reference a valid session stays resident
-    /// when residency is on and there is room; otherwise it is removed — once the store holds its
-    /// latest state (see ``UnsavedSession``). A resident session is written to the store only
-    /// when it has to leave memory alive, so requests that find it cost no store operation.
+    /// Drops one reference to `session`, which was registered under `registeredID`, and re-files
+    /// it under its current id if that changed (``Session/changeSessionId()`` gives it a new random
+    /// part). What happens after the last reference is the machine's decision
+    /// (``SessionLifecycle/requestReleased(status:residency:ifUnsaved:now:)``).
     ///
     /// The session's state is read under the table lock: for the last reference it is final, since
     /// only requests holding a reference change a session and a new one needs this lock to get one.
-    /// (Read earlier, a change by a request that released in between would be missed, and the
-    /// session dropped without it.)
-    func release(_ session: Session, registeredID: SessionID, ifUnsaved: UnsavedSession = .askToPersist) -> ReleaseOutcome {
+    func release(
+        _ session: Session,
+        registeredID: SessionID,
+        ifUnsaved: Lifecycle.UnsavedSession = .askToPersist
+    ) -> ReleaseOutcome {
         let now = ContinuousClock.now
         return table.withLock { table in
             if residentLimit > 0 { sweepIfDue(&table, now: now) }
             let status = session.status()
-            /// Where `session` is filed under `id`, with its reference count.
-            func slot(_ id: SessionID) -> (index: Dictionary<SessionID, Entry>.Index, references: Int)? {
-                guard let index = table.entries.index(forKey: id),
-                    case .active(let filed, let references) = table.entries.values[index], filed === session
-                else { return nil }
-                return (index, references)
+            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else {
+                return .released(status)
             }
-            // Under `registeredID`, or re-filed by another request of it under its current id or,
-            // after several id changes, under an earlier one.
-            var filed = slot(registeredID) ?? (status.id == registeredID ? nil : slot(status.id))
-            if filed == nil {
-                for id in session.withState({ $0.retiredIDs }) where filed == nil { filed = slot(id) }
-            }
-            guard let (index, references) = filed else { return .released(status) }
-            let remaining: Entry?
-            if !status.isValid {
-                remaining = nil
-            } else if references > 1 {
-                remaining = .active(session, references: references - 1)
-            } else if residentLimit > 0 {
-                let residency = session.prepareResidency(now: now, status: status)
-                if table.residentCount < residentLimit {
-                    remaining = .resident(session, expiry: residency.expiry)
-                    table.residentCount += 1
-                } else if !residency.isSaved && ifUnsaved == .askToPersist {
-                    return .persistFirst
-                } else {
-                    remaining = nil
-                }
-            } else {
-                remaining = nil
-            }
-            if let remaining, table.entries.keys[index] == status.id {
-                table.entries.values[index] = remaining
-            } else {
+            let residency: Lifecycle.Residency =
+                residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
+            let action = table.entries.values[index].requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
+            switch action {
+            case .persistFirst:
+                return .persistFirst
+            case .remove:
                 table.entries.remove(at: index)
-                if let remaining { table.entries[status.id] = remaining }
+                return .released(status)
+            case .stillShared, .resident:
+                if case .resident = action {
+                    table.residentCount += 1
+                    // A kept session is no longer new to the requests that find it, and its last
+                    // access time is the end of this request.
+                    session.markResident()
+                }
+                let key = status.id.randomKey
+                if table.entries.keys[index] != key {
+                    let entry = table.entries.remove(at: index).value
+                    table.entries[key] = entry
+                }
+                return .released(status)
             }
-            return .released(status)
         }
     }
 
@@ -253,9 +350,9 @@ final class ActiveSessions: Sendable {
 
     private func sweep(_ table: inout Table, now: ContinuousClock.Instant) {
         table.entries = table.entries.filter { entry in
-            if case .resident(_, let expiry) = entry.value { expiry > now } else { true }
+            if case .resident(_, let expiry) = entry.value.phase { expiry > now } else { true }
         }
-        table.residentCount = table.entries.values.count { if case .resident = $0 { true } else { false } }
+        table.residentCount = table.entries.values.count { $0.isResident }
         table.lastSweep = now
     }
 }

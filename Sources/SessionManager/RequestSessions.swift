@@ -101,9 +101,9 @@ public final class RequestSessions: Sendable {
                 lookup = manager.active.begin(id)
             case .mustLoad:
                 do {
-                    let session = try await manager.load(id)
-                    manager.active.completeLoad(id, with: .success(session))
-                    return session
+                    let loaded = try await manager.load(id)
+                    manager.active.completeLoad(id, with: .success(loaded))
+                    return loaded?.session
                 } catch {
                     manager.active.completeLoad(id, with: .failure(error))
                     throw error
@@ -151,9 +151,9 @@ public final class RequestSessions: Sendable {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
         // A resident session is written when it leaves memory (``end``), not per request.
-        if manager.active.residentLimit == 0 && !manager.writer.isUpToDate(current.session) {
+        if manager.active.residentLimit == 0 && !manager.active.isUpToDate(current.session, registeredID: current.registeredID) {
             do {
-                try await manager.writer.persist(current.session)
+                try await manager.writer.persist(current.session, registeredID: current.registeredID)
                 manager.storeWorked()
             } catch {
                 log("session write failed", current.session, error)
@@ -167,7 +167,7 @@ public final class RequestSessions: Sendable {
     /// and the store lacks its latest state. Returns the session's state at the release.
     @discardableResult
     private func end(_ session: Session, registeredID: SessionID) async -> Session.Status {
-        var ifUnsaved = ActiveSessions.UnsavedSession.askToPersist
+        var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
         while true {
             switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved) {
             case .released(let status):
@@ -175,7 +175,7 @@ public final class RequestSessions: Sendable {
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
                 do {
-                    try await manager.writer.persist(session)
+                    try await manager.writer.persist(session, registeredID: registeredID)
                     manager.storeWorked()
                 } catch {
                     log("session write failed", session, error)
@@ -188,7 +188,7 @@ public final class RequestSessions: Sendable {
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
     private func retire(_ held: Held) async -> Bool {
         do {
-            try await manager.writer.delete(held.session)
+            try await manager.writer.delete(held.session, registeredID: held.registeredID)
         } catch {
             log("session delete failed", held.session, error)
         }

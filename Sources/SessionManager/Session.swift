@@ -24,13 +24,10 @@ public final class Session: Sendable {
     public let creationTime: Date
     private let state: Mutex<State>
     private let idGenerator: SessionIDGenerator
-    /// What the store holds of this session and who is writing it; owned by ``SessionWriter``.
-    let persistence: Mutex<PersistenceState>
 
     init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator) {
         self.creationTime = snapshot.creationTime
         self.idGenerator = idGenerator
-        self.persistence = Mutex(PersistenceState(stored: isNew ? nil : snapshot, storedID: isNew ? nil : id))
         self.state = Mutex(
             State(
                 id: id,
@@ -174,20 +171,14 @@ public final class Session: Sendable {
         }
     }
 
-    /// Readies a session that its last request released for residency (see ``ActiveSessions``):
-    /// when it expires if kept idle from `now`, and whether the store holds exactly its state as
-    /// of `status` (if not, it must be written before it may leave memory). A kept session is no
+    /// Its last request released it and it stays in memory (see ``ActiveSessions``): it is no
     /// longer new to the requests that find it, and its last access time is now.
-    func prepareResidency(now: ContinuousClock.Instant, status: Status) -> (expiry: ContinuousClock.Instant, isSaved: Bool) {
-        let saved = persistence.withLock { p in
-            p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
-        }
+    func markResident() {
         let ended = Date()
         state.withLock {
             $0.isNew = false
             $0.lastAccessedTime = ended
         }
-        return (now + .seconds(status.maxInactiveInterval), saved)
     }
 
     /// A snapshot for the store and the generation it reflects.

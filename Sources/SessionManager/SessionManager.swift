@@ -48,11 +48,11 @@ public final class SessionManager: Sendable {
         self.configuration = configuration
         self.store = store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
-        self.writer = SessionWriter(store: store, configuration: configuration)
         // Residency needs a store nobody else writes, and an unfiltered one: with a filter the
         // store lacks the filtered attributes, and a resident copy would keep them for a while.
         let resident = store.isProcessLocal && configuration.sessionAttributeFilter == nil
         self.active = ActiveSessions(residentLimit: resident ? configuration.residentSessionLimit : 0)
+        self.writer = SessionWriter(store: store, configuration: configuration, active: active)
         self.logger = logger
     }
 
@@ -93,7 +93,7 @@ public final class SessionManager: Sendable {
 
     /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is
     /// deleted and logged, and the client gets a new session).
-    func load(_ id: SessionID) async throws -> Session? {
+    func load(_ id: SessionID) async throws -> ActiveSessions.Loaded? {
         let key = writer.key(for: id)
         let ttl = Duration.seconds(configuration.maxInactiveInterval)
         let bytes: [UInt8]?
@@ -131,7 +131,7 @@ public final class SessionManager: Sendable {
             // The touch above used the context default; this session has its own timeout.
             _ = try? await store.touch(key, ttl: .seconds(snapshot.maxInactiveInterval))
         }
-        return Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
+        return ActiveSessions.Loaded(session: Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator), stored: snapshot)
     }
 
     /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.

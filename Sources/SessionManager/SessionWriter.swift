@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Synchronization
 
-/// Writes a session to its store once per change, one writer at a time (see ``PersistenceState``).
+/// Carries out the writes, touches and deletes that the sessions' lifecycles ask for (see
+/// ``SessionLifecycle``): the asynchronous half of the lifecycle, with no decision of its own.
 ///
 /// A class: the manager hands it to every request, and copying a struct of existentials and
 /// strings on each access cost retains on the hot path.
@@ -14,111 +15,54 @@ final class SessionWriter: Sendable {
     let filter: SessionAttributeFilter?
     /// Largest blob written, in bytes.
     let maxSessionSize: Int
+    /// Where the lifecycles are.
+    let active: ActiveSessions
 
-    init(store: any SessionStore, configuration: ManagerConfiguration) {
+    init(store: any SessionStore, configuration: ManagerConfiguration, active: ActiveSessions) {
         self.store = store
         self.transcoder = configuration.transcoder
         self.keyPrefix = configuration.storageKeyPrefix
         self.filter = configuration.sessionAttributeFilter
         self.maxSessionSize = configuration.maxSessionSize
+        self.active = active
     }
 
     func key(for id: SessionID) -> String { keyPrefix + id.description }
 
-    /// `true` when the store holds every change made to `session` so far and no touch is due:
-    /// ``persist(_:)`` would do nothing, so the request can skip it without suspending.
-    func isUpToDate(_ session: Session) -> Bool {
-        let (generation, interval) = session.withState { ($0.generation, $0.maxInactiveInterval) }
-        let now = ContinuousClock.now
-        return session.persistence.withLock { p in
-            p.stored != nil && p.storedGeneration >= generation && !Self.touchIsDue(p, ttl: .seconds(interval), now: now)
-        }
-    }
-
-    /// Whether a quarter of the time to live has passed since the last load, write or touch.
-    private static func touchIsDue(_ p: PersistenceState, ttl: Duration, now: ContinuousClock.Instant) -> Bool {
-        p.stored != nil && !p.deleted && now - p.lastTouched > ttl / 4
-    }
-
-    /// Makes sure every change to `session` made so far is in the store.
-    func persist(_ session: Session) async throws {
+    /// Makes sure every change made to `session` so far is in the store (`session` is filed under
+    /// `registeredID` and the caller holds a reference to it).
+    func persist(_ session: Session, registeredID: SessionID) async throws {
         let target = session.withState { $0.generation }
         while true {
-            enum Step { case done, wait, write(SessionSnapshot, UInt64, SessionID) }
-            let step: Step = session.persistence.withLock { p in
-                if p.storedGeneration >= target && p.stored != nil { return .done }
-                if p.writing { return .wait }
-                p.writing = true
-                let (snapshot, generation, id) = session.snapshot(now: Date())
-                return .write(snapshot, generation, id)
-            }
-            switch step {
-            case .done:
-                if let due = touchDue(session) { _ = try await store.touch(due.key, ttl: due.ttl) }
+            switch active.persistStep(session, registeredID: registeredID, target: target) {
+            case .upToDate:
                 return
-            case .wait:
-                let outcome = await withCheckedContinuation { (continuation: CheckedContinuation<PersistenceState.WaitOutcome, Never>) in
-                    session.persistence.withLock { p in
-                        if p.storedGeneration >= target && p.stored != nil {
-                            continuation.resume(returning: .covered)
-                        } else if !p.writing {
-                            continuation.resume(returning: .retry)
-                        } else {
-                            p.waiters.append((target, continuation))
-                        }
-                    }
-                }
-                switch outcome {
-                case .covered: return
-                case .failed(let error): throw error
-                case .retry: continue
-                }
-            case .write(var snapshot, let generation, let id):
+            case .touch(let id, let ttl):
+                _ = try await store.touch(key(for: id), ttl: ttl)
+                return
+            case .wait(let target):
+                if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return }
+            case .write(var snapshot, let generation, let id, let previous, let previousID):
                 if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
-                let previous = session.persistence.withLock { ($0.stored, $0.storedID) }
                 var failure: (any Error)?
                 do {
-                    try await write(snapshot, id: id, previous: previous.0, previousID: previous.1)
+                    try await write(snapshot, id: id, previous: previous, previousID: previousID)
                 } catch {
                     failure = error
                 }
-                let waiters = session.persistence.withLock { p in
-                    p.writing = false
-                    if failure == nil {
-                        p.lastTouched = .now
-                        p.stored = snapshot
-                        p.storedID = id
-                        p.storedGeneration = generation
-                    }
-                    let waiters = p.waiters
-                    p.waiters.removeAll()
-                    return waiters
-                }
-                for waiter in waiters {
-                    if waiter.generation <= generation {
-                        waiter.continuation.resume(returning: failure.map { .failed($0) } ?? .covered)
-                    } else {
-                        waiter.continuation.resume(returning: .retry)
-                    }
-                }
+                active.writeCompleted(
+                    session,
+                    registeredID: registeredID,
+                    .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
+                )
                 if let failure { throw failure }
+                return
+            case .unfiled(var snapshot, _, let id):
+                if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
+                try await write(snapshot, id: id, previous: nil, previousID: nil)
                 return
             }
         }
-    }
-
-    /// The key and time to live to touch when a quarter of the session's time to live has passed
-    /// since the last load, write or touch (see ``PersistenceState/lastTouched``); `nil` otherwise.
-    private func touchDue(_ session: Session) -> (key: String, ttl: Duration)? {
-        let (id, interval) = session.withState { ($0.id, $0.maxInactiveInterval) }
-        let ttl = Duration.seconds(interval)
-        let now = ContinuousClock.now
-        let due = session.persistence.withLock { p -> Bool in
-            guard Self.touchIsDue(p, ttl: ttl, now: now) else { return false }
-            p.lastTouched = now
-            return true
-        }
-        return due ? (key(for: id), ttl) : nil
     }
 
     /// One store write, skipped when the store already holds these exact contents.
@@ -141,12 +85,7 @@ final class SessionWriter: Sendable {
     }
 
     /// Deletes every key the session was ever stored under (invalidation).
-    func delete(_ session: Session) async throws {
-        let ids: [SessionID] = session.persistence.withLock { p in
-            guard !p.deleted else { return [] }
-            p.deleted = true
-            return p.storedID.map { [$0] } ?? []
-        } + session.withState { $0.retiredIDs }
-        for id in Set(ids) { try await store.delete(key(for: id)) }
+    func delete(_ session: Session, registeredID: SessionID) async throws {
+        for id in active.deleteRequested(session, registeredID: registeredID) { try await store.delete(key(for: id)) }
     }
 }

@@ -28,9 +28,16 @@ final class ResponseReader {
         return true
     }
 
+    /// `true` when the server closed the connection with nothing more to read. A reset counts:
+    /// a server that closes while the client is still sending makes the kernel answer the next
+    /// bytes with RST, which the client reads as `ECONNRESET` instead of an end of file.
     func isAtEOF() async throws -> Bool {
         while buffer.isEmpty {
-            if try await !fill() { return true }
+            do {
+                if try await !fill() { return true }
+            } catch let error as IOError where error.errnoCode == ECONNRESET {
+                return true
+            }
         }
         return false
     }

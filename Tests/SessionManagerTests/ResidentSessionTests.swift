@@ -204,8 +204,9 @@ import Testing
         let active = manager.active
         guard case .mustLoad = active.begin(id) else { Issue.record("C should load"); return }
         guard case .loading = active.begin(id) else { Issue.record("B should wait"); return }
-        let loaded = try #require(try await manager.load(id))
-        active.completeLoad(id, with: .success(loaded))
+        let load = try #require(try await manager.load(id))
+        let loaded = load.session
+        active.completeLoad(id, with: .success(load))
         _ = active.release(loaded, registeredID: id)
         #expect(active.residentCount == 1)
         guard case .lookAgain = try await active.wait(for: id) else {

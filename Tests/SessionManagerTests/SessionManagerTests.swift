@@ -146,7 +146,7 @@ import Testing
         let active = manager.active
         guard case .mustLoad = active.begin(session.id) else { Issue.record("C should load"); return }
         guard case .loading = active.begin(session.id) else { Issue.record("B should wait"); return }
-        active.completeLoad(session.id, with: .success(session))
+        active.completeLoad(session.id, with: .success(ActiveSessions.Loaded(session: session, stored: session.snapshot(now: Date()).0)))
         _ = active.release(session, registeredID: session.id)
         guard case .lookAgain = try await active.wait(for: session.id) else {
             Issue.record("B was told the session is gone")

@@ -1,0 +1,362 @@
+/// The life of one session on this node, from the first request that asks for it to the last one
+/// that releases it (or, for a resident session, until it expires), as a pure state machine.
+///
+/// Every decision about a session that concurrent requests share is taken here, and only here:
+/// who loads it and who waits for the load, who writes it and who waits for that write, whether
+/// it stays resident after its last request, what an invalidation deletes. The machine does no
+/// I/O, takes no lock and never calls into the ``Session``: events come in as method calls with
+/// what the caller read (the session's status, the time), and each returns an **action** that
+/// ``ActiveSessions`` (under its table lock) and ``SessionWriter`` / ``RequestSessions`` (the
+/// asynchronous part) carry out. That keeps the interleavings that once lost updates (a copy
+/// loaded beside a shared instance, a write decided on a stale generation) testable one event at a
+/// time, without a store (`SessionLifecycleTests`).
+///
+/// `Waiter` is what a suspended request is resumed through: a continuation in the server, a
+/// number in the tests.
+struct SessionLifecycle<Waiter> {
+    /// Where the session is in its life on this node.
+    enum Phase {
+        /// One request is loading it from the store; these requests wait for the result.
+        case loading([Waiter])
+        /// In use by `references` requests, which share this instance.
+        case active(Session, references: Int)
+        /// Released by every request and kept for the next one until `expiry` (residency).
+        case resident(Session, expiry: ContinuousClock.Instant)
+    }
+
+    /// What the store holds of the session, and the write in progress.
+    ///
+    /// Concurrent requests share one instance; when several finish at once, one writes at a time,
+    /// and a write covers every change made before it started (its *generation*). The others wait
+    /// for a write that covers their own changes instead of each writing a copy that might land
+    /// out of order and lose an update.
+    struct Persistence {
+        /// What the store holds (as of the last successful write or the load); `nil`: nothing yet.
+        var stored: SessionSnapshot?
+        /// The id the stored copy is filed under.
+        var storedID: SessionID?
+        /// The highest session generation known to be in the store.
+        var storedGeneration: UInt64 = 0
+        /// Whether a request is writing now.
+        var writing = false
+        /// Requests waiting for a write that covers `generation`.
+        var writeWaiters: [(generation: UInt64, waiter: Waiter)] = []
+        /// Set once the session was deleted from the store (invalidated).
+        var deleted = false
+        /// When the store's time to live was last reset (load, write or touch). Requests that
+        /// share the instance do not read the store, so without a touch now and then a session
+        /// kept busy by overlapping requests could expire in the store while in use.
+        var lastTouched: ContinuousClock.Instant
+    }
+
+    private(set) var phase: Phase
+    private(set) var persistence: Persistence
+
+    /// A session nobody on this node has: the first request loads it.
+    static func loading(now: ContinuousClock.Instant) -> Self {
+        Self(phase: .loading([]), persistence: Persistence(lastTouched: now))
+    }
+
+    /// A session the request that holds it has just created: nothing in the store yet.
+    static func created(_ session: Session, now: ContinuousClock.Instant) -> Self {
+        Self(phase: .active(session, references: 1), persistence: Persistence(lastTouched: now))
+    }
+
+    /// The session, once loaded.
+    var session: Session? {
+        switch phase {
+        case .loading: nil
+        case .active(let session, _), .resident(let session, _): session
+        }
+    }
+
+    var isResident: Bool {
+        if case .resident = phase { true } else { false }
+    }
+
+    var isActive: Bool {
+        if case .active = phase { true } else { false }
+    }
+
+    // MARK: - A request asks for the session
+
+    /// What a request that asks for the session does.
+    enum ArrivalAction: Equatable {
+        /// Use this instance (one more reference taken).
+        case use(Session)
+        /// Another request is loading it: wait (``waiterArrived(_:)``).
+        case wait
+        /// Load it from the store, then report with ``loadCompleted(_:now:)``.
+        case load
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            switch (lhs, rhs) {
+            case (.use(let a), .use(let b)): a === b
+            case (.wait, .wait), (.load, .load): true
+            default: false
+            }
+        }
+    }
+
+    /// A request asks for the session.
+    mutating func requestArrived(now: ContinuousClock.Instant) -> ArrivalAction {
+        switch phase {
+        case .active(let session, let references):
+            phase = .active(session, references: references + 1)
+            return .use(session)
+        case .loading:
+            return .wait
+        case .resident(let session, let expiry):
+            if expiry > now {
+                phase = .active(session, references: 1)
+                return .use(session)
+            }
+            // Idle for longer than its timeout: the store copy has expired as well (it was last
+            // written or touched before the release), so the load finds nothing.
+            self = .loading(now: now)
+            return .load
+        }
+    }
+
+    /// What a request told to wait does.
+    enum WaitAction: Equatable {
+        /// Queued: it is resumed when the load completes.
+        case queued
+        /// The load completed before the request queued: use this instance (one more reference).
+        case use(Session)
+        /// The load completed and every request released the session before this one queued:
+        /// ask again with ``requestArrived(now:)`` (answering "not found" here would make the
+        /// caller start a new session and lose the client's).
+        case askAgain
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            switch (lhs, rhs) {
+            case (.use(let a), .use(let b)): a === b
+            case (.queued, .queued), (.askAgain, .askAgain): true
+            default: false
+            }
+        }
+    }
+
+    /// A request told to ``ArrivalAction/wait`` queues up.
+    mutating func waiterArrived(_ waiter: Waiter) -> WaitAction {
+        switch phase {
+        case .loading(var waiters):
+            waiters.append(waiter)
+            phase = .loading(waiters)
+            return .queued
+        case .active(let session, let references):
+            phase = .active(session, references: references + 1)
+            return .use(session)
+        case .resident:
+            return .askAgain
+        }
+    }
+
+    /// How a load ended.
+    enum LoadOutcome {
+        /// The store had it: the instance and the copy it was made from.
+        case found(Session, stored: SessionSnapshot, id: SessionID)
+        /// The store does not know the id (or its copy was unreadable).
+        case notFound
+        /// The store could not be asked.
+        case failed
+    }
+
+    /// What follows a load.
+    struct LoadCompletion {
+        /// The requests to resume: they share the instance (their references are taken), or get
+        /// the loader's "not found" or error.
+        var waiters: [Waiter]
+        /// `false`: the session is not on this node; the entry goes.
+        var keepsEntry: Bool
+    }
+
+    /// The request that was told to ``ArrivalAction/load`` reports how it went.
+    mutating func loadCompleted(_ outcome: LoadOutcome, now: ContinuousClock.Instant) -> LoadCompletion {
+        guard case .loading(let waiters) = phase else { return LoadCompletion(waiters: [], keepsEntry: true) }
+        guard case .found(let session, let stored, let id) = outcome else {
+            return LoadCompletion(waiters: waiters, keepsEntry: false)
+        }
+        phase = .active(session, references: 1 + waiters.count)
+        persistence = Persistence(stored: stored, storedID: id, lastTouched: now)
+        return LoadCompletion(waiters: waiters, keepsEntry: true)
+    }
+
+    // MARK: - A request makes sure the store has its changes
+
+    /// What a request that wants its changes in the store does.
+    enum PersistAction: Equatable {
+        /// The store has them; nothing to do.
+        case upToDate
+        /// The store has them, but a quarter of the time to live passed since the store copy was
+        /// last read, written or touched: reset its time to live.
+        case touch(SessionID, ttl: Duration)
+        /// Another request is writing: wait for it (``writeWaiterArrived(_:target:)``).
+        case wait
+        /// Write it (the caller takes the snapshot now, under the same lock), then report with
+        /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
+        /// the same id is not written again, and a copy under an older id is deleted.
+        case write(previous: SessionSnapshot?, previousID: SessionID?)
+
+        static func == (lhs: Self, rhs: Self) -> Bool {
+            switch (lhs, rhs) {
+            case (.upToDate, .upToDate), (.wait, .wait): true
+            case (.touch(let a, let x), .touch(let b, let y)): a == b && x == y
+            case (.write(let a, let x), .write(let b, let y)): a == b && x == y
+            default: false
+            }
+        }
+    }
+
+    /// Whether the store holds generation `target` and no touch is due: ``persistRequested(target:id:ttl:now:)``
+    /// would answer ``PersistAction/upToDate``, so a request can skip it without suspending.
+    func isUpToDate(target: UInt64, ttl: Duration, now: ContinuousClock.Instant) -> Bool {
+        let p = persistence
+        return p.stored != nil && p.storedGeneration >= target && !touchIsDue(ttl: ttl, now: now)
+    }
+
+    /// A request wants generation `target` of the session in the store (its current id `id`, its
+    /// time to live `ttl`).
+    mutating func persistRequested(target: UInt64, id: SessionID, ttl: Duration, now: ContinuousClock.Instant) -> PersistAction {
+        if persistence.stored != nil && persistence.storedGeneration >= target {
+            guard touchIsDue(ttl: ttl, now: now) else { return .upToDate }
+            persistence.lastTouched = now
+            return .touch(id, ttl: ttl)
+        }
+        if persistence.writing { return .wait }
+        persistence.writing = true
+        return .write(previous: persistence.stored, previousID: persistence.storedID)
+    }
+
+    private func touchIsDue(ttl: Duration, now: ContinuousClock.Instant) -> Bool {
+        persistence.stored != nil && !persistence.deleted && now - persistence.lastTouched > ttl / 4
+    }
+
+    /// How a request waiting for another's write is resumed.
+    enum WriteWake {
+        /// The write covered its changes.
+        case covered
+        /// The write covered older changes only: ask again (``persistRequested(target:id:ttl:now:)``).
+        case retry
+        /// The write that covered its changes failed.
+        case failed(any Error)
+    }
+
+    /// What a request told to ``PersistAction/wait`` does.
+    enum WriteWaitAction: Equatable {
+        /// Queued: resumed by the end of the write in progress.
+        case queued
+        /// The write finished meanwhile and covered its changes.
+        case covered
+        /// The write finished meanwhile without covering them: ask again.
+        case retry
+    }
+
+    /// A request told to ``PersistAction/wait`` queues up for generation `target`.
+    mutating func writeWaiterArrived(_ waiter: Waiter, target: UInt64) -> WriteWaitAction {
+        if persistence.stored != nil && persistence.storedGeneration >= target { return .covered }
+        guard persistence.writing else { return .retry }
+        persistence.writeWaiters.append((target, waiter))
+        return .queued
+    }
+
+    /// A write the machine asked for, as it went.
+    struct WriteResult {
+        /// The generation of the snapshot written.
+        var generation: UInt64
+        /// What was written (after the attribute filter).
+        var snapshot: SessionSnapshot
+        /// The id it was written under.
+        var id: SessionID
+        /// `nil`: written.
+        var failure: (any Error)?
+    }
+
+    /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write; returns
+    /// the waiting requests to resume and how.
+    mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> [(Waiter, WriteWake)] {
+        persistence.writing = false
+        if result.failure == nil {
+            persistence.lastTouched = now
+            persistence.stored = result.snapshot
+            persistence.storedID = result.id
+            persistence.storedGeneration = result.generation
+        }
+        let waiters = persistence.writeWaiters
+        persistence.writeWaiters.removeAll()
+        return waiters.map { generation, waiter in
+            guard generation <= result.generation else { return (waiter, .retry) }
+            return (waiter, result.failure.map { .failed($0) } ?? .covered)
+        }
+    }
+
+    // MARK: - Invalidation
+
+    /// The session was invalidated: the ids whose keys to delete (the stored copy's, the first time
+    /// only, and every id the session had before an id change).
+    mutating func deleteRequested(retiredIDs: [SessionID]) -> [SessionID] {
+        var ids = retiredIDs
+        if !persistence.deleted, let stored = persistence.storedID, !ids.contains(stored) { ids.append(stored) }
+        persistence.deleted = true
+        return ids
+    }
+
+    // MARK: - A request releases the session
+
+    /// Whether a released session may stay in memory.
+    enum Residency {
+        /// Residency is off: the store is the only copy between requests.
+        case off
+        /// There is room in the resident set.
+        case room
+        /// The resident set is full.
+        case full
+    }
+
+    /// What to do with a session that cannot stay resident and whose latest state is not in the store.
+    enum UnsavedSession {
+        /// Answer ``ReleaseAction/persistFirst``.
+        case askToPersist
+        /// Remove it (its write was tried and refused): the store's copy, if any, is what remains.
+        case drop
+    }
+
+    /// What releasing a reference does.
+    enum ReleaseAction: Equatable {
+        /// Other requests still hold it.
+        case stillShared
+        /// It stays in memory, resident, until `expiry`.
+        case resident(expiry: ContinuousClock.Instant)
+        /// The entry goes: the store holds what remains of the session.
+        case remove
+        /// Nothing was done: this is the last reference, the resident set is full and the store
+        /// lacks the session's latest state. Write it, then release again.
+        case persistFirst
+    }
+
+    /// A request drops its reference. `status` is the session's state read under the caller's
+    /// lock: for the last reference it is final, since only requests holding a reference change a
+    /// session and a new one needs that lock to get one.
+    mutating func requestReleased(
+        status: Session.Status,
+        residency: Residency,
+        ifUnsaved: UnsavedSession,
+        now: ContinuousClock.Instant
+    ) -> ReleaseAction {
+        guard case .active(let session, let references) = phase else { return .stillShared }
+        if references > 1 {
+            phase = .active(session, references: references - 1)
+            return .stillShared
+        }
+        guard status.isValid, residency != .off else { return .remove }
+        if residency == .room {
+            let expiry = now + .seconds(status.maxInactiveInterval)
+            phase = .resident(session, expiry: expiry)
+            return .resident(expiry: expiry)
+        }
+        let p = persistence
+        let saved = p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
+        return !saved && ifUnsaved == .askToPersist ? .persistFirst : .remove
+    }
+}
