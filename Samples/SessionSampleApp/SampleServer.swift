@@ -35,7 +35,12 @@ public enum SampleServer {
     ) throws -> HTTPServer {
         let route = configuration.jvmRoute
         let apps: [String: HTTPAppFactory] = ["sample": { _ in try SampleApp(jvmRoute: route) }]
-        let stores = stores ?? { context in try SessionStores.make(for: context.manager, logger: logger) }
-        return try HTTPServer(configuration: configuration, apps: apps, stores: stores, logger: logger)
+        if let stores { return try HTTPServer(configuration: configuration, apps: apps, stores: stores, logger: logger) }
+        return try HTTPServer(
+            configuration: configuration,
+            apps: apps,
+            nodes: { context in try SessionStores.makeNodes(for: context.manager, logger: logger) },
+            logger: logger
+        )
     }
 }

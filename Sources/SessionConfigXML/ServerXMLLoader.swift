@@ -29,9 +29,8 @@ public struct ServerXMLLoader: Sendable {
 
     /// msm `<Manager>` attributes that later work implements; rejected until then.
     public static let notYetSupportedManagerAttributes: Set<String> = [
-        "failoverNodes", "sticky", "lockingMode", "sessionBackupAsync", "sessionBackupTimeout",
-        "backupThreadCount", "lockExpiration",
-        "copyCollectionsForSerialization", "customConverter", "enableStatistics", "enabled", "storageKeyPrefix",
+        "lockingMode", "backupThreadCount", "lockExpiration",
+        "copyCollectionsForSerialization", "customConverter", "enableStatistics",
         "memcachedProtocol", "username", "password",
     ]
 
@@ -111,7 +110,14 @@ private struct ElementReader {
     }
 
     func engine(_ element: XMLElementNode) throws(ServerXMLError) -> (String?, [ContextConfiguration]) {
-        try allow(element, attributes: ["jvmRoute"], children: ["Context"])
+        try allow(element, attributes: ["jvmRoute", "defaultHost"], children: ["Context"])
+        var host = "localhost"
+        if let name = element.attribute("defaultHost") {
+            guard !name.value.isEmpty, name.value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
+                throw fail(name, in: element, "must be a host name")
+            }
+            host = name.value
+        }
         var jvmRoute: String?
         if let route = element.attribute("jvmRoute") {
             guard SessionID.isJvmRoute(route.value.utf8) else {
@@ -121,7 +127,7 @@ private struct ElementReader {
         }
         var contexts: [ContextConfiguration] = []
         for child in element.children {
-            let context = try self.context(child)
+            let context = try self.context(child, host: host)
             if contexts.contains(where: { $0.path == context.path }) {
                 throw fail(child, "duplicate context path '\(context.path)'")
             }
@@ -131,7 +137,7 @@ private struct ElementReader {
         return (jvmRoute, contexts)
     }
 
-    func context(_ element: XMLElementNode) throws(ServerXMLError) -> ContextConfiguration {
+    func context(_ element: XMLElementNode, host: String) throws(ServerXMLError) -> ContextConfiguration {
         try allow(
             element,
             attributes: ["path", "app", "sessionTimeout", "sessionCookieName", "sessionCookieSecure", "sessionCookieSameSite", "sessionCookieDomain"],
@@ -177,12 +183,12 @@ private struct ElementReader {
         let managers = element.children
         guard managers.count <= 1 else { throw fail(managers[1], "only one <Manager> per <Context>") }
         if let managerElement = managers.first {
-            try self.manager(managerElement, into: &manager)
+            try self.manager(managerElement, into: &manager, host: host, contextPath: path)
         }
         return ContextConfiguration(path: path, app: app.value, cookie: cookie, manager: manager)
     }
 
-    func manager(_ element: XMLElementNode, into manager: inout ManagerConfiguration) throws(ServerXMLError) {
+    func manager(_ element: XMLElementNode, into manager: inout ManagerConfiguration, host: String, contextPath: String) throws(ServerXMLError) {
         for attribute in element.attributes where ServerXMLLoader.notYetSupportedManagerAttributes.contains(attribute.name) {
             throw fail(attribute, in: element, "not supported yet: \(attribute.name)")
         }
@@ -190,7 +196,8 @@ private struct ElementReader {
             element,
             attributes: [
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
-                "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions",
+                "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
+                "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix",
             ],
             children: []
         )
@@ -228,8 +235,34 @@ private struct ElementReader {
             } catch {
                 throw fail(nodes, in: element, "\(error)")
             }
-            if manager.memcachedNodes.count > 1 {
-                throw fail(nodes, in: element, "not supported yet: several nodes (node ids and failover come later); give one node")
+        }
+        if let failover = element.attribute("failoverNodes") {
+            do {
+                manager.failoverNodes = try StoreNode.parseFailoverList(failover.value, nodes: manager.memcachedNodes)
+            } catch let error as SessionManagerError {
+                throw fail(failover, in: element, error.message)
+            } catch {
+                throw fail(failover, in: element, "\(error)")
+            }
+        }
+        if let sticky = element.attribute("sticky") {
+            manager.sticky = try boolean(sticky, in: element)
+            if manager.sticky == true {
+                throw fail(sticky, in: element, "not supported yet: sticky=\"true\" (give sticky=\"false\" or leave it out; see the README)")
+            }
+        }
+        if let async = element.attribute("sessionBackupAsync") { manager.sessionBackupAsync = try boolean(async, in: element) }
+        if let timeout = element.attribute("sessionBackupTimeout") {
+            manager.sessionBackupTimeout = .milliseconds(try integer(timeout, in: element, range: 1...600_000, meaning: "milliseconds, 1-600000"))
+        }
+        if let enabled = element.attribute("enabled") { manager.enabled = try boolean(enabled, in: element) }
+        if let prefix = element.attribute("storageKeyPrefix") {
+            do {
+                manager.storageKeyPrefix = try StorageKeyPrefix.make(prefix.value, host: host, context: contextPath)
+            } catch let error as SessionManagerError {
+                throw fail(prefix, in: element, error.message)
+            } catch {
+                throw fail(prefix, in: element, "\(error)")
             }
         }
         if let timeout = element.attribute("operationTimeout") {

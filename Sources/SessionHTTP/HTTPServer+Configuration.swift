@@ -9,9 +9,22 @@ public typealias HTTPAppFactory = @Sendable (ContextConfiguration) throws -> any
 /// Makes the store of a context from its `<Manager>` settings.
 public typealias SessionStoreFactory = @Sendable (ContextConfiguration) throws -> any SessionStore
 
+/// Makes the store nodes of a context from its `<Manager>` settings (`SessionStores.makeNodes`).
+public typealias SessionNodesFactory = @Sendable (ContextConfiguration) throws -> [SessionStoreNode]
+
 extension HTTPServer {
-    /// The embedded default: every context gets its own ``MemorySessionStore``.
-    public static let memoryStores: SessionStoreFactory = { _ in MemorySessionStore() }
+    /// The embedded default: every context gets its own ``MemorySessionStore``. A context that
+    /// configures `memcachedNodes` is refused rather than silently kept in memory: build such a
+    /// server with the nodes of `SessionStores.makeNodes` (``init(configuration:apps:nodes:eventLoopGroup:logger:)``).
+    public static let memoryStores: SessionStoreFactory = { context in
+        if context.manager.enabled && !context.manager.memcachedNodes.isEmpty {
+            throw SessionManagerError(
+                .invalidConfiguration,
+                "context '\(context.path)' configures memcachedNodes, and this server was built with memory stores only; build it with SessionStores.makeNodes (as SessionSample does)"
+            )
+        }
+        return MemorySessionStore()
+    }
 
     /// Creates a server from a whole configuration: mounts each context's app (looked up by name in
     /// `apps`) with a session manager on the store that `stores` makes for it.
@@ -20,6 +33,25 @@ extension HTTPServer {
         configuration: ServerConfiguration,
         apps: [String: HTTPAppFactory],
         stores: SessionStoreFactory = HTTPServer.memoryStores,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) throws {
+        try self.init(
+            configuration: configuration,
+            apps: apps,
+            nodes: { [SessionStoreNode(id: nil, store: try stores($0))] },
+            eventLoopGroup: eventLoopGroup,
+            logger: logger
+        )
+    }
+
+    /// Creates a server from a whole configuration whose contexts may have several store nodes:
+    /// mounts each context's app with a session manager on the nodes that `nodes` makes for it.
+    /// - Throws: ``SessionManagerError`` naming the context when its app is not registered.
+    public convenience init(
+        configuration: ServerConfiguration,
+        apps: [String: HTTPAppFactory],
+        nodes: SessionNodesFactory,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) throws {
@@ -34,7 +66,7 @@ extension HTTPServer {
             contextLogger[metadataKey: "sm.context"] = "\(context.path.isEmpty ? "/" : context.path)"
             let manager = SessionManager(
                 configuration: context.manager,
-                store: try stores(context),
+                nodes: try nodes(context),
                 jvmRoute: configuration.jvmRoute,
                 logger: contextLogger
             )

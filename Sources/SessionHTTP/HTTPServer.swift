@@ -18,7 +18,7 @@ public final class HTTPServer: Service {
     /// The connector settings.
     public let connector: ConnectorConfiguration
     private let router: ContextRouter
-    private let stores: [any SessionStore]
+    private let managers: [SessionManager]
     private let group: any EventLoopGroup
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
@@ -39,7 +39,7 @@ public final class HTTPServer: Service {
         self.connector = connector
         self.router = ContextRouter(contexts: contexts)
         var seen = Set<ObjectIdentifier>()
-        self.stores = contexts.map(\.sessions.manager.store).filter { seen.insert(ObjectIdentifier($0 as AnyObject)).inserted }
+        self.managers = contexts.map(\.sessions.manager).filter { seen.insert(ObjectIdentifier($0)).inserted }
         self.group = eventLoopGroup
         self.executors = eventLoopGroup.makeIterator().map { ($0, EventLoopTaskExecutor(eventLoop: $0)) }
         self.logger = logger
@@ -74,10 +74,10 @@ public final class HTTPServer: Service {
         logger.info("listening", metadata: ["sm.address": "\(address)"])
 
         try await withThrowingTaskGroup(of: Void.self) { background in
-            for store in stores {
+            for manager in managers {
                 background.addTask {
                     do {
-                        try await store.run()
+                        try await manager.run()
                     } catch {
                         // A store that cannot work (a wrong password) stops the server: better a
                         // clear failure at start than every request failing.

@@ -120,7 +120,21 @@ final class ActiveSessions: Sendable {
     /// A loaded session: the instance and the store copy it was made from.
     struct Loaded {
         let session: Session
-        let stored: SessionSnapshot
+        /// What the store holds, filed under `storedID`; `nil`: the request must write it
+        /// (restored from a backup, or its backup is due a refresh).
+        let stored: SessionSnapshot?
+        let storedID: SessionID?
+
+        init(session: Session, stored: SessionSnapshot?, storedID: SessionID?) {
+            self.session = session
+            self.stored = stored
+            self.storedID = storedID
+        }
+
+        /// Loaded as stored, under its id.
+        init(session: Session, stored: SessionSnapshot) {
+            self.init(session: session, stored: stored, storedID: session.id)
+        }
     }
 
     /// Publishes the result of a load started after ``Lookup/mustLoad`` to the requests waiting for it.
@@ -128,7 +142,7 @@ final class ActiveSessions: Sendable {
         let now = ContinuousClock.now
         let outcome: Lifecycle.LoadOutcome
         switch result {
-        case .success(let loaded?): outcome = .found(loaded.session, stored: loaded.stored, id: loaded.session.id)
+        case .success(let loaded?): outcome = .found(loaded.session, stored: loaded.stored, id: loaded.storedID)
         case .success(nil): outcome = .notFound
         case .failure: outcome = .failed
         }
@@ -294,7 +308,8 @@ final class ActiveSessions: Sendable {
         case persistFirst
     }
 
-    /// Drops one reference to `session`, which was registered under `registeredID`, and re-files
+    /// Drops one reference to `session`, which was registered under `registeredID` (`keepInMemory`:
+    /// it has no store node and stays resident after its last request), and re-files
     /// it under its current id if that changed (``Session/changeSessionId()`` gives it a new random
     /// part). What happens after the last reference is the machine's decision
     /// (``SessionLifecycle/requestReleased(status:residency:ifUnsaved:now:)``).
@@ -304,17 +319,20 @@ final class ActiveSessions: Sendable {
     func release(
         _ session: Session,
         registeredID: SessionID,
-        ifUnsaved: Lifecycle.UnsavedSession = .askToPersist
+        ifUnsaved: Lifecycle.UnsavedSession = .askToPersist,
+        keepInMemory: Bool = false
     ) -> ReleaseOutcome {
         let now = ContinuousClock.now
         return table.withLock { table in
-            if residentLimit > 0 { sweepIfDue(&table, now: now) }
+            if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
             let status = session.status()
             guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else {
                 return .released(status)
             }
+            // A session that must stay in memory (no store node is up) is kept whatever the limit;
+            // maxActiveSessions bounds those.
             let residency: Lifecycle.Residency =
-                residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
+                keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
             let action = table.entries.values[index].requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
             switch action {
             case .persistFirst:

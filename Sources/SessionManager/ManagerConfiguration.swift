@@ -20,8 +20,26 @@ public struct ManagerConfiguration: Sendable {
     /// stays in the store) and an error is logged. Default: 1 MiB.
     public var maxSessionSize: Int
 
-    /// The store nodes (msm `memcachedNodes`): empty for the embedded memory store.
+    /// The store nodes (msm `memcachedNodes`): empty for the embedded memory store. With node
+    /// ids (`n1:host:port,…`, also for a single node) every session id names its primary node
+    /// (`<random>-<nodeId>[.<jvmRoute>]`), each session gets a backup copy on the next node, and a
+    /// session whose node dies moves to another one (see ``SessionManager``).
     public var memcachedNodes: [StoreNode] = []
+    /// Ids of nodes used for new sessions only while no other node is available (msm
+    /// `failoverNodes`). Default: none.
+    public var failoverNodes: [String] = []
+    /// msm's `sticky`; `nil` when not configured. Only `false` (non-sticky: the store holds the
+    /// primary copy, every request reads it) is implemented; without it a context behaves as
+    /// non-sticky too, except that the embedded memory store keeps sessions resident.
+    public var sticky: Bool?
+    /// Backup copies are written after the response (msm `sessionBackupAsync`). With `false` the
+    /// request waits for its backup write, at most ``sessionBackupTimeout``. Default: `true`.
+    public var sessionBackupAsync = true
+    /// Longest wait for a backup write when ``sessionBackupAsync`` is `false`. Default: 100 ms.
+    public var sessionBackupTimeout: Duration = .milliseconds(100)
+    /// `false`: sessions live only in this process's memory and no store is used (msm `enabled`).
+    /// Default: `true`.
+    public var enabled = true
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
 

@@ -24,7 +24,8 @@ public final class RequestSessions: Sendable {
         let session: Session
         /// The id it was registered under (to release it).
         let registeredID: SessionID
-        /// The id the client already knows (`nil`: created by this request).
+        /// The id the client sent for it (`nil`: created by this request); when the session has
+        /// another id by the end (relocated, or changed), the response sets the new cookie.
         let knownID: SessionID?
     }
 
@@ -76,7 +77,7 @@ public final class RequestSessions: Sendable {
         let (winner, lost) = state.withLock { state -> (Held?, Bool) in
             if state.resolved { return (state.current, true) }
             state.resolved = true
-            state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: $0.id) }
+            state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: foundID) }
             return (state.current, false)
         }
         if lost, let found {
@@ -150,8 +151,20 @@ public final class RequestSessions: Sendable {
         guard current.session.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
+        // A session created while every store node was down has no node: it gets one as soon as a
+        // node is up (and the client a new cookie); until then it lives in this process's memory.
+        var memoryOnly = false
+        if manager.storage.encodesNodeIDs && current.session.id.nodeID == nil {
+            if let node = manager.storage.nodeForNewSession() {
+                current.session.relocate(toNode: node)
+            } else {
+                memoryOnly = true
+            }
+        }
         // A resident session is written when it leaves memory (``end``), not per request.
-        if manager.active.residentLimit == 0 && !manager.active.isUpToDate(current.session, registeredID: current.registeredID) {
+        if !memoryOnly && manager.active.residentLimit == 0
+            && !manager.active.isUpToDate(current.session, registeredID: current.registeredID)
+        {
             do {
                 try await manager.writer.persist(current.session, registeredID: current.registeredID)
                 manager.storeWorked()
@@ -159,17 +172,17 @@ public final class RequestSessions: Sendable {
                 log("session write failed", current.session, error)
             }
         }
-        let id = await end(current.session, registeredID: current.registeredID).id
+        let id = await end(current.session, registeredID: current.registeredID, keepInMemory: memoryOnly).id
         return id == current.knownID ? .none : .set(id)
     }
 
     /// Drops this request's reference to `session`, first writing it when it cannot stay resident
     /// and the store lacks its latest state. Returns the session's state at the release.
     @discardableResult
-    private func end(_ session: Session, registeredID: SessionID) async -> Session.Status {
+    private func end(_ session: Session, registeredID: SessionID, keepInMemory: Bool = false) async -> Session.Status {
         var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
         while true {
-            switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved) {
+            switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
             case .released(let status):
                 return status
             case .persistFirst:

@@ -151,6 +151,16 @@ public final class Session: Sendable {
 
     // MARK: manager access
 
+    /// Moves the session to another store node: same random part and route, the node's id (a
+    /// relocation after a node failure, or the first node of a session created while every node
+    /// was down). Counts as a change, so the request ends with a write under the new id.
+    func relocate(toNode node: String) {
+        state.withLock { state in
+            state.id = state.id.withNodeID(node)
+            state.generation &+= 1
+        }
+    }
+
     func withState<R>(_ body: (inout State) -> R) -> R {
         state.withLock { body(&$0) }
     }

@@ -156,7 +156,7 @@ struct SessionLifecycle<Waiter> {
     /// How a load ended.
     enum LoadOutcome {
         /// The store had it: the instance and the copy it was made from.
-        case found(Session, stored: SessionSnapshot, id: SessionID)
+        case found(Session, stored: SessionSnapshot?, id: SessionID?)
         /// The store does not know the id (or its copy was unreadable).
         case notFound
         /// The store could not be asked.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import Synchronization
 
 /// The session lifecycle for one context (one application): which requests have sessions, where
@@ -9,11 +10,21 @@ import Synchronization
 /// ``RequestSessions/finish()`` after the application answered, then sends the cookie that
 /// `finish` asks for. `SessionHTTP` does this for the bundled server; a user with another HTTP
 /// framework can drive it the same way.
-public final class SessionManager: Sendable {
+///
+/// A manager is a `Service`: ``run()`` runs its stores (connection pools, sweeps) and its
+/// background work (backup writes after the response, probes of down nodes) until graceful shutdown.
+public final class SessionManager: Service, Sendable {
     /// The configuration this manager was built with.
     public let configuration: ManagerConfiguration
-    /// The store holding this context's sessions.
+    /// The store of the first node (the only one of a context without node ids).
     public let store: any SessionStore
+    /// The store nodes, in configuration order.
+    public let nodes: [SessionStoreNode]
+    /// Where sessions are kept: nodes, availability, key layout.
+    let storage: SessionStorage
+    /// Backup writes and touches after the response.
+    let background = BackgroundWork()
+    private let relocations = Atomic<Int>(0)
     let idGenerator: SessionIDGenerator
     let writer: SessionWriter
     let active: ActiveSessions
@@ -37,24 +48,91 @@ public final class SessionManager: Sendable {
     ///   - logger: for background events (failed writes, corrupt blobs); never logs whole ids.
     ///   - knownTranscoders: the transcoders whose blobs are named in the warning when the
     ///     configured one cannot read a stored session (after a switch of transcoder).
-    public init(
+    public convenience init(
         configuration: ManagerConfiguration,
         store: any SessionStore,
         jvmRoute: String? = nil,
         logger: Logger,
         knownTranscoders: SessionTranscoders = .standard
     ) {
+        self.init(
+            configuration: configuration,
+            nodes: [SessionStoreNode(id: nil, store: store)],
+            jvmRoute: jvmRoute,
+            logger: logger,
+            knownTranscoders: knownTranscoders
+        )
+    }
+
+    /// Creates a manager over several store nodes (msm `memcachedNodes` with ids).
+    /// - Parameters:
+    ///   - nodes: the nodes in configuration order; at least one. With ids, every session id
+    ///     names its node, and with two or more non-failover nodes every session has a backup copy
+    ///     on the next node (see ``SessionStorage``). Run the manager (``run()``): backup writes
+    ///     happen in its background work.
+    ///   - Other parameters: as ``init(configuration:store:jvmRoute:logger:knownTranscoders:)``.
+    public init(
+        configuration: ManagerConfiguration,
+        nodes: [SessionStoreNode],
+        jvmRoute: String? = nil,
+        logger: Logger,
+        knownTranscoders: SessionTranscoders = .standard
+    ) {
+        precondition(!nodes.isEmpty, "a manager needs a store node")
         self.knownTranscoders = knownTranscoders
         self.configuration = configuration
-        self.store = store
+        self.nodes = nodes
+        self.store = nodes[0].store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
-        // Residency needs a store nobody else writes, and an unfiltered one: with a filter the
-        // store lacks the filtered attributes, and a resident copy would keep them for a while.
-        let resident = store.isProcessLocal && configuration.sessionAttributeFilter == nil
+        self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, logger: logger)
+        // Residency needs a single store nobody else writes, and an unfiltered one: with a filter
+        // the store lacks the filtered attributes, and a resident copy would keep them for a while.
+        let resident = nodes.count == 1 && store.isProcessLocal && configuration.sessionAttributeFilter == nil
         self.active = ActiveSessions(residentLimit: resident ? configuration.residentSessionLimit : 0)
-        self.writer = SessionWriter(store: store, configuration: configuration, active: active)
+        self.writer = SessionWriter(storage: storage, configuration: configuration, active: active)
         self.logger = logger
     }
+
+    /// Runs the stores and the background work until graceful shutdown or cancellation. A store
+    /// that cannot work (a wrong password) ends it with its error.
+    public func run() async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for node in nodes {
+                group.addTask { try await node.store.run() }
+            }
+            group.addTask { await self.background.process() }
+            group.addTask {
+                // On graceful shutdown the queued background work runs out, then `process` returns.
+                try? await gracefulShutdown()
+                self.background.finish()
+            }
+            if storage.encodesNodeIDs {
+                group.addTask {
+                    try? await cancelWhenGracefulShutdown {
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: NodeAvailability.probeInterval)
+                            await self.storage.probeDownNodes()
+                        }
+                    }
+                }
+            }
+            // `next()` rethrows a child's error at once (`waitForAll` would first wait for the
+            // others, which only end at shutdown); leaving the group then cancels them.
+            while try await group.next() != nil {}
+        }
+    }
+
+    /// Number of sessions moved to another node because theirs was down (msm "memcached failover").
+    public var relocationCount: Int { relocations.load(ordering: .relaxed) }
+
+    /// Whether each node is up, by node id (`"store"` for a node without id), as the last
+    /// operations on it found.
+    public var nodeAvailability: [(id: String, isUp: Bool)] {
+        storage.nodes.map { ($0.id ?? "store", $0.availability.isUp) }
+    }
+
+    /// Backup writes and touches dropped because the background queue was full.
+    public var droppedBackgroundJobCount: Int { background.droppedCount }
 
     /// Number of sessions that in-flight requests are using on this node.
     public var activeSessionCount: Int { active.count }
@@ -94,18 +172,18 @@ public final class SessionManager: Sendable {
     /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is
     /// deleted and logged, and the client gets a new session).
     func load(_ id: SessionID) async throws -> ActiveSessions.Loaded? {
-        let key = writer.key(for: id)
         let ttl = Duration.seconds(configuration.maxInactiveInterval)
-        let bytes: [UInt8]?
+        let read: SessionStorage.Read?
         do {
-            bytes = try await store.getAndTouch(key, ttl: ttl)
+            read = try await storage.read(id, ttl: ttl)
             storeWorked()
         } catch {
             storeFailed(error)
             if let error = error as? SessionManagerError { throw error }
             throw SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
         }
-        guard let bytes else { return nil }
+        guard let read else { return nil }
+        let bytes = read.bytes
         let snapshot: SessionSnapshot
         do {
             snapshot = try configuration.transcoder.decode(bytes)
@@ -120,18 +198,39 @@ public final class SessionManager: Sendable {
             } else {
                 logger.warning("stored session is unreadable; deleted, the client gets a new session", metadata: metadata)
             }
-            try? await store.delete(key)
+            if !read.fromBackup { try? await storage.delete(id) }
             return nil
         }
         guard snapshot.id == id.description else {
             logger.warning("stored session has another id; ignored", metadata: ["sm.session": "\(id.logTag)"])
             return nil
         }
-        if snapshot.maxInactiveInterval != configuration.maxInactiveInterval {
+        if snapshot.maxInactiveInterval != configuration.maxInactiveInterval && !read.fromBackup {
             // The touch above used the context default; this session has its own timeout.
-            _ = try? await store.touch(key, ttl: .seconds(snapshot.maxInactiveInterval))
+            _ = try? await storage.touch(id, ttl: .seconds(snapshot.maxInactiveInterval))
         }
-        return ActiveSessions.Loaded(session: Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator), stored: snapshot)
+        let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
+        if let node = read.relocateTo {
+            // Its node is down: the session moves to the node of the backup (a new cookie), and
+            // is written there with a new backup; the old copies are deleted, best effort.
+            session.relocate(toNode: node)
+            relocations.add(1, ordering: .relaxed)
+            logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
+            return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
+        }
+        if read.fromBackup || (storage.writesBackups && Self.backupNeedsRefresh(snapshot, ttl: snapshot.maxInactiveInterval)) {
+            // Only the backup had it (its node lost the copy), or the backup was last written a
+            // quarter of its time to live ago: the request ends with a write of both copies.
+            return ActiveSessions.Loaded(session: session, stored: nil, storedID: nil)
+        }
+        return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
+    }
+
+    /// Whether a session's backup copy, written with its last change, is due a new time to live:
+    /// a session only read keeps its primary copy alive with each read's get-and-touch, not its
+    /// backup. Its last write is its stored `lastAccessedTime`.
+    static func backupNeedsRefresh(_ snapshot: SessionSnapshot, ttl: Int) -> Bool {
+        Date().timeIntervalSince(snapshot.lastAccessedTime) > Double(ttl) / 4
     }
 
     /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.
@@ -197,7 +296,7 @@ public final class SessionManager: Sendable {
     /// A new session with a fresh id (never one the client chose).
     func makeSession() -> Session {
         let now = Date()
-        let id = idGenerator.makeID()
+        let id = idGenerator.makeID(nodeID: storage.nodeForNewSession())
         let snapshot = SessionSnapshot(
             id: id.description,
             creationTime: now,

@@ -8,9 +8,8 @@ import Synchronization
 /// A class: the manager hands it to every request, and copying a struct of existentials and
 /// strings on each access cost retains on the hot path.
 final class SessionWriter: Sendable {
-    let store: any SessionStore
+    let storage: SessionStorage
     let transcoder: any SessionTranscoder
-    let keyPrefix: String
     /// Attributes not matching are not written (msm `sessionAttributeFilter`).
     let filter: SessionAttributeFilter?
     /// Largest blob written, in bytes.
@@ -18,16 +17,13 @@ final class SessionWriter: Sendable {
     /// Where the lifecycles are.
     let active: ActiveSessions
 
-    init(store: any SessionStore, configuration: ManagerConfiguration, active: ActiveSessions) {
-        self.store = store
+    init(storage: SessionStorage, configuration: ManagerConfiguration, active: ActiveSessions) {
+        self.storage = storage
         self.transcoder = configuration.transcoder
-        self.keyPrefix = configuration.storageKeyPrefix
         self.filter = configuration.sessionAttributeFilter
         self.maxSessionSize = configuration.maxSessionSize
         self.active = active
     }
-
-    func key(for id: SessionID) -> String { keyPrefix + id.description }
 
     /// Makes sure every change made to `session` so far is in the store (`session` is filed under
     /// `registeredID` and the caller holds a reference to it).
@@ -38,7 +34,7 @@ final class SessionWriter: Sendable {
             case .upToDate:
                 return
             case .touch(let id, let ttl):
-                _ = try await store.touch(key(for: id), ttl: ttl)
+                try await storage.touch(id, ttl: ttl)
                 return
             case .wait(let target):
                 if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return }
@@ -78,14 +74,11 @@ final class SessionWriter: Sendable {
                 "encoded session is \(bytes.count) bytes, over maxSessionSize \(maxSessionSize); not written, the store keeps the previous copy"
             )
         }
-        try await store.set(key(for: id), value: bytes, ttl: .seconds(snapshot.maxInactiveInterval))
-        if let previousID, previousID != id {
-            try await store.delete(key(for: previousID))
-        }
+        try await storage.write(id, bytes: bytes, ttl: .seconds(snapshot.maxInactiveInterval), previousID: previousID)
     }
 
     /// Deletes every key the session was ever stored under (invalidation).
     func delete(_ session: Session, registeredID: SessionID) async throws {
-        for id in active.deleteRequested(session, registeredID: registeredID) { try await store.delete(key(for: id)) }
+        for id in active.deleteRequested(session, registeredID: registeredID) { try await storage.delete(id) }
     }
 }

@@ -38,8 +38,9 @@ public struct StoreNode: Sendable, Hashable {
             guard nodes.allSatisfy({ $0.id != nil }) else {
                 throw SessionManagerError(.invalidConfiguration, "with several nodes each needs an id: n1:host:port,n2:host:port")
             }
-            guard Set(nodes.compactMap(\.id)).count == nodes.count else {
-                throw SessionManagerError(.invalidConfiguration, "node ids must differ")
+            var seen = Set<String>()
+            for id in nodes.compactMap(\.id) where !seen.insert(id).inserted {
+                throw SessionManagerError(.invalidConfiguration, "node id '\(id)' is given twice; node ids must differ")
             }
         }
         return nodes
@@ -47,6 +48,13 @@ public struct StoreNode: Sendable, Hashable {
 
     /// Parses one entry.
     public static func parse(_ entry: String) throws -> StoreNode {
+        if let scheme = entry.range(of: "://"), !entry[..<scheme.lowerBound].hasSuffix("redis") {
+            // Read as host:port these would start and fail on the first request (msm accepts
+            // `rediss://` and Couchbase `http://` URLs; we serve neither).
+            let name = entry[..<scheme.lowerBound].split(separator: ":").last.map(String.init) ?? ""
+            let why = name == "rediss" ? "Redis over TLS (rediss://) is not supported yet" : "'\(name)://' nodes are not supported"
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)': \(why); use host:port (memcached) or redis://host:port")
+        }
         if entry.hasPrefix("redis://") { return StoreNode(id: nil, endpoint: .redis(try RedisURL(parsing: entry))) }
         if let range = entry.range(of: ":redis://") {
             let id = String(entry[..<range.lowerBound])
@@ -67,6 +75,25 @@ public struct StoreNode: Sendable, Hashable {
             throw SessionManagerError(.invalidConfiguration, "'\(entry)': port must be 1-65535")
         }
         return StoreNode(id: id, endpoint: .memcached(host: host, port: port))
+    }
+
+    /// Parses msm's `failoverNodes` (ids separated by commas or spaces) against the node list.
+    /// - Throws: ``SessionManagerError`` with `.invalidConfiguration` for an id not in `nodes`,
+    ///   failover nodes with a single node, or every node a failover node (no node for new sessions).
+    public static func parseFailoverList(_ text: String, nodes: [StoreNode]) throws -> [String] {
+        let ids = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
+        guard !ids.isEmpty else { return [] }
+        guard nodes.count > 1 else {
+            throw SessionManagerError(.invalidConfiguration, "failover nodes need several memcachedNodes; with a single node there is nothing to fail over to")
+        }
+        let known = nodes.compactMap(\.id)
+        for id in ids where !known.contains(id) {
+            throw SessionManagerError(.invalidConfiguration, "failover node '\(id)' is not in memcachedNodes (\(known.joined(separator: ", ")))")
+        }
+        guard known.contains(where: { !ids.contains($0) }) else {
+            throw SessionManagerError(.invalidConfiguration, "every node is a failover node; new sessions need at least one node that is not")
+        }
+        return ids
     }
 
     private static func checkID(_ id: String, _ entry: String) throws {

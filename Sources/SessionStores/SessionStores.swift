@@ -5,29 +5,45 @@ import NIOPosix
 import SessionManager
 import SessionStoreNIO
 
-/// Builds the store a `<Manager>` asks for: the memory store without `memcachedNodes`, memcached
+/// Builds the stores a `<Manager>` asks for: the memory store without `memcachedNodes`, memcached
 /// for `host:port` nodes, Redis for `redis://` nodes.
 ///
 /// Kept apart from the core so that a user of `SessionManager` alone links no store client.
 public enum SessionStores {
-    /// The store for one context.
-    /// - Throws: ``SessionManagerError`` with `.invalidConfiguration` when the nodes cannot be served
-    ///   (several nodes, before node failover exists).
+    /// The nodes of one context, in configuration order: one memory store without
+    /// `memcachedNodes` (or with `enabled="false"`), one memcached or Redis store per node otherwise,
+    /// marked as failover nodes as `failoverNodes` says.
+    public static func makeNodes(
+        for manager: ManagerConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger
+    ) throws -> [SessionStoreNode] {
+        guard manager.enabled, !manager.memcachedNodes.isEmpty else { return [SessionStoreNode(id: nil, store: MemorySessionStore())] }
+        let client = StoreClientConfiguration(operationTimeout: manager.operationTimeout)
+        return try manager.memcachedNodes.map { node in
+            let store: any SessionStore
+            switch node.endpoint {
+            case .memcached(let host, let port):
+                store = MemcachedSessionStore(host: host, port: port, configuration: client, eventLoopGroup: eventLoopGroup, logger: logger)
+            case .redis(let url):
+                store = try makeRedis(url, client: client, eventLoopGroup: eventLoopGroup, logger: logger)
+            }
+            return SessionStoreNode(id: node.id, store: store, isFailover: node.id.map(manager.failoverNodes.contains) ?? false)
+        }
+    }
+
+    /// The store of a context with at most one node.
+    /// - Throws: ``SessionManagerError`` with `.invalidConfiguration` for several nodes (use
+    ///   ``makeNodes(for:eventLoopGroup:logger:)``).
     public static func make(
         for manager: ManagerConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) throws -> any SessionStore {
-        guard let node = manager.memcachedNodes.first else { return MemorySessionStore() }
-        guard manager.memcachedNodes.count == 1 else {
-            throw SessionManagerError(.invalidConfiguration, "several store nodes are not supported yet")
+        let nodes = try makeNodes(for: manager, eventLoopGroup: eventLoopGroup, logger: logger)
+        guard nodes.count == 1 else {
+            throw SessionManagerError(.invalidConfiguration, "several store nodes: use SessionStores.makeNodes(for:)")
         }
-        let client = StoreClientConfiguration(operationTimeout: manager.operationTimeout)
-        switch node.endpoint {
-        case .memcached(let host, let port):
-            return MemcachedSessionStore(host: host, port: port, configuration: client, eventLoopGroup: eventLoopGroup, logger: logger)
-        case .redis(let url):
-            return try makeRedis(url, client: client, eventLoopGroup: eventLoopGroup, logger: logger)
-        }
+        return nodes[0].store
     }
 }

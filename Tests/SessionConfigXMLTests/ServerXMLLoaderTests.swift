@@ -240,8 +240,8 @@ import Testing
             line: 2, "'memcachedNodes'", "port must be 1-65535", "redis://"
         )
         expectError(
-            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:a:1,n2:b:2\"/></Context></Engine></Server>",
-            line: 2, "'memcachedNodes'", "not supported yet: several nodes"
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:a:1,n1:b:2\"/></Context></Engine></Server>",
+            line: 2, "'memcachedNodes'", "node id 'n1' is given twice"
         )
         expectError(
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager operationTimeout=\"0\"/></Context></Engine></Server>",
@@ -266,5 +266,54 @@ import Testing
             "<Server>\n<Connector shutdownTimeout=\"soon\"/><Engine><Context path=\"/a\" app=\"sample\"/></Engine></Server>",
             line: 2, "'shutdownTimeout'", "milliseconds"
         )
+    }
+
+    // MARK: cluster nodes
+
+    static let clusterErrors: [(String, String)] = [
+        (#"memcachedNodes="n1:a:1,n2:b:2" failoverNodes="n3""#, "failover node 'n3' is not in memcachedNodes"),
+        (#"memcachedNodes="n1:a:1,n2:b:2" failoverNodes="n1,n2""#, "every node is a failover node"),
+        (#"memcachedNodes="n1:a:1" failoverNodes="n1""#, "with a single node there is nothing to fail over to"),
+        (#"memcachedNodes="n1:a:1, n1:b:2""#, "node id 'n1' is given twice"),
+        (#"memcachedNodes="n1:a:1,n2:redis://b:2""#, "all be Redis or all be memcached"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
+        (#"memcachedNodes="n1:rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
+        (#"memcachedNodes="http://10.0.0.1:8091/pools""#, "'http://' nodes are not supported"),
+        (#"sticky="true""#, "not supported yet: sticky=\"true\""),
+        (#"sticky="maybe""#, "expected true or false"),
+        (#"sessionBackupTimeout="0""#, "milliseconds"),
+        (#"storageKeyPrefix="host,colour""#, "unknown token 'colour'"),
+        (#"storageKeyPrefix="static:a:b""#, "cannot contain ':'"),
+    ]
+
+    @Test(arguments: clusterErrors)
+    func clusterConfigurationErrorsNameTheFileLineAndWhy(attributes: String, message: String) {
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n  <Manager \(attributes)/></Context></Engine></Server>",
+            line: 2, message
+        )
+    }
+
+    @Test func nodesWithIdsFailoverAndBackupSettings() throws {
+        let m = try manager(#"memcachedNodes="n1:a:1, n2:b:2 n3:c:3" failoverNodes="n1 n3" sticky="false" sessionBackupAsync="false" sessionBackupTimeout="250" enabled="false""#)
+        #expect(m.memcachedNodes.map(\.id) == ["n1", "n2", "n3"])
+        #expect(m.failoverNodes == ["n1", "n3"])
+        #expect(m.sticky == false && !m.sessionBackupAsync && m.sessionBackupTimeout == .milliseconds(250) && !m.enabled)
+        let defaults = try manager("")
+        #expect(defaults.sticky == nil && defaults.sessionBackupAsync && defaults.sessionBackupTimeout == .milliseconds(100) && defaults.enabled)
+    }
+
+    @Test func storageKeyPrefixHasMsmsForms() throws {
+        func prefix(_ value: String, host: String = "www.example.com", context: String = "/my-app") throws -> String {
+            let text = "<Server><Engine defaultHost=\"\(host)\"><Context path=\"\(context)\" app=\"sample\"><Manager storageKeyPrefix=\"\(value)\"/></Context></Engine></Server>"
+            return try loader.parse(Array(text.utf8), file: "server.xml").contexts[0].manager.storageKeyPrefix
+        }
+        #expect(try prefix("host,context") == "www.example.com:/my-app_")
+        #expect(try prefix("static:x") == "x_")
+        #expect(try prefix("host.hash", host: "hst") == "e93c085e_")
+        #expect(try prefix("context", context: "") == "")
+        #expect(try prefix("webappVersion") == "")
+        #expect(try prefix("static:shop,context.hash", context: "") == "shop:e3b0c442_")
+        #expect(try manager("").storageKeyPrefix == "sm:/a:", "without the attribute, as before")
     }
 }

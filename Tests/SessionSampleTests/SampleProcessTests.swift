@@ -70,7 +70,7 @@ import Testing
         ("<Server>\n<Connector port=\"99999\"/>\n<Engine><Context path=\"/myapp\" app=\"sample\"/></Engine></Server>", 2, "'port'"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager requestUriIgnorePattern=\"[a-\"/>\n</Context></Engine></Server>", 3, "'requestUriIgnorePattern'"),
         ("this is not XML\n", 1, "not an XML document"),
-        ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager failoverNodes=\"n1\"/>\n</Context></Engine></Server>", 3, "not supported yet: failoverNodes"),
+        ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager lockingMode=\"all\"/>\n</Context></Engine></Server>", 3, "not supported yet: lockingMode"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager memcachedNodes=\"n1:127.0.0.1:x\"/>\n</Context></Engine></Server>", 3, "'memcachedNodes'"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager transcoderFactoryClass=\"kryo\"/>\n</Context></Engine></Server>", 3, "known: binary, json, plist"),
     ] as [(String, Int, String)])

@@ -1,0 +1,70 @@
+import Synchronization
+
+/// Store work that happens after the response (backup writes and touches), run by
+/// ``SessionManager/run()`` with bounded concurrency.
+///
+/// Bounded: when the queue holds ``capacity`` jobs (the stores cannot keep up, or the manager is
+/// not running), the oldest jobs are dropped and counted. A dropped backup write costs a session
+/// its backup until its next change, never a request.
+final class BackgroundWork: Sendable {
+    typealias Job = @Sendable () async -> Void
+
+    /// Jobs queued at most.
+    static let capacity = 10_000
+    /// Jobs run at once at most.
+    static let concurrency = 64
+
+    private let jobs: AsyncStream<Job>
+    private let continuation: AsyncStream<Job>.Continuation
+    private let droppedJobs = Atomic<Int>(0)
+
+    init() {
+        (jobs, continuation) = AsyncStream.makeStream(of: Job.self, bufferingPolicy: .bufferingNewest(Self.capacity))
+    }
+
+    /// Jobs dropped because the queue was full.
+    var droppedCount: Int { droppedJobs.load(ordering: .relaxed) }
+
+    /// Queues a job.
+    func submit(_ job: @escaping Job) {
+        if case .dropped = continuation.yield(job) { droppedJobs.add(1, ordering: .relaxed) }
+    }
+
+    /// Runs a job now, waiting for it at most `timeout`; after that it goes on unwaited.
+    func run(_ job: @escaping Job, timeout: Duration) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let resumed = Atomic<Bool>(false)
+            let resumeOnce: @Sendable () -> Void = {
+                if !resumed.exchange(true, ordering: .acquiringAndReleasing) { continuation.resume() }
+            }
+            Task {
+                await job()
+                resumeOnce()
+            }
+            Task {
+                try? await Task.sleep(for: timeout)
+                resumeOnce()
+            }
+        }
+    }
+
+    /// Runs queued jobs until the task is cancelled, then finishes the ones that already started.
+    func process() async {
+        await withTaskGroup(of: Void.self) { group in
+            var running = 0
+            for await job in jobs {
+                if running >= Self.concurrency {
+                    await group.next()
+                    running -= 1
+                }
+                group.addTask { await job() }
+                running += 1
+            }
+        }
+    }
+
+    /// Ends ``process()`` once the queued jobs ran.
+    func finish() {
+        continuation.finish()
+    }
+}

@@ -1,0 +1,50 @@
+import Logging
+import Synchronization
+
+/// Whether a store node answers, as the last operations on it found (msm's node availability
+/// cache, without its per-decision probe).
+///
+/// An operation that fails because the node cannot be reached or timed out marks it down; any
+/// operation that works marks it up. While a node is down, requests do not send it commands (new
+/// sessions go elsewhere, sessions on it are read from their backups) and the manager probes it in
+/// the background, at most once per ``probeInterval`` (``SessionManager/run()``), so its return is
+/// noticed without a request paying for the probe. Each transition is logged once.
+final class NodeAvailability: Sendable {
+    /// The least time between two probes of a down node.
+    static let probeInterval = Duration.seconds(1)
+
+    private let up = Atomic<Bool>(true)
+    private let transitions = Atomic<Int>(0)
+    private let name: String
+
+    init(name: String) {
+        self.name = name
+    }
+
+    /// `true` unless the last operation on the node failed for want of an answer.
+    var isUp: Bool { up.load(ordering: .relaxed) }
+
+    /// How many times the node went down or came back (a statistic for operators).
+    var transitionCount: Int { transitions.load(ordering: .relaxed) }
+
+    /// An operation worked. One atomic load when the node was already up.
+    @inline(__always)
+    func worked(_ logger: Logger) {
+        guard !up.load(ordering: .relaxed) else { return }
+        if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            transitions.add(1, ordering: .relaxed)
+            logger.notice("store node available again", metadata: ["sm.node": "\(name)"])
+        }
+    }
+
+    /// An operation failed because the node could not be reached or timed out.
+    func failed(_ error: any Error, _ logger: Logger) {
+        if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
+            transitions.add(1, ordering: .relaxed)
+            logger.warning(
+                "store node unavailable: its sessions are read from their backups and new sessions go to other nodes until it answers again",
+                metadata: ["sm.node": "\(name)", "sm.error": "\(error)"]
+            )
+        }
+    }
+}

@@ -1,0 +1,182 @@
+import Logging
+import SessionManager
+import SessionStores
+import SessionTesting
+import Testing
+
+/// Several store nodes with ids, against real `redis-server` and `memcached` processes on loopback:
+/// where copies go, what a read costs, and what happens when a node is killed.
+@Suite struct ClusterNodesTests {
+    static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
+    /// A prefix with `-` and `.` (msm #350: routing must not re-parse keys): `host,context` for
+    /// host `www.example.com` and context `/my-app`.
+    static let prefix = "www.example.com:/my-app_"
+
+    struct Cluster {
+        let manager: SessionManager
+        let servers: [StoreServerProcess]
+        let stores: [CountingSessionStore]
+
+        func index(of id: SessionID) -> Int { id.nodeID == "n1" ? 0 : 1 }
+
+        /// One request: `body` runs with the request's sessions.
+        func request(_ id: SessionID?, _ body: (RequestSessions) async throws -> Void = { _ in }) async throws -> (SessionCookieAction, SessionManagerError?) {
+            let sessions = manager.beginRequest(path: "/my-app/x", requestedID: id)
+            try await body(sessions)
+            let action = await sessions.finish()
+            return (action, sessions.saveFailure)
+        }
+
+        /// A request that increments the session's counter; returns the count, the cookie action
+        /// and the save failure.
+        func increment(_ id: SessionID?) async throws -> (Int, SessionCookieAction, SessionManagerError?) {
+            var count = 0
+            let (action, failure) = try await request(id) { sessions in
+                count = try await sessions.session().update("count", default: 0) { (n: inout Int) in
+                    n += 1
+                    return n
+                }
+            }
+            return (count, action, failure)
+        }
+
+        /// Whether store `index` holds `key` (read on the store itself, not counted).
+        func holds(_ index: Int, _ key: String) async throws -> Bool {
+            try await stores[index].base.getAndTouch(key, ttl: .seconds(60)) != nil
+        }
+
+        /// Waits until `condition` holds, for at most `seconds`.
+        func eventually(seconds: Int = 5, _ condition: () async throws -> Bool) async throws -> Bool {
+            let deadline = ContinuousClock.now + .seconds(seconds)
+            while ContinuousClock.now < deadline {
+                if try await condition() { return true }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            return try await condition()
+        }
+
+        func isUp(_ index: Int) -> Bool { manager.nodeAvailability[index].isUp }
+    }
+
+    static func nodeEntry(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
+        if case .redis = kind { return "\(id):redis://127.0.0.1:\(port)" }
+        return "\(id):127.0.0.1:\(port)"
+    }
+
+    func withCluster(_ kind: StoreServerProcess.Kind, failoverNodes: String = "", _ body: (Cluster) async throws -> Void) async throws {
+        try await StoreServerProcess.with(kind) { a in
+            try await StoreServerProcess.with(kind) { b in
+                var configuration = ManagerConfiguration(storageKeyPrefix: Self.prefix)
+                configuration.memcachedNodes = try StoreNode.parseList("\(Self.nodeEntry(kind, "n1", a.port)), \(Self.nodeEntry(kind, "n2", b.port))")
+                configuration.failoverNodes = try StoreNode.parseFailoverList(failoverNodes, nodes: configuration.memcachedNodes)
+                configuration.operationTimeout = .milliseconds(300)
+                let logger = Logger(label: "test")
+                let counted = try SessionStores.makeNodes(for: configuration, logger: logger).map {
+                    SessionStoreNode(id: $0.id, store: CountingSessionStore($0.store), isFailover: $0.isFailover)
+                }
+                let manager = SessionManager(configuration: configuration, nodes: counted, logger: logger)
+                let running = Task { try await manager.run() }
+                defer { running.cancel() }
+                try await body(Cluster(manager: manager, servers: [a, b], stores: counted.map { $0.store as! CountingSessionStore }))
+            }
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func theSessionIsOnItsNodeTheBackupOnTheOtherAndAReadIsOneCommand(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            let (count, action, _) = try await cluster.increment(nil)
+            guard case .set(let id) = action, count == 1 else { Issue.record("no new session: \(action)"); return }
+            let primary = cluster.index(of: id), other = 1 - primary
+            #expect(id.nodeID == ["n1", "n2"][primary])
+            let key = Self.prefix + id.description
+            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + key) }, "the backup is on the other node")
+            #expect(try await cluster.holds(primary, key))
+            #expect(try await !cluster.holds(other, key))
+            #expect(try await !cluster.holds(primary, "bak:" + key))
+
+            cluster.stores.forEach { $0.reset() }
+            var read: Int?
+            let (readAction, _) = try await cluster.request(id) { read = try await $0.existingSession()?.get("count", as: Int.self) }
+            #expect(read == 1 && readAction == SessionCookieAction.none)
+            #expect(cluster.stores[primary].counts.getAndTouch == 1 && cluster.stores[primary].counts.total == 1)
+            #expect(cluster.stores[other].counts.total == 0)
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func whenTheNodeOfASessionIsKilledTheSessionMovesToTheOtherNode(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            let (_, action, _) = try await cluster.increment(nil)
+            guard case .set(let id) = action else { Issue.record("no new session"); return }
+            let primary = cluster.index(of: id), other = 1 - primary
+            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + Self.prefix + id.description) })
+
+            cluster.servers[primary].kill()
+            let (count, moved, failure) = try await cluster.increment(id)
+            #expect(failure == nil && count == 2, "attributes intact")
+            guard case .set(let newID) = moved else { Issue.record("no new cookie: \(moved)"); return }
+            #expect(newID.random == id.random && newID.nodeID == ["n1", "n2"][other])
+            #expect(cluster.manager.relocationCount == 1)
+            let (count3, same, _) = try await cluster.increment(newID)
+            #expect(count3 == 3 && same == SessionCookieAction.none)
+            // The old cookie, sent again while its node is down, is not served the old backup (it
+            // was deleted with the move): the client gets a new session, not yesterday's copy.
+            let (staleCount, stale, _) = try await cluster.increment(id)
+            guard case .set(let other) = stale else { Issue.record("the old id must not be served"); return }
+            #expect(staleCount == 1 && other.random != id.random)
+
+            // The node comes back: nothing moves back, and new sessions use both nodes again.
+            try await cluster.servers[primary].restart()
+            #expect(try await cluster.eventually { cluster.isUp(primary) }, "the probe notices the node")
+            var newNodes = Set<String>()
+            for _ in 0..<30 {
+                if case (_, .set(let fresh), nil) = try await cluster.increment(nil), let node = fresh.nodeID { newNodes.insert(node) }
+            }
+            #expect(newNodes == ["n1", "n2"])
+            let (count4, after, _) = try await cluster.increment(newID)
+            #expect(count4 == 4 && after == SessionCookieAction.none)
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func withEveryNodeDownNewSessionsLiveInMemoryAndGetANodeWhenOneIsBack(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            cluster.servers.forEach { $0.kill() }
+            // The first writes find the nodes dead (and answer 503); then sessions get no node part.
+            var memoryID: SessionID?
+            for _ in 0..<3 where memoryID == nil {
+                if case (_, .set(let id), nil) = try await cluster.increment(nil) { memoryID = id }
+            }
+            guard let memoryID else { Issue.record("no session while every node is down"); return }
+            #expect(memoryID.nodeID == nil)
+            let (count, action, failure) = try await cluster.increment(memoryID)
+            #expect(count == 2 && action == SessionCookieAction.none && failure == nil, "kept in memory")
+
+            try await cluster.servers[0].restart()
+            #expect(try await cluster.eventually { cluster.isUp(0) })
+            let (count3, placed, _) = try await cluster.increment(memoryID)
+            #expect(count3 == 3)
+            guard case .set(let withNode) = placed else { Issue.record("no cookie with a node: \(placed)"); return }
+            #expect(withNode.random == memoryID.random && withNode.nodeID == "n1")
+            #expect(try await cluster.holds(0, Self.prefix + withNode.description))
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func failoverNodesTakeNewSessionsOnlyWhileNoOtherNodeIsUp(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind, failoverNodes: "n1") { cluster in
+            for _ in 0..<10 {
+                let (_, action, _) = try await cluster.increment(nil)
+                guard case .set(let id) = action else { Issue.record("no session"); return }
+                #expect(id.nodeID == "n2")
+            }
+            cluster.servers[1].kill()
+            var placed: SessionID?
+            for _ in 0..<3 where placed == nil {
+                if case (_, .set(let id), nil) = try await cluster.increment(nil) { placed = id }
+            }
+            #expect(placed?.nodeID == "n1")
+        }
+    }
+}
