@@ -179,4 +179,29 @@ import Testing
             #expect(placed?.nodeID == "n1")
         }
     }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func changeSessionIdMovesBothCopiesAndInvalidateDeletesBoth(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            let (_, action, _) = try await cluster.increment(nil)
+            guard case .set(let id) = action else { Issue.record("no new session"); return }
+            let primary = cluster.index(of: id), other = 1 - primary
+            let old = Self.prefix + id.description
+            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + old) })
+
+            let (changed, _) = try await cluster.request(id) { _ = try await $0.session().changeSessionId() }
+            guard case .set(let newID) = changed else { Issue.record("no new cookie"); return }
+            let new = Self.prefix + newID.description
+            #expect(newID.nodeID == id.nodeID && newID.random != id.random)
+            #expect(try await cluster.holds(primary, new))
+            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + new) })
+            #expect(try await !cluster.holds(primary, old))
+            #expect(try await !cluster.holds(other, "bak:" + old))
+
+            let (ended, _) = try await cluster.request(newID) { try await $0.existingSession()?.invalidate() }
+            #expect(ended == .expire)
+            #expect(try await !cluster.holds(primary, new))
+            #expect(try await !cluster.holds(other, "bak:" + new))
+        }
+    }
 }
