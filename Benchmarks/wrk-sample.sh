@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load benchmark of the sample on loopback: /myapp/plain (no session), /myapp/count and /myapp/read
-# with one reused session cookie, `wrk -t1 -c16 -d10s --latency`, a 5 s warm-up and RUNS runs per
+# with SESSIONS session cookies (default: one hot session), `wrk -t1 -c16 -d10s --latency`, a 5 s warm-up and RUNS runs per
 # route (median reported), routes interleaved run by run so drift hits all of them alike.
 #
 #   Benchmarks/wrk-sample.sh                        # our sample only
@@ -12,11 +12,16 @@
 # Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081),
 # PEER_BIN (an already built peer binary: used instead of building --peer DIR), STORE_PORT (21211),
 # CONNECTIONS (wrk -c, default 16; with 1 no two requests overlap, which shows the store commands
-# a lone request costs, since concurrent requests for one session share its load and write).
+# a lone request costs, since concurrent requests for one session share its load and write),
+# SESSIONS (default 1: one hot session; 1000: each connection cycles through 1000 sessions, the
+# realistic load, see round-robin.lua), NODES (store nodes, default 1; 2: ids n1/n2 on ports
+# STORE_PORT and STORE_PORT+1, with backups), OURS_BIN (a SessionSample binary to measure instead
+# of building this tree: a baseline from another commit, measured in the same sitting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT=${PORT:-8090}; PEER_PORT=${PEER_PORT:-8081}
+SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -27,8 +32,12 @@ while [ $# -gt 0 ]; do
 done
 
 Scripts/install-dependencies.sh bench
-swift build -c release --product SessionSample >&2
-ours_bin=$(swift build -c release --show-bin-path)/SessionSample
+if [ -n "${OURS_BIN:-}" ]; then
+  ours_bin=$OURS_BIN
+else
+  swift build -c release --product SessionSample >&2
+  ours_bin=$(swift build -c release --show-bin-path)/SessionSample
+fi
 
 peer_bin="${PEER_BIN:-}"
 if [ -z "$peer_bin" ] && [ -n "$peer_dir" ]; then
@@ -47,47 +56,51 @@ wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/
 port_free() { if curl -s -o /dev/null "http://127.0.0.1:$1/"; then echo "port $1 is already in use (an old server?)" >&2; exit 1; fi; }
 port_free "$PORT"
 
-# The store: commands counted from the server's own statistics (memcached `stats`, Redis
-# `INFO commandstats`) before and after each run.
+# The store: commands counted from the servers' own statistics (memcached `stats`, Redis
+# `INFO commandstats`), summed over the nodes, before and after each run.
 store_commands() {
-  python3 - "$store" "$STORE_PORT" <<'PY'
+  python3 - "$store" "$STORE_PORT" "$NODES" <<'PY'
 import socket, sys
-kind, port = sys.argv[1], int(sys.argv[2])
-s = socket.create_connection(("127.0.0.1", port))
-s.sendall(b"stats\r\n" if kind == "memcached" else b"INFO commandstats\r\n")
-data = b""
+kind, first, nodes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def complete(data):
     if kind == "memcached":
         return data.endswith(b"END\r\n")
     head, sep, body = data.partition(b"\r\n")  # a bulk string: $<length>, CRLF, body, CRLF
     return bool(sep) and len(body) >= int(head[1:]) + 2
-while not complete(data):
-    chunk = s.recv(65536)
-    if not chunk: break
-    data += chunk
-text = data.decode()
-if kind == "memcached":
-    stats = dict(l.split()[1:3] for l in text.split("\r\n") if l.startswith("STAT "))
-    print(sum(int(stats.get(k, 0)) for k in ("cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses")))
-else:
-    total = 0
-    for line in text.split("\r\n"):
-        if line.startswith("cmdstat_") and not line.startswith("cmdstat_info:"):
-            total += int(line.split("calls=")[1].split(",")[0])
-    print(total)
+def commands(port):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"stats\r\n" if kind == "memcached" else b"INFO commandstats\r\n")
+    data = b""
+    while not complete(data):
+        chunk = s.recv(65536)
+        if not chunk: break
+        data += chunk
+    text = data.decode()
+    if kind == "memcached":
+        stats = dict(l.split()[1:3] for l in text.split("\r\n") if l.startswith("STAT "))
+        return sum(int(stats.get(k, 0)) for k in ("cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"))
+    return sum(int(l.split("calls=")[1].split(",")[0]) for l in text.split("\r\n")
+               if l.startswith("cmdstat_") and not l.startswith("cmdstat_info:"))
+print(sum(commands(first + n) for n in range(nodes)))
 PY
 }
 config_args=(--port "$PORT")
 case "$store" in
   memory) ;;
   memcached|redis)
-    if [ "$store" = memcached ]; then
-      memcached -l 127.0.0.1 -p "$STORE_PORT" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!)
-      nodes="n1:127.0.0.1:$STORE_PORT"
-    else
-      redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
-      nodes="redis://127.0.0.1:$STORE_PORT"
-    fi
+    nodes=""
+    for n in $(seq 1 "$NODES"); do
+      port=$((STORE_PORT + n - 1))
+      if [ "$store" = memcached ]; then
+        memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!)
+        entry="n$n:127.0.0.1:$port"
+      else
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
+        entry="redis://127.0.0.1:$port"
+        [ "$NODES" -gt 1 ] && entry="n$n:$entry"
+      fi
+      nodes="${nodes:+$nodes,}$entry"
+    done
     sleep 0.5
     config=$(mktemp --suffix=.xml)
     cat > "$config" <<XML
@@ -107,17 +120,19 @@ wait_up "$PORT"
 if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); wait_up "$PEER_PORT"; fi
 
 cookie_for() { curl -s -i "http://127.0.0.1:$1/myapp/count" | grep -i '^set-cookie:' | head -1 | sed -E 's/^[^:]*: *//; s/;.*//' | tr -d '\r'; }
+# One file of SESSIONS cookies per server: wrk cycles each connection through them (round-robin.lua).
 declare -A cookies
-cookies[ours]=$(cookie_for "$PORT")
+cookie_file() { local file; file=$(mktemp); for _ in $(seq 1 "$SESSIONS"); do cookie_for "$1" >> "$file"; done; echo "$file"; }
+cookies[ours]=$(cookie_file "$PORT")
 servers=(ours)
 declare -A ports=([ours]=$PORT)
-if [ -n "$peer_bin" ]; then servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; cookies[hummingbird]=$(cookie_for "$PEER_PORT"); fi
+if [ -n "$peer_bin" ]; then servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; cookies[hummingbird]=$(cookie_file "$PEER_PORT"); fi
 
 results=$(mktemp)
 one_run() { # server route duration -> RESULT line (+ store commands per request for ours)
   local before=0 line
   [ "$1" = ours ] && [ "$store" != memory ] && before=$(store_commands)
-  line=$(SESSION_COOKIE="${cookies[$1]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/cookie.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
+  line=$(COOKIES="${cookies[$1]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/round-robin.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
   if [ "$1" = ours ] && [ "$store" != memory ]; then
     local after requests
     after=$(store_commands)

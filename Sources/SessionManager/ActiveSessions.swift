@@ -20,7 +20,7 @@ import Synchronization
 final class ActiveSessions: Sendable {
     /// How a suspended request is resumed: the outcome of the load or write it waited for.
     typealias Waiter = CheckedContinuation<Wake, any Error>
-    typealias Lifecycle = SessionLifecycle<Waiter>
+    typealias Lifecycle = SessionLifecycle
 
     /// What a suspended request is resumed with (errors are thrown into it).
     enum Wake {
@@ -34,24 +34,47 @@ final class ActiveSessions: Sendable {
         case retry
     }
 
+    /// One session's lifecycle, boxed: the table holds a reference, so finding and updating a
+    /// lifecycle never copies it out of the dictionary (a copy of the struct, with its snapshot
+    /// and waiters, cost more than the rest of a lookup).
+    private final class Entry {
+        var lifecycle: Lifecycle
+        init(_ lifecycle: Lifecycle) { self.lifecycle = lifecycle }
+    }
+
     private struct Table {
-        var entries: [SessionRandomKey: Lifecycle] = [:]
+        var entries: [SessionRandomKey: Entry] = [:]
         /// How many entries are resident.
         var residentCount = 0
         /// When expired resident sessions were last removed.
         var lastSweep: ContinuousClock.Instant
+        /// The suspended requests, by the id the lifecycles know them by.
+        var suspended: [Lifecycle.WaiterID: Waiter] = [:]
+        var nextWaiterID: Lifecycle.WaiterID = 0
+
+        /// Files a suspended request's continuation; returns the id to give the lifecycle.
+        mutating func suspend(_ waiter: Waiter) -> Lifecycle.WaiterID {
+            nextWaiterID &+= 1
+            suspended[nextWaiterID] = waiter
+            return nextWaiterID
+        }
+
+        /// Takes back the continuation of a suspended request.
+        mutating func resume(_ id: Lifecycle.WaiterID) -> Waiter? {
+            suspended.removeValue(forKey: id)
+        }
 
         /// Where `session` is filed: under the id it was registered with, or (re-filed by another
         /// request after an id change) under its current id or an earlier one.
-        func index(of session: Session, registeredID: SessionID, currentID: SessionID) -> Dictionary<SessionRandomKey, Lifecycle>.Index? {
-            func slot(_ id: SessionID) -> Dictionary<SessionRandomKey, Lifecycle>.Index? {
-                guard let index = entries.index(forKey: id.randomKey), entries.values[index].session === session else { return nil }
-                return index
+        func entry(of session: Session, registeredID: SessionID, currentID: SessionID) -> (key: SessionRandomKey, entry: Entry)? {
+            func slot(_ id: SessionID) -> (SessionRandomKey, Entry)? {
+                guard let entry = entries[id.randomKey], entry.lifecycle.session === session else { return nil }
+                return (id.randomKey, entry)
             }
-            if let index = slot(registeredID) { return index }
-            if currentID != registeredID, let index = slot(currentID) { return index }
+            if let found = slot(registeredID) { return found }
+            if currentID.randomKey != registeredID.randomKey, let found = slot(currentID) { return found }
             for id in session.withState({ $0.retiredIDs }) {
-                if let index = slot(id) { return index }
+                if let found = slot(id) { return found }
             }
             return nil
         }
@@ -73,7 +96,7 @@ final class ActiveSessions: Sendable {
     }
 
     /// Number of sessions in use.
-    var count: Int { table.withLock { $0.entries.values.count { $0.isActive } } }
+    var count: Int { table.withLock { $0.entries.values.count { $0.lifecycle.isActive } } }
 
     /// Number of resident sessions (released, kept for the next request), expired ones not yet removed included.
     var residentCount: Int { table.withLock { $0.residentCount } }
@@ -89,31 +112,21 @@ final class ActiveSessions: Sendable {
 
     // MARK: - Finding a session
 
-    /// What ``begin(_:)`` found for an id.
-    enum Lookup {
-        /// In use by another request (or resident): shared, with one more reference.
-        case shared(Session)
-        /// Another request is loading it: ``wait(for:)``.
-        case loading
-        /// Nobody has it: the caller loads it and calls ``completeLoad(_:with:)``.
-        case mustLoad
-    }
+    /// What ``begin(_:)`` found for an id: shared (one more reference), being loaded by another
+    /// request (``wait(for:)``), or to be loaded by the caller (then ``completeLoad(_:with:)``).
+    typealias Lookup = Lifecycle.ArrivalAction
 
     /// The first step of getting the session for `id`, without suspending.
     func begin(_ id: SessionID) -> Lookup {
         let key = id.randomKey
         let now = ContinuousClock.now
         return table.withLock { table in
-            guard let index = table.entries.index(forKey: key) else {
-                table.entries[key] = .loading(now: now)
+            guard let entry = table.entries[key] else {
+                table.entries[key] = Entry(.loading(now: now))
                 return .mustLoad
             }
-            if table.entries.values[index].isResident { table.residentCount -= 1 }
-            switch table.entries.values[index].requestArrived(now: now) {
-            case .use(let session): return .shared(session)
-            case .wait: return .loading
-            case .load: return .mustLoad
-            }
+            if entry.lifecycle.isResident { table.residentCount -= 1 }
+            return entry.lifecycle.requestArrived(now: now)
         }
     }
 
@@ -147,10 +160,10 @@ final class ActiveSessions: Sendable {
         case .failure: outcome = .failed
         }
         let waiters: [Waiter] = table.withLock { table in
-            guard let index = table.entries.index(forKey: id.randomKey) else { return [] }
-            let completion = table.entries.values[index].loadCompleted(outcome, now: now)
-            if !completion.keepsEntry { table.entries.remove(at: index) }
-            return completion.waiters
+            guard let entry = table.entries[id.randomKey] else { return [] }
+            let completion = entry.lifecycle.loadCompleted(outcome, now: now)
+            if !completion.keepsEntry { table.entries[id.randomKey] = nil }
+            return completion.waiters.compactMap { table.resume($0) }
         }
         let wake = result.map { Wake.loaded($0?.session) }
         for waiter in waiters { waiter.resume(with: wake) }
@@ -170,12 +183,13 @@ final class ActiveSessions: Sendable {
         let key = id.randomKey
         let wake = try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let now: Wake? = table.withLock { table in
-                guard let index = table.entries.index(forKey: key) else { return .lookAgain }
-                switch table.entries.values[index].waiterArrived(waiter) {
-                case .queued: return nil
-                case .use(let session): return .loaded(session)
-                case .askAgain: return .lookAgain
-                }
+                guard let entry = table.entries[key] else { return .lookAgain }
+                let id = table.suspend(waiter)
+                let action = entry.lifecycle.waiterArrived(id)
+                if case .queued = action { return nil }
+                _ = table.resume(id)
+                if case .use(let session) = action { return .loaded(session) }
+                return .lookAgain
             }
             if let now { waiter.resume(returning: now) }
         }
@@ -186,7 +200,7 @@ final class ActiveSessions: Sendable {
     /// Registers a session this request created (a fresh id, so no other request can have it).
     func register(_ session: Session) {
         let now = ContinuousClock.now
-        table.withLock { $0.entries[session.id.randomKey] = .created(session, now: now) }
+        table.withLock { $0.entries[session.id.randomKey] = Entry(.created(session, now: now)) }
     }
 
     /// Registers a session this request created if fewer than `limit` entries are held; checked
@@ -195,7 +209,7 @@ final class ActiveSessions: Sendable {
         let now = ContinuousClock.now
         return table.withLock { table in
             guard table.entries.count < limit else { return false }
-            table.entries[session.id.randomKey] = .created(session, now: now)
+            table.entries[session.id.randomKey] = Entry(.created(session, now: now))
             return true
         }
     }
@@ -212,9 +226,6 @@ final class ActiveSessions: Sendable {
         case wait(target: UInt64)
         /// Write this snapshot of generation `generation` under `id`, then ``writeCompleted(_:registeredID:_:)``.
         case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?)
-        /// The session is not filed here (it cannot be while a request holds it): write without
-        /// coordination.
-        case unfiled(SessionSnapshot, generation: UInt64, id: SessionID)
     }
 
     /// Whether the store holds every change made to `session` so far and no touch is due, so a
@@ -223,8 +234,8 @@ final class ActiveSessions: Sendable {
         let status = session.status()
         let now = ContinuousClock.now
         return table.withLock { table in
-            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else { return false }
-            return table.entries.values[index].isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now)
+            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else { return false }
+            return entry.lifecycle.isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now)
         }
     }
 
@@ -234,12 +245,14 @@ final class ActiveSessions: Sendable {
         return table.withLock { table in
             let status = session.status()
             let target = target ?? status.generation
-            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else {
+            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
+                // Not filed (it cannot be while a request holds it): written with nothing to
+                // coordinate, and its completion finds no lifecycle to report to.
                 let (snapshot, generation, id) = session.snapshot(now: Date())
-                return .unfiled(snapshot, generation: generation, id: id)
+                return .write(snapshot, generation: generation, id: id, previous: nil, previousID: nil)
             }
             let ttl = Duration.seconds(status.maxInactiveInterval)
-            switch table.entries.values[index].persistRequested(target: target, id: status.id, ttl: ttl, now: now) {
+            switch entry.lifecycle.persistRequested(target: target, id: status.id, ttl: ttl, now: now) {
             case .upToDate: return .upToDate
             case .touch(let id, let ttl): return .touch(id, ttl: ttl)
             case .wait: return .wait(target: target)
@@ -257,12 +270,12 @@ final class ActiveSessions: Sendable {
         let currentID = session.id
         let wake = try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let now: Wake? = table.withLock { table in
-                guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return .retry }
-                switch table.entries.values[index].writeWaiterArrived(waiter, target: target) {
-                case .queued: return nil
-                case .covered: return .covered
-                case .retry: return .retry
-                }
+                guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: currentID) else { return .retry }
+                let id = table.suspend(waiter)
+                let action = entry.lifecycle.writeWaiterArrived(id, target: target)
+                if action == .queued { return nil }
+                _ = table.resume(id)
+                return action == .covered ? .covered : .retry
             }
             if let now { waiter.resume(returning: now) }
         }
@@ -275,8 +288,8 @@ final class ActiveSessions: Sendable {
         let now = ContinuousClock.now
         let currentID = session.id
         let wakes = table.withLock { table -> [(Waiter, Lifecycle.WriteWake)] in
-            guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return [] }
-            return table.entries.values[index].writeCompleted(result, now: now)
+            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: currentID) else { return [] }
+            return entry.lifecycle.writeCompleted(result, now: now).compactMap { id, wake in table.resume(id).map { ($0, wake) } }
         }
         for (waiter, wake) in wakes {
             switch wake {
@@ -292,8 +305,8 @@ final class ActiveSessions: Sendable {
         let currentID = session.id
         let retired = session.withState { $0.retiredIDs }
         return table.withLock { table in
-            guard let index = table.index(of: session, registeredID: registeredID, currentID: currentID) else { return retired }
-            return table.entries.values[index].deleteRequested(retiredIDs: retired)
+            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: currentID) else { return retired }
+            return entry.lifecycle.deleteRequested(retiredIDs: retired)
         }
     }
 
@@ -326,19 +339,19 @@ final class ActiveSessions: Sendable {
         return table.withLock { table in
             if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
             let status = session.status()
-            guard let index = table.index(of: session, registeredID: registeredID, currentID: status.id) else {
+            guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
                 return .released(status)
             }
             // A session that must stay in memory (no store node is up) is kept whatever the limit;
             // maxActiveSessions bounds those.
             let residency: Lifecycle.Residency =
                 keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
-            let action = table.entries.values[index].requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
+            let action = entry.lifecycle.requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
             switch action {
             case .persistFirst:
                 return .persistFirst
             case .remove:
-                table.entries.remove(at: index)
+                table.entries[filedKey] = nil
                 return .released(status)
             case .stillShared, .resident:
                 if case .resident = action {
@@ -347,10 +360,10 @@ final class ActiveSessions: Sendable {
                     // access time is the end of this request.
                     session.markResident()
                 }
-                let key = status.id.randomKey
-                if table.entries.keys[index] != key {
-                    let entry = table.entries.remove(at: index).value
-                    table.entries[key] = entry
+                if filedKey != status.id.randomKey {
+                    // Re-filed under the id it has now (changeSessionId gives a new random part).
+                    table.entries[filedKey] = nil
+                    table.entries[status.id.randomKey] = entry
                 }
                 return .released(status)
             }
@@ -368,9 +381,9 @@ final class ActiveSessions: Sendable {
 
     private func sweep(_ table: inout Table, now: ContinuousClock.Instant) {
         table.entries = table.entries.filter { entry in
-            if case .resident(_, let expiry) = entry.value.phase { expiry > now } else { true }
+            if case .resident(let expiry) = entry.value.lifecycle.phase { expiry > now } else { true }
         }
-        table.residentCount = table.entries.values.count { $0.isResident }
+        table.residentCount = table.entries.values.count { $0.lifecycle.isResident }
         table.lastSweep = now
     }
 }

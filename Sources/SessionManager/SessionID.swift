@@ -27,6 +27,9 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
     private let nodeStart: UInt8
     /// UTF-8 offset where the jvmRoute starts (0: none).
     private let routeStart: UInt8
+    /// The random part as a key, parsed once here: active sessions are looked up by it several
+    /// times per request (see ``SessionRandomKey``).
+    let randomKey: SessionRandomKey
 
     /// The random part (32 upper-case hex characters).
     public var random: String { String(part(0, Self.randomLength)) }
@@ -69,6 +72,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         self.description = text
         self.nodeStart = nodeStart
         self.routeStart = routeStart
+        self.randomKey = SessionRandomKey(hex: random.utf8)
     }
 
     /// Parses an id received from a client; `nil` unless it matches the format exactly.
@@ -119,6 +123,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         guard index == count else { return nil }
         self.nodeStart = UInt8(nodeRange?.lowerBound ?? 0)
         self.routeStart = UInt8(routeRange?.lowerBound ?? 0)
+        self.randomKey = SessionRandomKey(hex: bytes[0..<Self.randomLength])
         self.description = String(decoding: bytes, as: UTF8.self)
     }
 

@@ -11,17 +11,22 @@
 /// loaded beside a shared instance, a write decided on a stale generation) testable one event at a
 /// time, without a store (`SessionLifecycleTests`).
 ///
-/// `Waiter` is what a suspended request is resumed through: a continuation in the server, a
-/// number in the tests.
-struct SessionLifecycle<Waiter> {
-    /// Where the session is in its life on this node.
+/// Suspended requests appear as ``WaiterID``s: the caller keeps what resumes them (continuations),
+/// so the machine is a plain value with nothing generic to instantiate on the hot path.
+struct SessionLifecycle {
+    /// Names a request suspended until a load or a write ends (its continuation is the caller's).
+    typealias WaiterID = Int
+
+    /// Where the session is in its life on this node (the instance is ``session``, set in the
+    /// active and resident phases; kept beside the phase, not in it, so that finding out which
+    /// session an entry holds reads one reference instead of copying an enum with payloads).
     enum Phase {
         /// One request is loading it from the store; these requests wait for the result.
-        case loading([Waiter])
-        /// In use by `references` requests, which share this instance.
-        case active(Session, references: Int)
+        case loading([WaiterID])
+        /// In use by `references` requests, which share the instance.
+        case active(references: Int)
         /// Released by every request and kept for the next one until `expiry` (residency).
-        case resident(Session, expiry: ContinuousClock.Instant)
+        case resident(expiry: ContinuousClock.Instant)
     }
 
     /// What the store holds of the session, and the write in progress.
@@ -40,7 +45,7 @@ struct SessionLifecycle<Waiter> {
         /// Whether a request is writing now.
         var writing = false
         /// Requests waiting for a write that covers `generation`.
-        var writeWaiters: [(generation: UInt64, waiter: Waiter)] = []
+        var writeWaiters: [(generation: UInt64, waiter: WaiterID)] = []
         /// Set once the session was deleted from the store (invalidated).
         var deleted = false
         /// When the store's time to live was last reset (load, write or touch). Requests that
@@ -50,24 +55,18 @@ struct SessionLifecycle<Waiter> {
     }
 
     private(set) var phase: Phase
+    /// The instance, once loaded (`nil` only while loading).
+    private(set) var session: Session?
     private(set) var persistence: Persistence
 
     /// A session nobody on this node has: the first request loads it.
     static func loading(now: ContinuousClock.Instant) -> Self {
-        Self(phase: .loading([]), persistence: Persistence(lastTouched: now))
+        Self(phase: .loading([]), session: nil, persistence: Persistence(lastTouched: now))
     }
 
     /// A session the request that holds it has just created: nothing in the store yet.
     static func created(_ session: Session, now: ContinuousClock.Instant) -> Self {
-        Self(phase: .active(session, references: 1), persistence: Persistence(lastTouched: now))
-    }
-
-    /// The session, once loaded.
-    var session: Session? {
-        switch phase {
-        case .loading: nil
-        case .active(let session, _), .resident(let session, _): session
-        }
+        Self(phase: .active(references: 1), session: session, persistence: Persistence(lastTouched: now))
     }
 
     var isResident: Bool {
@@ -81,45 +80,37 @@ struct SessionLifecycle<Waiter> {
     // MARK: - A request asks for the session
 
     /// What a request that asks for the session does.
-    enum ArrivalAction: Equatable {
-        /// Use this instance (one more reference taken).
-        case use(Session)
+    enum ArrivalAction {
+        /// Use this instance, shared with the requests that have it (one more reference taken).
+        case shared(Session)
         /// Another request is loading it: wait (``waiterArrived(_:)``).
-        case wait
+        case loading
         /// Load it from the store, then report with ``loadCompleted(_:now:)``.
-        case load
-
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            switch (lhs, rhs) {
-            case (.use(let a), .use(let b)): a === b
-            case (.wait, .wait), (.load, .load): true
-            default: false
-            }
-        }
+        case mustLoad
     }
 
     /// A request asks for the session.
     mutating func requestArrived(now: ContinuousClock.Instant) -> ArrivalAction {
-        switch phase {
-        case .active(let session, let references):
-            phase = .active(session, references: references + 1)
-            return .use(session)
-        case .loading:
-            return .wait
-        case .resident(let session, let expiry):
+        switch (phase, session) {
+        case (.active(let references), let session?):
+            phase = .active(references: references + 1)
+            return .shared(session)
+        case (.resident(let expiry), let session?):
             if expiry > now {
-                phase = .active(session, references: 1)
-                return .use(session)
+                phase = .active(references: 1)
+                return .shared(session)
             }
             // Idle for longer than its timeout: the store copy has expired as well (it was last
             // written or touched before the release), so the load finds nothing.
             self = .loading(now: now)
-            return .load
+            return .mustLoad
+        default:
+            return .loading
         }
     }
 
     /// What a request told to wait does.
-    enum WaitAction: Equatable {
+    enum WaitAction {
         /// Queued: it is resumed when the load completes.
         case queued
         /// The load completed before the request queued: use this instance (one more reference).
@@ -128,27 +119,19 @@ struct SessionLifecycle<Waiter> {
         /// ask again with ``requestArrived(now:)`` (answering "not found" here would make the
         /// caller start a new session and lose the client's).
         case askAgain
-
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            switch (lhs, rhs) {
-            case (.use(let a), .use(let b)): a === b
-            case (.queued, .queued), (.askAgain, .askAgain): true
-            default: false
-            }
-        }
     }
 
     /// A request told to ``ArrivalAction/wait`` queues up.
-    mutating func waiterArrived(_ waiter: Waiter) -> WaitAction {
-        switch phase {
-        case .loading(var waiters):
+    mutating func waiterArrived(_ waiter: WaiterID) -> WaitAction {
+        switch (phase, session) {
+        case (.active(let references), let session?):
+            phase = .active(references: references + 1)
+            return .use(session)
+        case (.loading(var waiters), _):
             waiters.append(waiter)
             phase = .loading(waiters)
             return .queued
-        case .active(let session, let references):
-            phase = .active(session, references: references + 1)
-            return .use(session)
-        case .resident:
+        default:
             return .askAgain
         }
     }
@@ -167,7 +150,7 @@ struct SessionLifecycle<Waiter> {
     struct LoadCompletion {
         /// The requests to resume: they share the instance (their references are taken), or get
         /// the loader's "not found" or error.
-        var waiters: [Waiter]
+        var waiters: [WaiterID]
         /// `false`: the session is not on this node; the entry goes.
         var keepsEntry: Bool
     }
@@ -178,7 +161,8 @@ struct SessionLifecycle<Waiter> {
         guard case .found(let session, let stored, let id) = outcome else {
             return LoadCompletion(waiters: waiters, keepsEntry: false)
         }
-        phase = .active(session, references: 1 + waiters.count)
+        phase = .active(references: 1 + waiters.count)
+        self.session = session
         persistence = Persistence(stored: stored, storedID: id, lastTouched: now)
         return LoadCompletion(waiters: waiters, keepsEntry: true)
     }
@@ -198,22 +182,12 @@ struct SessionLifecycle<Waiter> {
         /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
         /// the same id is not written again, and a copy under an older id is deleted.
         case write(previous: SessionSnapshot?, previousID: SessionID?)
-
-        static func == (lhs: Self, rhs: Self) -> Bool {
-            switch (lhs, rhs) {
-            case (.upToDate, .upToDate), (.wait, .wait): true
-            case (.touch(let a, let x), .touch(let b, let y)): a == b && x == y
-            case (.write(let a, let x), .write(let b, let y)): a == b && x == y
-            default: false
-            }
-        }
     }
 
     /// Whether the store holds generation `target` and no touch is due: ``persistRequested(target:id:ttl:now:)``
     /// would answer ``PersistAction/upToDate``, so a request can skip it without suspending.
     func isUpToDate(target: UInt64, ttl: Duration, now: ContinuousClock.Instant) -> Bool {
-        let p = persistence
-        return p.stored != nil && p.storedGeneration >= target && !touchIsDue(ttl: ttl, now: now)
+        persistence.stored != nil && persistence.storedGeneration >= target && !touchIsDue(ttl: ttl, now: now)
     }
 
     /// A request wants generation `target` of the session in the store (its current id `id`, its
@@ -254,7 +228,7 @@ struct SessionLifecycle<Waiter> {
     }
 
     /// A request told to ``PersistAction/wait`` queues up for generation `target`.
-    mutating func writeWaiterArrived(_ waiter: Waiter, target: UInt64) -> WriteWaitAction {
+    mutating func writeWaiterArrived(_ waiter: WaiterID, target: UInt64) -> WriteWaitAction {
         if persistence.stored != nil && persistence.storedGeneration >= target { return .covered }
         guard persistence.writing else { return .retry }
         persistence.writeWaiters.append((target, waiter))
@@ -275,7 +249,7 @@ struct SessionLifecycle<Waiter> {
 
     /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write; returns
     /// the waiting requests to resume and how.
-    mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> [(Waiter, WriteWake)] {
+    mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> [(WaiterID, WriteWake)] {
         persistence.writing = false
         if result.failure == nil {
             persistence.lastTouched = now
@@ -344,19 +318,19 @@ struct SessionLifecycle<Waiter> {
         ifUnsaved: UnsavedSession,
         now: ContinuousClock.Instant
     ) -> ReleaseAction {
-        guard case .active(let session, let references) = phase else { return .stillShared }
+        guard case .active(let references) = phase else { return .stillShared }
         if references > 1 {
-            phase = .active(session, references: references - 1)
+            phase = .active(references: references - 1)
             return .stillShared
         }
         guard status.isValid, residency != .off else { return .remove }
         if residency == .room {
             let expiry = now + .seconds(status.maxInactiveInterval)
-            phase = .resident(session, expiry: expiry)
+            phase = .resident(expiry: expiry)
             return .resident(expiry: expiry)
         }
-        let p = persistence
-        let saved = p.stored != nil && !p.deleted && !p.writing && p.storedID == status.id && p.storedGeneration >= status.generation
+        let saved = persistence.stored != nil && !persistence.deleted && !persistence.writing
+            && persistence.storedID == status.id && persistence.storedGeneration >= status.generation
         return !saved && ifUnsaved == .askToPersist ? .persistFirst : .remove
     }
 }

@@ -125,10 +125,19 @@ public final class SessionManager: Service, Sendable {
     /// Number of sessions moved to another node because theirs was down (msm "memcached failover").
     public var relocationCount: Int { relocations.load(ordering: .relaxed) }
 
-    /// Whether each node is up, by node id (`"store"` for a node without id), as the last
-    /// operations on it found.
-    public var nodeAvailability: [(id: String, isUp: Bool)] {
-        storage.nodes.map { ($0.id ?? "store", $0.availability.isUp) }
+    /// One store node as the last operations on it found it.
+    public struct NodeState: Sendable, Equatable {
+        /// The node id (`"store"` for the node of a context without node ids).
+        public let id: String
+        /// `false` from a failure to answer until an operation or a probe works again.
+        public let isUp: Bool
+        /// How many times it went down or came back (msm's node availability statistics).
+        public let transitionCount: Int
+    }
+
+    /// Each node's state, in configuration order.
+    public var nodeAvailability: [NodeState] {
+        storage.nodes.map { NodeState(id: $0.id ?? "store", isUp: $0.availability.isUp, transitionCount: $0.availability.transitionCount) }
     }
 
     /// Backup writes and touches dropped because the background queue was full.
@@ -198,7 +207,7 @@ public final class SessionManager: Service, Sendable {
             } else {
                 logger.warning("stored session is unreadable; deleted, the client gets a new session", metadata: metadata)
             }
-            if !read.fromBackup { try? await storage.delete(id) }
+            await storage.discard(read)
             return nil
         }
         guard snapshot.id == id.description else {
@@ -209,6 +218,16 @@ public final class SessionManager: Service, Sendable {
             // The touch above used the context default; this session has its own timeout.
             _ = try? await storage.touch(id, ttl: .seconds(snapshot.maxInactiveInterval))
         }
+        // Seconds since the copy was written (a write stamps `lastAccessedTime`).
+        let age = Date().timeIntervalSince(snapshot.lastAccessedTime)
+        let interval = Double(snapshot.maxInactiveInterval)
+        if read.fromBackup && read.relocateTo == nil && age >= interval {
+            // The primary's node answers but lacks the session: restored from the backup only if
+            // it is certainly alive. Written longer ago than its timeout, it may have expired
+            // (the backup lives a quarter longer than the primary), and an expired session
+            // never comes back.
+            return nil
+        }
         let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
         if let node = read.relocateTo {
             // Its node is down: the session moves to the node of the backup (a new cookie), and
@@ -218,19 +237,13 @@ public final class SessionManager: Service, Sendable {
             logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
             return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
         }
-        if read.fromBackup || (storage.writesBackups && Self.backupNeedsRefresh(snapshot, ttl: snapshot.maxInactiveInterval)) {
+        if read.fromBackup || (storage.writesBackups && age > interval / 4) {
             // Only the backup had it (its node lost the copy), or the backup was last written a
-            // quarter of its time to live ago: the request ends with a write of both copies.
+            // quarter of the session's timeout ago (a session only read keeps its primary alive
+            // with each read, not its backup): the request ends with a write of both copies.
             return ActiveSessions.Loaded(session: session, stored: nil, storedID: nil)
         }
         return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
-    }
-
-    /// Whether a session's backup copy, written with its last change, is due a new time to live:
-    /// a session only read keeps its primary copy alive with each read's get-and-touch, not its
-    /// backup. Its last write is its stored `lastAccessedTime`.
-    static func backupNeedsRefresh(_ snapshot: SessionSnapshot, ttl: Int) -> Bool {
-        Date().timeIntervalSince(snapshot.lastAccessedTime) > Double(ttl) / 4
     }
 
     /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.

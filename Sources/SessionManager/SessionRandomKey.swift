@@ -10,19 +10,19 @@ struct SessionRandomKey: Hashable, Sendable {
     let low: UInt64
 }
 
-extension SessionID {
-    /// The random part as a key (see ``SessionRandomKey``).
-    var randomKey: SessionRandomKey {
+extension SessionRandomKey {
+    /// The key of a validated random part (32 upper-case hex characters, as both ``SessionID``
+    /// initialisers check).
+    init(hex bytes: some Sequence<UInt8>) {
         var high: UInt64 = 0
         var low: UInt64 = 0
         var index = 0
-        // The random part is validated upper-case hex, by both initialisers.
-        for byte in description.utf8 {
-            guard index < Self.randomLength else { break }
+        for byte in bytes {
+            guard index < SessionID.randomLength else { break }
             let nibble = UInt64(byte <= UInt8(ascii: "9") ? byte &- UInt8(ascii: "0") : byte &- UInt8(ascii: "A") &+ 10)
             if index < 16 { high = high << 4 | nibble } else { low = low << 4 | nibble }
             index += 1
         }
-        return SessionRandomKey(high: high, low: low)
+        self.init(high: high, low: low)
     }
 }

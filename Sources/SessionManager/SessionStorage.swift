@@ -53,8 +53,8 @@ final class SessionStorage: Sendable {
     @inline(__always)
     func key(for id: SessionID) -> String { keyPrefix + id.description }
 
-    /// The store key of a session's backup copy.
-    func backupKey(for id: SessionID) -> String { "bak:" + keyPrefix + id.description }
+    /// The store key of the backup copy of the session stored under `key`.
+    static func backupKey(_ key: String) -> String { "bak:" + key }
 
     /// The node holding the primary copy of `id`: the one its node part names; `nil` for an id
     /// naming no configured node (or none, while nodes have ids).
@@ -82,6 +82,11 @@ final class SessionStorage: Sendable {
 
     // MARK: - Operations
 
+    /// The time to live of a backup copy: a quarter longer than the session's. A session only read
+    /// slides its primary's time to live with every read, and its backup is rewritten at most once
+    /// per quarter (see ``SessionManager``), so the backup always outlives the primary.
+    static func backupTTL(_ ttl: Duration) -> Duration { ttl + ttl / 4 }
+
     /// What a read found.
     struct Read {
         let bytes: [UInt8]
@@ -91,39 +96,55 @@ final class SessionStorage: Sendable {
         let relocateTo: String?
         /// `true` when the bytes came from a backup copy.
         let fromBackup: Bool
+        /// Where the bytes came from (to delete them if they are unreadable).
+        fileprivate let node: Node
+        fileprivate let key: String
+    }
+
+    /// Runs one command on `node`: an answer marks the node up, a failure to answer (unreachable,
+    /// timed out) marks it down. The error is rethrown either way.
+    private func command<T>(on node: Node, _ body: (any SessionStore) async throws -> T) async throws -> T {
+        do {
+            let result = try await body(node.store)
+            node.availability.worked(logger)
+            return result
+        } catch {
+            // A single node without id has no alternative: the manager's outage log says it all.
+            if encodesNodeIDs && SessionManager.isOutage(error) { node.availability.failed(error, logger) }
+            throw error
+        }
     }
 
     /// Reads a session and resets its time to live; `nil` when no node has it.
     /// - Throws: ``SessionManagerError/Code/storeUnavailable`` when no node that could hold it answered.
     func read(_ id: SessionID, ttl: Duration) async throws -> Read? {
         guard let primary = node(for: id) else { return nil }
+        let key = key(for: id)
         guard encodesNodeIDs else {
-            return try await primary.store.getAndTouch(key(for: id), ttl: ttl).map { Read(bytes: $0, relocateTo: nil, fromBackup: false) }
+            let bytes = try await primary.store.getAndTouch(key, ttl: ttl)
+            return bytes.map { Read(bytes: $0, relocateTo: nil, fromBackup: false, node: primary, key: key) }
         }
         var failure: (any Error)?
         var answered = false
         if primary.availability.isUp {
             do {
-                let bytes = try await primary.store.getAndTouch(key(for: id), ttl: ttl)
-                primary.availability.worked(logger)
-                if let bytes { return Read(bytes: bytes, relocateTo: nil, fromBackup: false) }
+                if let bytes = try await command(on: primary, { try await $0.getAndTouch(key, ttl: ttl) }) {
+                    return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
+                }
                 answered = true
-            } catch {
-                try noteFailure(error, on: primary)
+            } catch where SessionManager.isOutage(error) {
                 failure = error
             }
         }
+        let backupKey = Self.backupKey(key)
         for candidate in backupCandidates(after: primary) {
             do {
-                let bytes = try await candidate.store.getAndTouch(backupKey(for: id), ttl: ttl)
-                candidate.availability.worked(logger)
-                if let bytes {
+                if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
                     let moves = !primary.availability.isUp
-                    return Read(bytes: bytes, relocateTo: moves ? candidate.id : nil, fromBackup: true)
+                    return Read(bytes: bytes, relocateTo: moves ? candidate.id : nil, fromBackup: true, node: candidate, key: backupKey)
                 }
                 answered = true
-            } catch {
-                try noteFailure(error, on: candidate)
+            } catch where SessionManager.isOutage(error) {
                 failure = error
             }
         }
@@ -133,28 +154,25 @@ final class SessionStorage: Sendable {
         return nil
     }
 
+    /// Deletes the copy a read returned (it was unreadable), best effort.
+    func discard(_ read: Read) async {
+        _ = try? await command(on: read.node) { try await $0.delete(read.key) }
+    }
+
     /// Writes a session's primary copy, then its backup copy; when the session had another id in
     /// the store (`previousID`: an id change or a relocation), deletes the old copies, best effort.
     func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?) async throws {
         guard let primary = node(for: id) else {
             throw SessionManagerError(.storeUnavailable, "the session has no store node")
         }
-        do {
-            try await primary.store.set(key(for: id), value: bytes, ttl: ttl)
-            primary.availability.worked(logger)
-        } catch {
-            try? noteFailure(error, on: primary)
-            throw error
-        }
+        let key = key(for: id)
+        try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
         if let previousID, previousID != id { await deleteOldCopies(of: previousID) }
         guard let backup = backupCandidates(after: primary).first else { return }
-        let key = backupKey(for: id)
         let write: @Sendable () async -> Void = { [self] in
             do {
-                try await backup.store.set(key, value: bytes, ttl: ttl)
-                backup.availability.worked(logger)
+                try await command(on: backup) { try await $0.set(Self.backupKey(key), value: bytes, ttl: Self.backupTTL(ttl)) }
             } catch {
-                try? noteFailure(error, on: backup)
                 logger.debug("backup write failed", metadata: ["sm.node": "\(backup.id ?? "")", "sm.error": "\(error)"])
             }
         }
@@ -169,21 +187,11 @@ final class SessionStorage: Sendable {
     /// requests reads no store, see ``SessionLifecycle``); the backup's after the response.
     func touch(_ id: SessionID, ttl: Duration) async throws {
         guard let primary = node(for: id) else { return }
-        do {
-            _ = try await primary.store.touch(key(for: id), ttl: ttl)
-            primary.availability.worked(logger)
-        } catch {
-            try? noteFailure(error, on: primary)
-            throw error
-        }
+        let key = key(for: id)
+        _ = try await command(on: primary) { try await $0.touch(key, ttl: ttl) }
         guard let backup = backupCandidates(after: primary).first else { return }
-        let key = backupKey(for: id)
         background.submit { [self] in
-            do {
-                _ = try await backup.store.touch(key, ttl: ttl)
-            } catch {
-                try? noteFailure(error, on: backup)
-            }
+            _ = try? await command(on: backup) { try await $0.touch(Self.backupKey(key), ttl: Self.backupTTL(ttl)) }
         }
     }
 
@@ -191,16 +199,10 @@ final class SessionStorage: Sendable {
     /// and its backup copy (best effort).
     func delete(_ id: SessionID) async throws {
         guard let primary = node(for: id) else { return }
-        do {
-            try await primary.store.delete(key(for: id))
-            primary.availability.worked(logger)
-        } catch {
-            try? noteFailure(error, on: primary)
-            throw error
-        }
+        let key = key(for: id)
+        try await command(on: primary) { try await $0.delete(key) }
         if let backup = backupCandidates(after: primary).first {
-            let key = backupKey(for: id)
-            try? await backup.store.delete(key)
+            _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
         }
     }
 
@@ -208,38 +210,22 @@ final class SessionStorage: Sendable {
     /// is written, and what remains of the old ones expires with its time to live.
     private func deleteOldCopies(of id: SessionID) async {
         guard let primary = node(for: id) else { return }
+        let key = key(for: id)
         if primary.availability.isUp {
-            do {
-                try await primary.store.delete(key(for: id))
-            } catch {
-                try? noteFailure(error, on: primary)
-            }
+            _ = try? await command(on: primary) { try await $0.delete(key) }
         }
         // The backup of the old id must go: a client still sending the old id while its node is
         // down would otherwise be served this older copy again.
-        for candidate in backupCandidates(after: primary).prefix(1) {
-            try? await candidate.store.delete(backupKey(for: id))
+        if let backup = backupCandidates(after: primary).first {
+            _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
         }
-    }
-
-    /// Marks `node` down when `error` says it cannot be reached or timed out; rethrows anything else
-    /// (the refusal of one command says nothing about the node).
-    private func noteFailure(_ error: any Error, on node: Node) throws {
-        guard SessionManager.isOutage(error) else { throw error }
-        // A single node without id has no alternative: the manager's outage log says it all.
-        guard encodesNodeIDs else { return }
-        node.availability.failed(error, logger)
     }
 
     /// Probes each down node once (a cheap command); an answer marks it up.
     func probeDownNodes() async {
         for node in nodes where !node.availability.isUp {
-            do {
-                _ = try await node.store.touch(keyPrefix + "ping-" + (node.id ?? ""), ttl: .seconds(1))
-                node.availability.worked(logger)
-            } catch {
-                // Still down; logged when it went down.
-            }
+            // Still down: logged when it went down.
+            _ = try? await command(on: node) { try await $0.touch(keyPrefix + "ping-" + (node.id ?? ""), ttl: .seconds(1)) }
         }
     }
 }

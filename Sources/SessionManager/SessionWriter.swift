@@ -1,7 +1,3 @@
-import Foundation
-import Logging
-import Synchronization
-
 /// Carries out the writes, touches and deletes that the sessions' lifecycles ask for (see
 /// ``SessionLifecycle``): the asynchronous half of the lifecycle, with no decision of its own.
 ///
@@ -52,10 +48,6 @@ final class SessionWriter: Sendable {
                     .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
                 )
                 if let failure { throw failure }
-                return
-            case .unfiled(var snapshot, _, let id):
-                if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
-                try await write(snapshot, id: id, previous: nil, previousID: nil)
                 return
             }
         }

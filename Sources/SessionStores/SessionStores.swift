@@ -40,10 +40,9 @@ public enum SessionStores {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) throws -> any SessionStore {
-        let nodes = try makeNodes(for: manager, eventLoopGroup: eventLoopGroup, logger: logger)
-        guard nodes.count == 1 else {
+        guard manager.memcachedNodes.count <= 1 else {
             throw SessionManagerError(.invalidConfiguration, "several store nodes: use SessionStores.makeNodes(for:)")
         }
-        return nodes[0].store
+        return try makeNodes(for: manager, eventLoopGroup: eventLoopGroup, logger: logger)[0].store
     }
 }

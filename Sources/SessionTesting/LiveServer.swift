@@ -6,27 +6,33 @@ import SessionHTTP
 /// Runs an ``HTTPServer`` for the duration of a test body and stops it afterwards.
 public enum LiveServer {
     /// Runs `server` (configured with port 0 or a fixed port), calls `body` with the bound port,
-    /// then cancels the server and waits for it to stop.
+    /// then stops the server with a graceful shutdown, as the sample does on SIGTERM, and waits
+    /// for it to stop.
+    ///
+    /// Not by cancelling it: a cancelled accept loop drops the connections NIO has accepted but
+    /// not handed out yet, and NIO traps on them ("Deinited NIOAsyncWriter without calling
+    /// finish()", swift-nio #2813); a graceful shutdown closes the listening socket and serves
+    /// what was already accepted.
     public static func with<R: Sendable>(
         _ server: HTTPServer,
         _ body: @Sendable (Int) async throws -> R
     ) async throws -> R {
-        try await withThrowingTaskGroup(of: R?.self) { group in
+        let services = ServiceGroup(services: [server], logger: Logger(label: "live-server"))
+        return try await withThrowingTaskGroup(of: R?.self) { group in
             group.addTask {
-                try await server.run()
+                try await services.run()
                 return nil
             }
-            let port = try await server.localAddress.port ?? 0
-            let result: R
+            let result: Result<R, any Error>
             do {
-                result = try await body(port)
+                let port = try await server.localAddress.port ?? 0
+                result = .success(try await body(port))
             } catch {
-                group.cancelAll()
-                throw error
+                result = .failure(error)
             }
-            group.cancelAll()
+            await services.triggerGracefulShutdown()
             while let next = try await group.next() { _ = next }
-            return result
+            return try result.get()
         }
     }
 }

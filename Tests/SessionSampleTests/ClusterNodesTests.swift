@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SessionManager
 import SessionStores
@@ -56,6 +57,23 @@ import Testing
         }
 
         func isUp(_ index: Int) -> Bool { manager.nodeAvailability[index].isUp }
+
+        /// New-session requests until one is saved (the first ones may find dead nodes, answer
+        /// 503 and mark them down); the saved session's id, if any within `tries`.
+        func firstSavedSession(tries: Int = 3) async throws -> SessionID? {
+            for _ in 0..<tries {
+                if case (_, .set(let id), nil) = try await increment(nil) { return id }
+            }
+            return nil
+        }
+
+        /// A new session with count 1, whose backup is written: its id and its primary's index.
+        func savedSessionWithBackup() async throws -> (SessionID, primary: Int)? {
+            guard case (1, .set(let id), nil) = try await increment(nil) else { return nil }
+            let primary = index(of: id)
+            guard try await eventually({ try await holds(1 - primary, "bak:" + ClusterNodesTests.prefix + id.description) }) else { return nil }
+            return (id, primary)
+        }
     }
 
     static func nodeEntry(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
@@ -63,14 +81,20 @@ import Testing
         return "\(id):127.0.0.1:\(port)"
     }
 
-    func withCluster(_ kind: StoreServerProcess.Kind, failoverNodes: String = "", _ body: (Cluster) async throws -> Void) async throws {
+    func withCluster(
+        _ kind: StoreServerProcess.Kind,
+        failoverNodes: String = "",
+        logger: Logger = Logger(label: "test"),
+        configure: (inout ManagerConfiguration) -> Void = { _ in },
+        _ body: (Cluster) async throws -> Void
+    ) async throws {
         try await StoreServerProcess.with(kind) { a in
             try await StoreServerProcess.with(kind) { b in
                 var configuration = ManagerConfiguration(storageKeyPrefix: Self.prefix)
                 configuration.memcachedNodes = try StoreNode.parseList("\(Self.nodeEntry(kind, "n1", a.port)), \(Self.nodeEntry(kind, "n2", b.port))")
                 configuration.failoverNodes = try StoreNode.parseFailoverList(failoverNodes, nodes: configuration.memcachedNodes)
                 configuration.operationTimeout = .milliseconds(300)
-                let logger = Logger(label: "test")
+                configure(&configuration)
                 let counted = try SessionStores.makeNodes(for: configuration, logger: logger).map {
                     SessionStoreNode(id: $0.id, store: CountingSessionStore($0.store), isFailover: $0.isFailover)
                 }
@@ -107,10 +131,8 @@ import Testing
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func whenTheNodeOfASessionIsKilledTheSessionMovesToTheOtherNode(kind: StoreServerProcess.Kind) async throws {
         try await withCluster(kind) { cluster in
-            let (_, action, _) = try await cluster.increment(nil)
-            guard case .set(let id) = action else { Issue.record("no new session"); return }
-            let primary = cluster.index(of: id), other = 1 - primary
-            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + Self.prefix + id.description) })
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
+            let other = 1 - primary
 
             cluster.servers[primary].kill()
             let (count, moved, failure) = try await cluster.increment(id)
@@ -144,11 +166,7 @@ import Testing
         try await withCluster(kind) { cluster in
             cluster.servers.forEach { $0.kill() }
             // The first writes find the nodes dead (and answer 503); then sessions get no node part.
-            var memoryID: SessionID?
-            for _ in 0..<3 where memoryID == nil {
-                if case (_, .set(let id), nil) = try await cluster.increment(nil) { memoryID = id }
-            }
-            guard let memoryID else { Issue.record("no session while every node is down"); return }
+            guard let memoryID = try await cluster.firstSavedSession() else { Issue.record("no session while every node is down"); return }
             #expect(memoryID.nodeID == nil)
             let (count, action, failure) = try await cluster.increment(memoryID)
             #expect(count == 2 && action == SessionCookieAction.none && failure == nil, "kept in memory")
@@ -172,22 +190,16 @@ import Testing
                 #expect(id.nodeID == "n2")
             }
             cluster.servers[1].kill()
-            var placed: SessionID?
-            for _ in 0..<3 where placed == nil {
-                if case (_, .set(let id), nil) = try await cluster.increment(nil) { placed = id }
-            }
-            #expect(placed?.nodeID == "n1")
+            #expect(try await cluster.firstSavedSession()?.nodeID == "n1")
         }
     }
 
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func changeSessionIdMovesBothCopiesAndInvalidateDeletesBoth(kind: StoreServerProcess.Kind) async throws {
         try await withCluster(kind) { cluster in
-            let (_, action, _) = try await cluster.increment(nil)
-            guard case .set(let id) = action else { Issue.record("no new session"); return }
-            let primary = cluster.index(of: id), other = 1 - primary
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
+            let other = 1 - primary
             let old = Self.prefix + id.description
-            #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + old) })
 
             let (changed, _) = try await cluster.request(id) { _ = try await $0.session().changeSessionId() }
             guard case .set(let newID) = changed else { Issue.record("no new cookie"); return }
@@ -202,6 +214,80 @@ import Testing
             #expect(ended == .expire)
             #expect(try await !cluster.holds(primary, new))
             #expect(try await !cluster.holds(other, "bak:" + new))
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func aSessionOnlyReadForLongerThanItsTimeoutStillHasABackup(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind, configure: { $0.maxInactiveInterval = 3 }) { cluster in
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
+            for _ in 0..<8 {
+                try await Task.sleep(for: .seconds(1))
+                var count: Int?
+                _ = try await cluster.request(id) { count = try await $0.existingSession()?.get("count", as: Int.self) }
+                #expect(count == 1)
+            }
+            cluster.servers[primary].kill()
+            let (count, moved, _) = try await cluster.increment(id)
+            #expect(count == 2, "the backup was alive 8 s after the last change, with a 3 s timeout")
+            guard case .set(let newID) = moved else { Issue.record("not relocated: \(moved)"); return }
+            #expect(newID.random == id.random)
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func aCorruptCopyGivesANewSessionAndIsDeleted(kind: StoreServerProcess.Kind) async throws {
+        let capture = LogCapture()
+        try await withCluster(kind, logger: capture.logger(level: .info)) { cluster in
+            let garbage = Array("not a session".utf8)
+            // On the primary.
+            guard let (first, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
+            let key = Self.prefix + first.description
+            try await cluster.stores[primary].base.set(key, value: garbage, ttl: .seconds(60))
+            let (count, action, _) = try await cluster.increment(first)
+            guard case .set(let fresh) = action else { Issue.record("no new session: \(action)"); return }
+            #expect(count == 1 && fresh.random != first.random)
+            #expect(try await !cluster.holds(primary, key))
+            // On the backup, found after the primary's node lost its copy.
+            guard let (second, primary2) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
+            let key2 = Self.prefix + second.description
+            try await cluster.stores[primary2].base.delete(key2)
+            try await cluster.stores[1 - primary2].base.set("bak:" + key2, value: garbage, ttl: .seconds(60))
+            let (count2, action2, _) = try await cluster.increment(second)
+            guard case .set(let fresh2) = action2 else { Issue.record("no new session: \(action2)"); return }
+            #expect(count2 == 1 && fresh2.random != second.random)
+            #expect(try await !cluster.holds(1 - primary2, "bak:" + key2))
+            #expect(capture.records(.warning, containing: "unreadable").count == 2, "one warning per corrupt copy")
+        }
+    }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func aCopyLostByALiveNodeIsRestoredFromTheBackupUnlessItMayHaveExpired(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            // The node answers but lost the copy (a memcached restarted empty): the backup serves.
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
+            let key = Self.prefix + id.description
+            try await cluster.stores[primary].base.delete(key)
+            let (count, action, _) = try await cluster.increment(id)
+            #expect(count == 2 && action == SessionCookieAction.none, "restored, same id")
+            #expect(try await cluster.holds(primary, key), "written back")
+
+            // A backup written longer ago than the session's timeout may belong to an expired
+            // session: it is not restored.
+            guard let (old, primary2) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
+            let oldKey = Self.prefix + old.description
+            let stale = SessionSnapshot(
+                id: old.description,
+                creationTime: Date(timeIntervalSinceNow: -7200),
+                lastAccessedTime: Date(timeIntervalSinceNow: -1900),
+                maxInactiveInterval: 1800,
+                attributes: ["count": .int(41)]
+            )
+            try await cluster.stores[primary2].base.delete(oldKey)
+            try await cluster.stores[1 - primary2].base.set("bak:" + oldKey, value: try BinarySessionTranscoder().encode(stale), ttl: .seconds(60))
+            let (count2, action2, _) = try await cluster.increment(old)
+            guard case .set(let fresh) = action2 else { Issue.record("an expired session came back: \(action2)"); return }
+            #expect(count2 == 1 && fresh.random != old.random)
         }
     }
 }
