@@ -49,7 +49,7 @@ if [ -z "$peer_bin" ] && [ -n "$peer_dir" ]; then
 fi
 
 pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }  # waited for: the next run needs their ports
 trap cleanup EXIT
 
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/myapp/plain" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
@@ -101,7 +101,9 @@ case "$store" in
       fi
       nodes="${nodes:+$nodes,}$entry"
     done
-    sleep 0.5
+    # The previous run's servers may still hold the ports for a moment: wait until ours answer.
+    for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
+    store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
     config=$(mktemp --suffix=.xml)
     cat > "$config" <<XML
 <Server>

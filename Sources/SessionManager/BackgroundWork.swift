@@ -1,11 +1,12 @@
 import Synchronization
 
-/// Store work that happens after the response (backup writes and touches), run by
-/// ``SessionManager/run()`` with bounded concurrency.
+/// Store work that must not hold up a request: queued jobs (backup touches) run after the
+/// response by ``SessionManager/run()`` with bounded concurrency, and ``run(_:timeout:)`` lets a
+/// request wait for a job at most a while (backup writes with `sessionBackupAsync="false"`).
 ///
 /// Bounded: when the queue holds ``capacity`` jobs (the stores cannot keep up, or the manager is
-/// not running), the oldest jobs are dropped and counted. A dropped backup write costs a session
-/// its backup until its next change, never a request.
+/// not running), the oldest jobs are dropped and counted. A dropped backup touch costs a session
+/// its backup's extra time to live until its next write, never a request.
 final class BackgroundWork: Sendable {
     typealias Job = @Sendable () async -> Void
 

@@ -12,7 +12,8 @@ import Synchronization
 /// framework can drive it the same way.
 ///
 /// A manager is a `Service`: ``run()`` runs its stores (connection pools, sweeps) and its
-/// background work (backup writes after the response, probes of down nodes) until graceful shutdown.
+/// background work (backup touches after the response, waits for backups with
+/// `sessionBackupAsync="false"`, probes of down nodes) until graceful shutdown.
 public final class SessionManager: Service, Sendable {
     /// The configuration this manager was built with.
     public let configuration: ManagerConfiguration
@@ -22,7 +23,7 @@ public final class SessionManager: Service, Sendable {
     public let nodes: [SessionStoreNode]
     /// Where sessions are kept: nodes, availability, key layout.
     let storage: SessionStorage
-    /// Backup writes and touches after the response.
+    /// Backup touches after the response, and backup writes waited for with a timeout.
     let background = BackgroundWork()
     private let relocations = Atomic<Int>(0)
     let idGenerator: SessionIDGenerator
@@ -140,7 +141,7 @@ public final class SessionManager: Service, Sendable {
         storage.nodes.map { NodeState(id: $0.id ?? "store", isUp: $0.availability.isUp, transitionCount: $0.availability.transitionCount) }
     }
 
-    /// Backup writes and touches dropped because the background queue was full.
+    /// Backup touches dropped because the background queue was full.
     public var droppedBackgroundJobCount: Int { background.droppedCount }
 
     /// Number of sessions that in-flight requests are using on this node.

@@ -290,4 +290,53 @@ import Testing
             #expect(count2 == 1 && fresh.random != old.random)
         }
     }
+
+    /// Two app processes (two nodes of the sample) on the same two store nodes, requests
+    /// alternating between them: the count never skips, before and after the session's store
+    /// node is killed.
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func twoAppProcessesKeepCountingAcrossTheKillOfAStoreNode(kind: StoreServerProcess.Kind) async throws {
+        try await StoreServerProcess.with(kind) { n1 in
+            try await StoreServerProcess.with(kind) { n2 in
+                let nodes = "\(Self.nodeEntry(kind, "n1", n1.port)),\(Self.nodeEntry(kind, "n2", n2.port))"
+                let ports = [try FreePort.make(), try FreePort.make()]
+                var apps: [Process] = []
+                defer { apps.forEach { $0.terminate() } }
+                for (index, port) in ports.enumerated() {
+                    apps.append(
+                        try await SampleProcessTests.startServing(
+                            """
+                            <Server>
+                              <Connector port="\(port)" address="127.0.0.1"/>
+                              <Engine jvmRoute="node\(index + 1)">
+                                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" sticky="false" operationTimeout="300"/></Context>
+                              </Engine>
+                            </Server>
+                            """,
+                            port: port
+                        )
+                    )
+                }
+                var cookie: String?
+                var ids: [String] = []
+                func count(_ request: Int) async throws -> String? {
+                    let response = try await RawHTTPClient.get(port: ports[request % 2], "/myapp/count", headers: cookie.map { [("Cookie", $0)] } ?? [])
+                    if let fresh = response.cookiePair { cookie = fresh }
+                    ids.append(response.fields["id"] ?? "")
+                    return response.fields["count"]
+                }
+                for request in 1...6 {
+                    #expect(try await count(request) == "\(request)")
+                }
+                // Between requests, the store node of the session dies.
+                try await Task.sleep(for: .milliseconds(200))
+                let nodeID = try #require(SessionID(parsing: String(ids.last?.split(separator: ".").first ?? ""))?.nodeID)
+                (nodeID == "n1" ? n1 : n2).kill()
+                for request in 7...12 {
+                    #expect(try await count(request) == "\(request)", "no gap after the kill")
+                }
+                #expect(Set(ids.map { $0.prefix(32) }).count == 1, "one session throughout")
+            }
+        }
+    }
 }
