@@ -39,18 +39,17 @@ public final class MemcachedSessionStore: SessionStore {
         self.pool = NodeConnectionPool(node: node, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
             eventLoop, timeout in
             do {
-                let channel = try await ClientBootstrap(group: eventLoop)
+                return try await ClientBootstrap(group: eventLoop)
                     .connectTimeout(TimeAmount(timeout))
                     .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .channelInitializer { channel in
+                    .connect(host: host, port: port) { channel in
                         channel.eventLoop.makeCompletedFuture {
+                            let handler = PipelineHandler<MemcachedResponse>()
                             try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MemcachedResponseDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(PipelineHandler<MemcachedResponse>())
+                            try channel.pipeline.syncOperations.addHandler(handler)
+                            return StoreConnection(channel: channel, handler: handler)
                         }
                     }
-                    .connect(host: host, port: port)
-                    .get()
-                return StoreConnection(channel: channel)
             } catch {
                 throw StoreClientError(.connectFailed, "cannot connect to memcached at \(node): \(error)")
             }

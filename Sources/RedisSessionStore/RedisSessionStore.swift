@@ -39,23 +39,23 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private static func connect(_ url: RedisURL, on eventLoop: any EventLoop, timeout: Duration) async throws -> StoreConnection<RedisValue> {
-        let channel: any Channel
+        let connection: StoreConnection<RedisValue>
         do {
-            channel = try await ClientBootstrap(group: eventLoop)
+            connection = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(TimeAmount(timeout))
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
+                .connect(host: url.host, port: url.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        let handler = PipelineHandler<RedisValue>()
                         try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
-                        try channel.pipeline.syncOperations.addHandler(PipelineHandler<RedisValue>())
+                        try channel.pipeline.syncOperations.addHandler(handler)
+                        return StoreConnection(channel: channel, handler: handler)
                     }
                 }
-                .connect(host: url.host, port: url.port)
-                .get()
         } catch {
             throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)")
         }
-        let connection = StoreConnection<RedisValue>(channel: channel)
+        let channel = connection.channel
         do {
             let allocator = channel.allocator
             if let password = url.password {

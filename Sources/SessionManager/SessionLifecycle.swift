@@ -204,7 +204,7 @@ struct SessionLifecycle {
     }
 
     private func touchIsDue(ttl: Duration, now: ContinuousClock.Instant) -> Bool {
-        persistence.stored != nil && !persistence.deleted && now - persistence.lastTouched > ttl / 4
+        persistence.stored != nil && !persistence.deleted && now - persistence.lastTouched > ttl.quarter
     }
 
     /// How a request waiting for another's write is resumed.

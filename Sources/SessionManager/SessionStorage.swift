@@ -85,7 +85,7 @@ final class SessionStorage: Sendable {
     /// The time to live of a backup copy: a quarter longer than the session's. A session only read
     /// slides its primary's time to live with every read, and its backup is rewritten at most once
     /// per quarter (see ``SessionManager``), so the backup always outlives the primary.
-    static func backupTTL(_ ttl: Duration) -> Duration { ttl + ttl / 4 }
+    static func backupTTL(_ ttl: Duration) -> Duration { ttl + ttl.quarter }
 
     /// What a read found.
     struct Read {

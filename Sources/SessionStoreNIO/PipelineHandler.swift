@@ -16,6 +16,12 @@ import NIOCore
 /// (not per command) watches the earliest deadline: commands of one connection share the
 /// operation timeout, so their deadlines grow in sending order, and a reply costs no timer work.
 /// A reply with no command waiting for it is a protocol error and closes the connection too.
+///
+/// **Two ways in.** ``StoreConnection`` calls ``send(_:deadline:continuation:)`` directly on the
+/// channel's event loop: the caller's continuation waits in the queue and is resumed with the
+/// reply, with no promise, future, callback or trip through the pipeline per command (on two cores
+/// that bookkeeping was a visible share of a store round trip). A ``PendingCommand`` written into
+/// the pipeline (from another thread, or in tests) takes the same queue.
 public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     public typealias InboundIn = Reply
     public typealias OutboundIn = PendingCommand<Reply>
@@ -25,8 +31,28 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// of the tick (a burst of large sessions should not sit in memory).
     public static var flushBudget: Int { 64 * 1024 }
 
+    /// Who receives a reply.
+    private enum Completion {
+        case promise(EventLoopPromise<Reply>)
+        case continuation(UnsafeContinuation<Reply, any Error>)
+
+        func succeed(_ reply: Reply) {
+            switch self {
+            case .promise(let promise): promise.succeed(reply)
+            case .continuation(let continuation): continuation.resume(returning: reply)
+            }
+        }
+
+        func fail(_ error: StoreClientError) {
+            switch self {
+            case .promise(let promise): promise.fail(error)
+            case .continuation(let continuation): continuation.resume(throwing: error)
+            }
+        }
+    }
+
     private struct Waiting {
-        let promise: EventLoopPromise<Reply>
+        let completion: Completion
         let deadline: NIODeadline
     }
 
@@ -38,20 +64,47 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// When ``timer`` fires.
     private var timerDeadline: NIODeadline?
 
+    /// The handler's context while it is in a pipeline (for ``send(_:deadline:continuation:)``).
+    private var context: ChannelHandlerContext?
+
     /// Creates the handler.
     public init() {}
 
+    public func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    public func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        closed = true
+        failWaiting(StoreClientError(.connectionClosed, "connection closed"))
+    }
+
+    /// Queues one command and writes it (flushed at the end of the tick): `continuation` is
+    /// resumed with its reply, or with a ``StoreClientError``. Call on the channel's event loop.
+    public func send(_ bytes: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<Reply, any Error>) {
+        guard let context else {
+            continuation.resume(throwing: StoreClientError(.connectionClosed, "connection is closed"))
+            return
+        }
+        enqueue(bytes, Waiting(completion: .continuation(continuation), deadline: deadline), promise: nil, context: context)
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
+        enqueue(command.bytes, Waiting(completion: .promise(command.promise), deadline: command.deadline), promise: promise, context: context)
+    }
+
+    private func enqueue(_ bytes: ByteBuffer, _ command: Waiting, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         guard !closed else {
-            command.promise.fail(StoreClientError(.connectionClosed, "connection is closed"))
+            command.completion.fail(StoreClientError(.connectionClosed, "connection is closed"))
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
-        waiting.append(Waiting(promise: command.promise, deadline: command.deadline))
+        waiting.append(command)
         if timerDeadline.map({ command.deadline < $0 }) ?? true { armTimer(at: command.deadline, context: context) }
-        unflushedBytes += command.bytes.readableBytes
-        context.write(wrapOutboundOut(command.bytes), promise: promise)
+        unflushedBytes += bytes.readableBytes
+        context.write(wrapOutboundOut(bytes), promise: promise)
         if unflushedBytes >= Self.flushBudget {
             flush(context: context)
         } else if !flushScheduled {
@@ -74,7 +127,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             failAll(StoreClientError(.protocolError, "reply without a command"), context: context)
             return
         }
-        first.promise.succeed(reply)
+        first.completion.succeed(reply)
     }
 
     public func errorCaught(context: ChannelHandlerContext, error: any Error) {
@@ -119,7 +172,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             return
         }
         for _ in 0...lastExpired {
-            waiting.removeFirst().promise.fail(StoreClientError(.timeout, "no reply within the operation timeout"))
+            waiting.removeFirst().completion.fail(StoreClientError(.timeout, "no reply within the operation timeout"))
         }
         failAll(StoreClientError(.connectionClosed, "connection closed after another command timed out"), context: context)
     }
@@ -134,7 +187,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         timer?.cancel()
         timer = nil
         timerDeadline = nil
-        while let head = waiting.popFirst() { head.promise.fail(error) }
+        while let head = waiting.popFirst() { head.completion.fail(error) }
     }
 }
 

@@ -4,20 +4,32 @@ import NIOCore
 public struct StoreConnection<Reply: Sendable>: Sendable {
     /// The channel.
     public let channel: any Channel
+    private let handler: NIOLoopBound<PipelineHandler<Reply>>
 
-    /// Wraps a channel whose pipeline ends in `PipelineHandler<Reply>`.
-    public init(channel: any Channel) { self.channel = channel }
+    /// Wraps a channel whose pipeline ends in `handler`. Call on the channel's event loop (in its
+    /// initializer), as the handler may only be touched there.
+    public init(channel: any Channel, handler: PipelineHandler<Reply>) {
+        self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+    }
 
     /// Sends one command and waits for its reply, at most `timeout`.
+    ///
+    /// On the channel's event loop (a request of the bundled server, which runs on its connection's
+    /// loop and uses that loop's store connection) the command goes straight to the handler;
+    /// elsewhere it hops to the loop first. Not flushed here: the handler flushes once per
+    /// event-loop tick for all the commands written in it (automatic pipelining).
     public func send(_ bytes: ByteBuffer, timeout: Duration) async throws -> Reply {
-        let promise = channel.eventLoop.makePromise(of: Reply.self)
-        let command = PendingCommand(bytes: bytes, promise: promise, deadline: .now() + TimeAmount(timeout))
-        // Not flushed here: the PipelineHandler flushes once per event-loop tick for all the
-        // commands written in it (automatic pipelining).
-        channel.write(command).whenFailure { error in
-            // Closed before the handler saw it; completing twice is a no-op in NIO.
-            promise.fail(error as? StoreClientError ?? StoreClientError(.connectionClosed, "write failed: \(error)"))
+        let eventLoop = channel.eventLoop
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let handler = self.handler
+        if eventLoop.inEventLoop {
+            return try await withUnsafeThrowingContinuation { continuation in
+                handler.value.send(bytes, deadline: deadline, continuation: continuation)
+            }
         }
-        return try await promise.futureResult.get()
+        return try await withUnsafeThrowingContinuation { continuation in
+            eventLoop.execute { handler.value.send(bytes, deadline: deadline, continuation: continuation) }
+        }
     }
 }
