@@ -6,6 +6,7 @@ import PackageDescription
 var swiftSettings: [SwiftSetting] = [
     .enableUpcomingFeature("ExistentialAny"),
     .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
 ]
 if Context.environment["CI"] != nil {
     swiftSettings.append(.treatAllWarnings(as: .error))

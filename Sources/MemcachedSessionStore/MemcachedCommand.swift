@@ -31,7 +31,9 @@ public enum MemcachedCommand {
     public static func get(_ key: String, touching ttl: Duration?, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 24)
         if let ttl {
-            buffer.writeString("gat \(expiration(ttl)) ")
+            buffer.writeString("gat ")
+            buffer.writeDecimal(expiration(ttl))
+            buffer.writeString(" ")
         } else {
             buffer.writeString("get ")
         }
@@ -43,7 +45,14 @@ public enum MemcachedCommand {
     /// `set`/`add <key> 0 <exptime> <bytes>` + data.
     public static func store(_ verb: String, _ key: String, value: [UInt8], ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + value.count + 48)
-        buffer.writeString("\(verb) \(key) 0 \(expiration(ttl)) \(value.count)\r\n")
+        buffer.writeString(verb)
+        buffer.writeString(" ")
+        buffer.writeString(key)
+        buffer.writeString(" 0 ")
+        buffer.writeDecimal(expiration(ttl))
+        buffer.writeString(" ")
+        buffer.writeDecimal(value.count)
+        buffer.writeString("\r\n")
         buffer.writeBytes(value)
         buffer.writeString("\r\n")
         return buffer

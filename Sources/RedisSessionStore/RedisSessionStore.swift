@@ -62,13 +62,13 @@ public final class RedisSessionStore: SessionStore {
                 var arguments = [Array("AUTH".utf8)]
                 if let user = url.user { arguments.append(Array(user.utf8)) }
                 arguments.append(Array(password.utf8))
-                let reply = try await connection.send(try RedisCommand.encode(arguments, allocator: allocator), timeout: timeout)
+                let reply = try await connection.send(RedisCommand.encode(arguments, allocator: allocator), timeout: timeout)
                 if case .error(let message) = reply {
                     throw StoreClientError(.authenticationFailed, "Redis at \(url) refused AUTH: \(message)")
                 }
             }
             if url.database != 0 {
-                let reply = try await connection.send(try RedisCommand.encode("SELECT", String(url.database), allocator: allocator), timeout: timeout)
+                let reply = try await connection.send(RedisCommand.encode("SELECT", String(url.database), allocator: allocator), timeout: timeout)
                 if case .error(let message) = reply {
                     throw StoreClientError(.serverError, "Redis at \(url) refused SELECT \(url.database): \(message)")
                 }
@@ -83,7 +83,11 @@ public final class RedisSessionStore: SessionStore {
     /// Sends a command; a Redis error reply becomes ``StoreClientError/Code/serverError`` with the
     /// server's message (`NOAUTH` as `authenticationFailed`).
     public func command(_ arguments: [[UInt8]]) async throws -> RedisValue {
-        let reply = try await pool.send(try RedisCommand.encode(arguments, allocator: allocator))
+        try await send(RedisCommand.encode(arguments, allocator: allocator))
+    }
+
+    private func send(_ command: ByteBuffer) async throws -> RedisValue {
+        let reply = try await pool.send(command)
         if case .error(let message) = reply {
             if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
                 throw StoreClientError(.authenticationFailed, "Redis \(url): \(message)")
@@ -93,17 +97,29 @@ public final class RedisSessionStore: SessionStore {
         return reply
     }
 
-    private func command(_ arguments: String...) async throws -> RedisValue {
-        try await command(arguments.map { Array($0.utf8) })
+    /// `VERB key [value] option… PX ms`, written straight into one buffer.
+    private func command(_ verb: String, _ key: String, value: [UInt8]? = nil, options: [String] = [], ttl: Duration) -> ByteBuffer {
+        var command = RedisCommand(
+            arguments: 4 + (value == nil ? 0 : 1) + options.count,
+            capacity: key.utf8.count + (value?.count ?? 0) + 32,
+            allocator: allocator
+        )
+        command.append(verb)
+        command.append(key)
+        if let value { command.append(bytes: value) }
+        for option in options { command.append(option) }
+        command.append("PX")
+        command.append(Self.milliseconds(ttl))
+        return command.buffer
     }
 
-    private static func milliseconds(_ ttl: Duration) -> String {
+    private static func milliseconds(_ ttl: Duration) -> Int {
         let (seconds, attoseconds) = ttl.components
-        return String(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        return max(1, Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000))
     }
 
     public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
-        switch try await command("GETEX", key, "PX", Self.milliseconds(ttl)) {
+        switch try await send(command("GETEX", key, ttl: ttl)) {
         case .bulk(let bytes): return bytes
         case .null: return nil
         case let other: throw unexpected(other, "GETEX")
@@ -111,15 +127,14 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
-        switch try await command([Array("SET".utf8), Array(key.utf8), value, Array("PX".utf8), Array(Self.milliseconds(ttl).utf8)]) {
+        switch try await send(command("SET", key, value: value, ttl: ttl)) {
         case .status("OK"): return
         case let other: throw unexpected(other, "SET")
         }
     }
 
     public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
-        let arguments = [Array("SET".utf8), Array(key.utf8), value, Array("NX".utf8), Array("PX".utf8), Array(Self.milliseconds(ttl).utf8)]
-        switch try await command(arguments) {
+        switch try await send(command("SET", key, value: value, options: ["NX"], ttl: ttl)) {
         case .status("OK"): return true
         case .null: return false
         case let other: throw unexpected(other, "SET NX")
@@ -127,14 +142,18 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func delete(_ key: String) async throws {
-        switch try await command("DEL", key) {
+        switch try await send(RedisCommand.encode("DEL", key, allocator: allocator)) {
         case .integer: return
         case let other: throw unexpected(other, "DEL")
         }
     }
 
     public func touch(_ key: String, ttl: Duration) async throws -> Bool {
-        switch try await command("PEXPIRE", key, Self.milliseconds(ttl)) {
+        var command = RedisCommand(arguments: 3, capacity: key.utf8.count + 24, allocator: allocator)
+        command.append("PEXPIRE")
+        command.append(key)
+        command.append(Self.milliseconds(ttl))
+        switch try await send(command.buffer) {
         case .integer(let changed): return changed == 1
         case let other: throw unexpected(other, "PEXPIRE")
         }
@@ -142,7 +161,7 @@ public final class RedisSessionStore: SessionStore {
 
     /// Takes the lock `key` for `token` unless someone holds it (`SET key token NX PX ms`).
     public func lock(_ key: String, token: String, ttl: Duration) async throws -> Bool {
-        switch try await command("SET", key, token, "NX", "PX", Self.milliseconds(ttl)) {
+        switch try await send(command("SET", key, value: Array(token.utf8), options: ["NX"], ttl: ttl)) {
         case .status("OK"): return true
         case .null: return false
         case let other: throw unexpected(other, "SET NX (lock)")
@@ -153,7 +172,7 @@ public final class RedisSessionStore: SessionStore {
     /// so an expired lock taken over by another request is never released by the old holder).
     public func unlock(_ key: String, token: String) async throws -> Bool {
         let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
-        switch try await command("EVAL", script, "1", key, token) {
+        switch try await send(RedisCommand.encode("EVAL", script, "1", key, token, allocator: allocator)) {
         case .integer(let deleted): return deleted == 1
         case let other: throw unexpected(other, "EVAL (unlock)")
         }

@@ -19,7 +19,7 @@ final class ResponseReader {
 
     private func fill() async throws -> Bool {
         guard !eof else { return false }
-        let chunk = try await iterator.next()
+        let chunk = try await iterator.next(isolation: #isolation)
         guard let chunk else {
             eof = true
             return false

@@ -1,3 +1,4 @@
+import CHiredis
 import NIOCore
 import NIOEmbedded
 import SessionStoreNIO
@@ -5,12 +6,54 @@ import Testing
 
 @testable import RedisSessionStore
 
-/// hiredis's encoder and reader through our wrappers, without a server.
+/// Our command encoder and hiredis's reader through its wrapper, without a server.
 @Suite struct RedisCommandTests {
     @Test func commandsAreBinarySafeRESP() throws {
-        let buffer = try RedisCommand.encode([Array("SET".utf8), [0, 13, 10, 255], []], allocator: ByteBufferAllocator())
+        let buffer = RedisCommand.encode([Array("SET".utf8), [0, 13, 10, 255], []], allocator: ByteBufferAllocator())
         let expected: [UInt8] = Array("*3\r\n$3\r\nSET\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n$0\r\n\r\n".utf8)
         #expect(Array(buffer.readableBytesView) == expected)
+    }
+
+    /// hiredis's own encoder, the reference for ours.
+    static func hiredisFormat(_ arguments: [[UInt8]]) -> [UInt8] {
+        let copies = arguments.map { argument in
+            let copy = UnsafeMutablePointer<CChar>.allocate(capacity: max(1, argument.count))
+            argument.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(copy).copyMemory(from: bytes.baseAddress ?? UnsafeRawPointer(copy), byteCount: bytes.count)
+            }
+            return copy
+        }
+        defer { copies.forEach { $0.deallocate() } }
+        var pointers: [UnsafePointer<CChar>?] = copies.map { UnsafePointer($0) }
+        var lengths = arguments.map(\.count)
+        var target: UnsafeMutablePointer<CChar>?
+        let count = redisFormatCommandArgv(&target, Int32(arguments.count), &pointers, &lengths)
+        guard count >= 0, let target else { return [] }
+        defer { redisFreeCommand(target) }
+        return Array(UnsafeRawBufferPointer(start: target, count: Int(count)))
+    }
+
+    @Test func everyWayOfWritingACommandGivesHiredisBytes() {
+        let allocator = ByteBufferAllocator()
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let arguments = (0..<Int.random(in: 1...6, using: &generator)).map { _ in
+                (0..<Int.random(in: 0...300, using: &generator)).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            }
+            #expect(Array(RedisCommand.encode(arguments, allocator: allocator).readableBytesView) == Self.hiredisFormat(arguments))
+        }
+        for number in [0, 1, 9, 10, 99, 100, 1_800_000, Int.max, -1, -42, Int.min + 1] {
+            var command = RedisCommand(arguments: 3, allocator: allocator)
+            command.append("PX")
+            command.append(bytes: [0, 255])
+            command.append(number)
+            let reference = Self.hiredisFormat([Array("PX".utf8), [0, 255], Array(String(number).utf8)])
+            #expect(Array(command.buffer.readableBytesView) == reference, "\(number)")
+        }
+        #expect(
+            Array(RedisCommand.encode("GETEX", "sm:ä", allocator: allocator).readableBytesView)
+                == Self.hiredisFormat([Array("GETEX".utf8), Array("sm:ä".utf8)])
+        )
     }
 
     func decode(_ chunks: [[UInt8]]) throws -> [RedisValue] {
