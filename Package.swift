@@ -55,6 +55,7 @@ let package = Package(
         .target(
             name: "SessionStoreNIO",
             dependencies: [
+                "SessionManager",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -46,10 +46,12 @@ public struct ManagerConfiguration: Sendable {
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
 
-    /// Most sessions kept resident in memory between requests when the store is process-local
-    /// (``SessionStore/isProcessLocal``, the embedded memory store) and no
-    /// ``sessionAttributeFilter`` is set. A resident session is the primary copy: requests use it
-    /// with no store operation at all, and it is written to the store only when it must leave
+    /// Whether released sessions stay in memory between requests (see ``SessionResidency``).
+    /// Default: ``SessionResidency/automatic`` (resident with the embedded memory store only).
+    public var residency: SessionResidency = .automatic
+
+    /// Most sessions kept resident in memory between requests (see ``residency``). A resident
+    /// session is the primary copy: requests use it with no store operation at all, and it is written to the store only when it must leave
     /// memory alive because the limit is reached (later requests then read it from the store). It
     /// expires after its `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000.
     public var residentSessionLimit: Int = 10_000

@@ -210,11 +210,12 @@ public final class RequestSessions: Sendable {
     }
 
     /// A failed write or delete: an outage of the store is logged once by the manager (see
-    /// ``SessionManager/storeFailed(_:)``), so per session it is only a debug line; anything else
-    /// (a session over `maxSessionSize`) is an error of this session.
+    /// ``SessionManager/storeFailed(_:)``), so per session it is only a debug line; a command the
+    /// store refused fails the request the same way (the client must not see unsaved state) but
+    /// says nothing about the node; a session over `maxSessionSize` is an error of this session.
     private func log(_ message: Logger.Message, _ session: Session, _ error: any Error) {
         manager.storeFailed(error)
-        let temporary = SessionManager.isOutage(error)
+        let temporary = SessionManager.failsTheRequest(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
             state.withLock { $0.saveFailure = $0.saveFailure ?? failure }

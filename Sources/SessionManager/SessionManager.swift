@@ -86,12 +86,21 @@ public final class SessionManager: Service, Sendable {
         self.store = nodes[0].store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
         self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, logger: logger)
-        // Residency needs a single store nobody else writes, and an unfiltered one: with a filter
-        // the store lacks the filtered attributes, and a resident copy would keep them for a while.
-        let resident = nodes.count == 1 && store.isProcessLocal && configuration.sessionAttributeFilter == nil
-        self.active = ActiveSessions(residentLimit: resident ? configuration.residentSessionLimit : 0)
+        self.active = ActiveSessions(residentLimit: Self.isResident(configuration, nodes) ? configuration.residentSessionLimit : 0)
         self.writer = SessionWriter(storage: storage, configuration: configuration, active: active)
         self.logger = logger
+    }
+
+    /// Whether released sessions stay in memory (``ManagerConfiguration/residency``): only with a
+    /// single store node nobody else writes, and an unfiltered one (with a filter the store lacks
+    /// the filtered attributes, and a resident copy would keep them for a while).
+    static func isResident(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> Bool {
+        guard nodes.count == 1, configuration.sessionAttributeFilter == nil else { return false }
+        switch configuration.residency {
+        case .automatic: return nodes[0].store.isProcessLocal
+        case .resident: return true
+        case .storeOnly: return false
+        }
     }
 
     /// Runs the stores and the background work until graceful shutdown or cancellation. A store
@@ -134,11 +143,31 @@ public final class SessionManager: Service, Sendable {
         public let isUp: Bool
         /// How many times it went down or came back (msm's node availability statistics).
         public let transitionCount: Int
+        /// Sessions read from it (primary or backup copies).
+        public let loads: Int
+        /// Primary copies written to it.
+        public let writes: Int
+        /// Backup copies written to it.
+        public let backupWrites: Int
+        /// Commands it answered with a refusal (a value too large, a server error): counted, but
+        /// they never mark it down (see ``StoreFailureKind``).
+        public let refusedCommands: Int
     }
 
-    /// Each node's state, in configuration order.
+    /// Each node's state and counters, in configuration order.
     public var nodeAvailability: [NodeState] {
-        storage.nodes.map { NodeState(id: $0.id ?? "store", isUp: $0.availability.isUp, transitionCount: $0.availability.transitionCount) }
+        storage.nodes.map { node in
+            let counters = node.statistics.snapshot
+            return NodeState(
+                id: node.id ?? "store",
+                isUp: node.availability.isUp,
+                transitionCount: node.availability.transitionCount,
+                loads: counters.loads,
+                writes: counters.writes,
+                backupWrites: counters.backupWrites,
+                refusedCommands: counters.refusedCommands
+            )
+        }
     }
 
     /// Backup touches dropped because the background queue was full.
@@ -266,10 +295,17 @@ public final class SessionManager: Service, Sendable {
         }
     }
 
-    /// `true` for a failure of the store itself (unreachable, timed out); `false` for the refusal
-    /// of one session (too large). A store error that is not a ``SessionManagerError`` counts as an
-    /// outage.
+    /// `true` for a failure of the store node itself (unreachable, timed out, see
+    /// ``StoreFailureKind``); `false` for a command the node refused or the refusal of one session
+    /// (too large). Node availability and the outage log react to the first kind only.
     static func isOutage(_ error: any Error) -> Bool {
+        ((error as? any SessionStoreFailure)?.failureKind ?? .unreachable) == .unreachable
+    }
+
+    /// `true` when a failed write or delete must not be hidden from the client (its answer becomes
+    /// `503`): any store failure, reachable or not, except a refusal of the session itself
+    /// (``SessionManagerError/Code/sessionTooLarge``), which is logged as the session's error.
+    static func failsTheRequest(_ error: any Error) -> Bool {
         (error as? SessionManagerError)?.isTemporary ?? true
     }
 

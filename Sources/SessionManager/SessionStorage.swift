@@ -22,6 +22,7 @@ final class SessionStorage: Sendable {
         let store: any SessionStore
         let isFailover: Bool
         let availability: NodeAvailability
+        let statistics: NodeStatistics
     }
 
     let nodes: [Node]
@@ -38,7 +39,13 @@ final class SessionStorage: Sendable {
     init(nodes: [SessionStoreNode], configuration: ManagerConfiguration, background: BackgroundWork, logger: Logger) {
         precondition(!nodes.isEmpty, "a manager needs a store node")
         self.nodes = nodes.map { node in
-            Node(id: node.id, store: node.store, isFailover: node.isFailover, availability: NodeAvailability(name: node.id ?? "store"))
+            Node(
+                id: node.id,
+                store: node.store,
+                isFailover: node.isFailover,
+                availability: NodeAvailability(name: node.id ?? "store"),
+                statistics: NodeStatistics()
+            )
         }
         self.keyPrefix = configuration.storageKeyPrefix
         self.encodesNodeIDs = nodes.contains { $0.id != nil }
@@ -102,15 +109,22 @@ final class SessionStorage: Sendable {
     }
 
     /// Runs one command on `node`: an answer marks the node up, a failure to answer (unreachable,
-    /// timed out) marks it down. The error is rethrown either way.
+    /// timed out) marks it down, a refusal is only counted (``StoreFailureKind``). The error is
+    /// rethrown either way.
     private func command<T>(on node: Node, _ body: (any SessionStore) async throws -> T) async throws -> T {
         do {
             let result = try await body(node.store)
             node.availability.worked(logger)
             return result
         } catch {
-            // A single node without id has no alternative: the manager's outage log says it all.
-            if encodesNodeIDs && SessionManager.isOutage(error) { node.availability.failed(error, logger) }
+            if !SessionManager.isOutage(error) {
+                // The node answered: it is up, whatever it thought of this command.
+                node.statistics.refused()
+                node.availability.worked(logger)
+            } else if encodesNodeIDs {
+                // A single node without id has no alternative: the manager's outage log says it all.
+                node.availability.failed(error, logger)
+            }
             throw error
         }
     }
@@ -122,13 +136,16 @@ final class SessionStorage: Sendable {
         let key = key(for: id)
         guard encodesNodeIDs else {
             let bytes = try await primary.store.getAndTouch(key, ttl: ttl)
-            return bytes.map { Read(bytes: $0, relocateTo: nil, fromBackup: false, node: primary, key: key) }
+            guard let bytes else { return nil }
+            primary.statistics.loaded()
+            return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
         }
         var failure: (any Error)?
         var answered = false
         if primary.availability.isUp {
             do {
                 if let bytes = try await command(on: primary, { try await $0.getAndTouch(key, ttl: ttl) }) {
+                    primary.statistics.loaded()
                     return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
                 }
                 answered = true
@@ -140,6 +157,7 @@ final class SessionStorage: Sendable {
         for candidate in backupCandidates(after: primary) {
             do {
                 if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
+                    candidate.statistics.loaded()
                     let moves = !primary.availability.isUp
                     return Read(bytes: bytes, relocateTo: moves ? candidate.id : nil, fromBackup: true, node: candidate, key: backupKey)
                 }
@@ -168,12 +186,14 @@ final class SessionStorage: Sendable {
         let key = key(for: id)
         func writePrimary() async throws {
             try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
+            primary.statistics.wrote()
             if let previousID, previousID != id { await deleteOldCopies(of: previousID) }
         }
         guard let backup = backupCandidates(after: primary).first else { return try await writePrimary() }
         let writeBackup: @Sendable () async -> Void = { [self] in
             do {
                 try await command(on: backup) { try await $0.set(Self.backupKey(key), value: bytes, ttl: Self.backupTTL(ttl)) }
+                backup.statistics.wroteBackup()
             } catch {
                 logger.debug("backup write failed", metadata: ["sm.node": "\(backup.id ?? "")", "sm.error": "\(error)"])
             }

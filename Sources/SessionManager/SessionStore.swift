@@ -25,10 +25,9 @@ public protocol SessionStore: Service {
 
     /// `true` when the store lives in this process and only the manager that uses it writes the
     /// keys under its prefix, so a session that manager saved cannot change in the store behind
-    /// its back. The manager then keeps released sessions resident in memory as the primary copy,
-    /// serves the next requests from them, and writes them to the store only when they must leave
-    /// memory (see ``ManagerConfiguration/residentSessionLimit``).
-    /// Default: `false` (a shared server: every request reads the store).
+    /// its back. A fact about the store, not a policy: with ``SessionResidency/automatic`` (the
+    /// default ``ManagerConfiguration/residency``) the manager then keeps released sessions
+    /// resident in memory. Default: `false` (a shared server: every request reads the store).
     var isProcessLocal: Bool { get }
 
     /// How many sessions this store keeps in this process's memory (expired ones not yet removed

@@ -1,3 +1,5 @@
+import SessionManager
+
 /// A failure of a store client (Redis or memcached), typed so that callers can tell a slow node
 /// from a dead one from a server that refused the command.
 public struct StoreClientError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -51,4 +53,17 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
 
     /// Two errors are equal when their codes are.
     public static func == (lhs: Self, rhs: Self) -> Bool { lhs.code == rhs.code }
+}
+
+extension StoreClientError: SessionStoreFailure {
+    /// A node that did not answer (timeout, closed or failed connection, down, unreadable
+    /// protocol, shut down) is ``StoreFailureKind/unreachable``; one that answered with a refusal
+    /// (a server error, a value too large, a key it cannot hold, wrong credentials) is
+    /// ``StoreFailureKind/refused``: availability reacts to the first only.
+    public var failureKind: StoreFailureKind {
+        switch code {
+        case .serverError, .valueTooLarge, .invalidKey, .authenticationFailed: .refused
+        default: .unreachable
+        }
+    }
 }

@@ -91,7 +91,8 @@ public final class StoreServerProcess: Sendable {
         case .memcached(let limit):
             var arguments = ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "64"]
             if getuid() == 0 { arguments += ["-u", "root"] }  // memcached refuses to run as root otherwise
-            if let limit { arguments += ["-I", "\(limit)"] }
+            // A slab chunk may not be larger than the item limit (memcached refuses to start).
+            if let limit { arguments += ["-I", "\(limit)", "-o", "slab_chunk_max=\(min(limit / 2, 524_288))"] }
             return arguments
         }
     }

@@ -52,6 +52,31 @@ import Testing
         #expect(manager.activeSessionCount == 0)
     }
 
+    /// The policy, not the store, decides: `.storeOnly` makes even the memory store read on every
+    /// request, and `.resident` keeps sessions of a store that says it is shared.
+    @Test func theResidencyPolicyOverridesWhatTheStoreSays() async throws {
+        let storeOnly = makeManager { $0.residency = .storeOnly }
+        let id = try await create(storeOnly)
+        #expect(storeOnly.residentSessionCount == 0)
+        store.reset()
+        #expect(try await count(storeOnly, id) == 1)
+        #expect(store.counts.getAndTouch == 1, "read from the store")
+
+        let shared = CountingSessionStore(MemorySessionStore(), isProcessLocal: false)
+        var configuration = ManagerConfiguration()
+        configuration.residency = .resident
+        let resident = SessionManager(configuration: configuration, store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
+        let residentID = try await create(resident)
+        #expect(resident.residentSessionCount == 1)
+        shared.reset()
+        #expect(try await count(resident, residentID) == 1)
+        #expect(shared.counts.total == 0, "served from memory")
+        // Automatic follows the store: shared, so no residency.
+        let automatic = SessionManager(configuration: .init(), store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
+        _ = try await create(automatic)
+        #expect(automatic.residentSessionCount == 0)
+    }
+
     @Test func aResidentSessionCostsNoStoreOperation() async throws {
         let manager = makeManager()
         let id = try await create(manager)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RedisSessionStore
 import SessionManager
 import SessionStores
 import SessionTesting
@@ -125,6 +126,9 @@ import Testing
             #expect(read == 1 && readAction == SessionCookieAction.none)
             #expect(cluster.stores[primary].counts.getAndTouch == 1 && cluster.stores[primary].counts.total == 1)
             #expect(cluster.stores[other].counts.total == 0)
+            let states = cluster.manager.nodeAvailability
+            #expect(states[primary].writes == 1 && states[primary].backupWrites == 0 && states[primary].loads == 1, "\(states)")
+            #expect(states[other].writes == 0 && states[other].backupWrites == 1 && states[other].loads == 0, "\(states)")
         }
     }
 
@@ -232,6 +236,49 @@ import Testing
             #expect(count == 2, "the backup was alive 8 s after the last change, with a 3 s timeout")
             guard case .set(let newID) = moved else { Issue.record("not relocated: \(moved)"); return }
             #expect(newID.random == id.random)
+        }
+    }
+
+    /// A node that answers "no" to one command is alive: the request whose write it refused gets
+    /// a save failure (503), but the node is not marked down, no outage is logged, and it keeps
+    /// serving its sessions. Redis refuses writes at its `maxmemory` (OOM), memcached refuses an
+    /// item over its size limit.
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: [StoreServerProcess.Kind.redis(), .memcached(itemSizeLimit: 1024)])
+    func aRefusedWriteFailsTheRequestButLeavesTheNodeUp(kind: StoreServerProcess.Kind) async throws {
+        let capture = LogCapture()
+        try await withCluster(kind, logger: capture.logger(level: .info)) { cluster in
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
+            var value: String?
+            if case .redis = kind {
+                // Every write on the primary is refused from now on; reads still work.
+                let store = try #require(cluster.stores[primary].base as? RedisSessionStore)
+                _ = try await store.command([Array("CONFIG".utf8), Array("SET".utf8), Array("maxmemory".utf8), Array("1".utf8)])
+            } else {
+                value = String(repeating: "x", count: 4096)  // over memcached's 1 KiB item limit
+            }
+            let (_, failure) = try await cluster.request(id) { sessions in
+                let session = try await sessions.session()
+                session.update("count", default: 0) { (n: inout Int) in n += 1 }
+                if let value { session.set("big", value) }
+            }
+            #expect(failure != nil, "the client must not be told that an unsaved change happened")
+            let states = cluster.manager.nodeAvailability
+            #expect(states[primary].isUp && states[primary].transitionCount == 0, "\(states)")
+            #expect(states[primary].refusedCommands >= 1, "\(states)")
+            #expect(capture.records(.warning, containing: "unavailable").isEmpty, "\(capture.all.map(\.message))")
+            // The node still serves its sessions: Redis the copy from before the refused write;
+            // memcached drops an item when it refuses a larger value for it (its own rule, on both
+            // copies here), so the client gets a new session there, with no error.
+            var count: Int?
+            let (_, readFailure) = try await cluster.request(id) { count = try await $0.existingSession()?.get("count", as: Int.self) }
+            #expect(readFailure == nil)
+            if case .redis = kind {
+                #expect(count == 1)
+                #expect(cluster.manager.nodeAvailability[primary].loads >= 1)
+            } else {
+                #expect(count == nil)
+            }
+            #expect(cluster.manager.nodeAvailability.allSatisfy { $0.isUp && $0.transitionCount == 0 })
         }
     }
 
