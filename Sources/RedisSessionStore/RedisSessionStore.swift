@@ -4,8 +4,8 @@ import NIOPosix
 import SessionManager
 import SessionStoreNIO
 
-/// A ``SessionStore`` on one Redis server (≥ 6.2): SwiftNIO owns the sockets, hiredis does the
-/// protocol.
+/// A ``SessionStore`` on one Redis server (≥ 6.2): SwiftNIO owns the sockets, hiredis reads the
+/// replies, and ``RedisCommand`` writes the commands (see there why not hiredis).
 ///
 /// One round trip per operation: `GETEX key PX ms` reads and slides the expiry, `SET key value PX ms`
 /// writes, `SET … NX PX` adds, `DEL` deletes, `PEXPIRE` touches. Commands are pipelined on a few

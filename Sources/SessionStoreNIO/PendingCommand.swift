@@ -1,7 +1,9 @@
 import NIOCore
 
-/// A command on its way to a ``PipelineHandler``: the encoded bytes, the promise of its reply,
-/// and its deadline.
+/// A command written into a channel whose pipeline ends in a ``PipelineHandler``: the encoded
+/// bytes, the promise of its reply, and its deadline. ``StoreConnection`` does not use it (it
+/// hands commands to the handler directly on its event loop); it is the way in for code that only
+/// has the channel, as tests on an `EmbeddedChannel` do.
 public struct PendingCommand<Reply: Sendable>: Sendable {
     /// The encoded command.
     public var bytes: ByteBuffer
