@@ -31,51 +31,94 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
 
     /// Reads one whole reply from the front of `buffer`, or nothing (and consumes nothing) when it is
     /// not complete yet. Pure, so it can be tested on any split of the input.
+    ///
+    /// The reply is recognised on the raw bytes, with no array, split or string made on the way
+    /// (each of those showed in a profile of a read-only request, about 4 µs together); only the
+    /// value is copied out.
     public static func parse(_ buffer: inout ByteBuffer) throws -> MemcachedResponse? {
-        let view = buffer.readableBytesView
-        guard let lineEnd = crlf(in: view) else {
-            if view.count >= maximumLineLength { throw StoreClientError(.protocolError, "memcached reply line too long") }
-            return nil
-        }
-        let line = view[view.startIndex..<lineEnd]
-        let lineLength = line.count + 2
-        if line.starts(with: Self.valuePrefix) {
-            let fields = line.split(separator: UInt8(ascii: " "))
-            guard fields.count == 4 || fields.count == 5, let length = Int(decimal: fields[3]), length <= maximumValueLength else {
-                throw StoreClientError(.protocolError, "malformed VALUE line")
-            }
-            let total = lineLength + length + 2 + 5  // data, CRLF, "END\r\n"
-            guard view.count >= total else { return nil }
-            let dataStart = view.startIndex + lineLength
-            let trailer = view[(dataStart + length)..<(view.startIndex + total)]
-            guard trailer.elementsEqual(Self.dataTrailer) else {
-                throw StoreClientError(.protocolError, "VALUE not followed by its data and END")
-            }
+        guard let head = try buffer.withUnsafeReadableBytes({ try Self.head(of: $0) }) else { return nil }
+        switch head {
+        case .value(let lineLength, let length):
             buffer.moveReaderIndex(forwardBy: lineLength)
             let data = buffer.readBytes(length: length) ?? []
-            buffer.moveReaderIndex(forwardBy: 7)
+            buffer.moveReaderIndex(forwardBy: dataTrailer.count)  // the CRLF after the data, then "END\r\n"
             return .value(data)
+        case .line(let response, let lineLength):
+            buffer.moveReaderIndex(forwardBy: lineLength)
+            return response
+        }
+    }
+
+    /// What the front of the input holds, once it is complete.
+    private enum Head {
+        /// A hit: the `VALUE` line's length (CRLF included) and the data's.
+        case value(lineLength: Int, length: Int)
+        /// A one-line reply and the line's length (CRLF included).
+        case line(MemcachedResponse, lineLength: Int)
+    }
+
+    private static func head(of bytes: UnsafeRawBufferPointer) throws -> Head? {
+        guard let lineEnd = crlf(in: bytes) else {
+            if bytes.count >= maximumLineLength { throw StoreClientError(.protocolError, "memcached reply line too long") }
+            return nil
+        }
+        let line = UnsafeRawBufferPointer(rebasing: bytes[..<lineEnd])
+        let lineLength = lineEnd + 2
+        if line.starts(with: valuePrefix) {
+            guard let length = valueLength(line), length <= maximumValueLength else {
+                throw StoreClientError(.protocolError, "malformed VALUE line")
+            }
+            let total = lineLength + length + dataTrailer.count  // data, CRLF, "END\r\n"
+            guard bytes.count >= total else { return nil }
+            guard bytes[(lineLength + length)..<total].elementsEqual(dataTrailer) else {
+                throw StoreClientError(.protocolError, "VALUE not followed by its data and END")
+            }
+            return .value(lineLength: lineLength, length: length)
         }
         let response: MemcachedResponse
-        switch Array(line) {
-        case Self.end: response = .miss
-        case Self.storedLine: response = .stored
-        case Self.notStoredLine: response = .notStored
-        case Self.deletedLine: response = .deleted
-        case Self.notFoundLine: response = .notFound
-        case Self.touchedLine: response = .touched
-        case Self.errorLine: response = .error(kind: .error, message: "unknown command")
-        default:
-            if let message = suffix(of: line, after: Self.clientErrorPrefix) {
-                response = .error(kind: .client, message: message)
-            } else if let message = suffix(of: line, after: Self.serverErrorPrefix) {
-                response = .error(kind: .server, message: message)
-            } else {
-                throw StoreClientError(.protocolError, "unexpected memcached reply '\(String(decoding: line.prefix(80), as: UTF8.self))'")
-            }
+        if line.elementsEqual(end) {
+            response = .miss
+        } else if line.elementsEqual(storedLine) {
+            response = .stored
+        } else if line.elementsEqual(notStoredLine) {
+            response = .notStored
+        } else if line.elementsEqual(deletedLine) {
+            response = .deleted
+        } else if line.elementsEqual(notFoundLine) {
+            response = .notFound
+        } else if line.elementsEqual(touchedLine) {
+            response = .touched
+        } else if line.elementsEqual(errorLine) {
+            response = .error(kind: .error, message: "unknown command")
+        } else if let message = suffix(of: line, after: clientErrorPrefix) {
+            response = .error(kind: .client, message: message)
+        } else if let message = suffix(of: line, after: serverErrorPrefix) {
+            response = .error(kind: .server, message: message)
+        } else {
+            throw StoreClientError(.protocolError, "unexpected memcached reply '\(String(decoding: line.prefix(80), as: UTF8.self))'")
         }
-        buffer.moveReaderIndex(forwardBy: lineLength)
-        return response
+        return .line(response, lineLength: lineLength)
+    }
+
+    /// The `<bytes>` field of `VALUE <key> <flags> <bytes> [<cas>]` (fields separated by one or
+    /// more spaces); `nil` unless the line has four or five fields and that one is a decimal.
+    private static func valueLength(_ line: UnsafeRawBufferPointer) -> Int? {
+        var fields = 0
+        var lengthField: Range<Int>?
+        var index = 0
+        while index < line.count {
+            if line[index] == UInt8(ascii: " ") {
+                index += 1
+                continue
+            }
+            let start = index
+            while index < line.count, line[index] != UInt8(ascii: " ") { index += 1 }
+            if fields == 3 { lengthField = start..<index }
+            fields += 1
+            if fields > 5 { return nil }
+        }
+        guard fields >= 4, let lengthField else { return nil }
+        return Int(decimal: UnsafeRawBufferPointer(rebasing: line[lengthField]))
     }
 
     private static let valuePrefix = Array("VALUE ".utf8)
@@ -90,18 +133,16 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
     private static let clientErrorPrefix = Array("CLIENT_ERROR".utf8)
     private static let serverErrorPrefix = Array("SERVER_ERROR".utf8)
 
-    private static func crlf(in view: ByteBufferView) -> ByteBufferView.Index? {
-        var index = view.startIndex
-        while let cr = view[index...].firstIndex(of: 0x0D) {
-            let next = view.index(after: cr)
-            guard next < view.endIndex else { return nil }
-            if view[next] == 0x0A { return cr }
-            index = next
+    /// Where the first CRLF starts.
+    private static func crlf(in bytes: UnsafeRawBufferPointer) -> Int? {
+        guard bytes.count >= 2 else { return nil }
+        for index in 0..<(bytes.count - 1) where bytes[index] == 0x0D && bytes[index + 1] == 0x0A {
+            return index
         }
         return nil
     }
 
-    private static func suffix(of line: ByteBufferView.SubSequence, after prefix: [UInt8]) -> String? {
+    private static func suffix(of line: UnsafeRawBufferPointer, after prefix: [UInt8]) -> String? {
         guard line.starts(with: prefix) else { return nil }
         let rest = line.dropFirst(prefix.count)
         return String(decoding: rest.drop { $0 == UInt8(ascii: " ") }, as: UTF8.self)

@@ -42,10 +42,22 @@ import Testing
     }
 
     @Test func malformedRepliesAreProtocolErrors() {
-        let bad = ["HELLO\r\n", "VALUE k 0 abc\r\n", "VALUE k 0 3\r\nabcXX\r\nEND\r\n", "VALUE k\r\n", String(repeating: "x", count: 4096)]
+        let bad = [
+            "HELLO\r\n", "VALUE k 0 abc\r\n", "VALUE k 0 3\r\nabcXX\r\nEND\r\n", "VALUE k\r\n", "VALUE k 0 3 7 9\r\n", "VALUE k 0 -3\r\n",
+            String(repeating: "x", count: 4096),
+        ]
         for text in bad {
             var buffer = ByteBuffer(string: text)
             #expect(throws: StoreClientError.self, "\(text.prefix(20))") { _ = try MemcachedResponseDecoder.parse(&buffer) }
+        }
+    }
+
+    /// Fields may be separated by several spaces, and `gets`-style replies carry a fifth (cas).
+    @Test func valueLinesWithExtraSpacesOrACasField() throws {
+        for text in ["VALUE  k   0 3\r\nabc\r\nEND\r\n", "VALUE k 0 3 12345\r\nabc\r\nEND\r\n"] {
+            var buffer = ByteBuffer(string: text)
+            #expect(try MemcachedResponseDecoder.parse(&buffer) == .value(Array("abc".utf8)), "\(text)")
+            #expect(buffer.readableBytes == 0)
         }
     }
 
