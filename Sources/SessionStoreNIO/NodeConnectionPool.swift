@@ -39,6 +39,11 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     private let loops: [any EventLoop]
     private let connector: Connector
     private let state: Mutex<State>
+    /// Per event loop, the connection a caller on that loop last got, read there without taking
+    /// ``state``'s lock: with one connection per loop (the default) every command of a loop uses
+    /// the same one, and the lock (whose cache line both loops would pass back and forth on every
+    /// command) is only needed to open, replace or give up a connection.
+    private let lastUsed: [NIOLoopBoundBox<StoreConnection<Reply>?>]
     private let logger: Logger
     private let hops = Atomic<Int>(0)
 
@@ -56,6 +61,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         self.connector = connector
         self.logger = logger
         self.state = Mutex(State(slots: Array(repeating: .idle, count: max(1, loops.count) * configuration.connectionsPerEventLoop)))
+        self.lastUsed = loops.map { NIOLoopBoundBox.makeEmptyBox(valueType: StoreConnection<Reply>.self, eventLoop: $0) }
     }
 
     /// Sends a command on a connection of this node and returns its reply.
@@ -76,6 +82,21 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     public func connection() async throws -> StoreConnection<Reply> {
         let perLoop = configuration.connectionsPerEventLoop
         let callerLoop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { current in loops.firstIndex { $0 === current } }
+        if perLoop == 1, let callerLoop {
+            if let cached = lastUsed[callerLoop].value, cached.channel.isActive { return cached }
+            let connection = try await lockedConnection(callerLoop: callerLoop)
+            // Still on the caller's loop (its task runs there), and the connection is that loop's.
+            if loops[callerLoop].inEventLoop, connection.channel.eventLoop === loops[callerLoop] {
+                lastUsed[callerLoop].value = connection
+            }
+            return connection
+        }
+        return try await lockedConnection(callerLoop: callerLoop)
+    }
+
+    /// ``connection()`` under the pool's lock: picks, opens or waits for a connection.
+    private func lockedConnection(callerLoop: Int?) async throws -> StoreConnection<Reply> {
+        let perLoop = configuration.connectionsPerEventLoop
         let decision: Decision = state.withLock { state in
             if state.shutDown { return .fail(StoreClientError(.shutDown, "store for \(node) is shut down")) }
             // The caller's loop, or for a caller elsewhere the next loop in turn; within it, the
