@@ -42,21 +42,29 @@ import Testing
     }
 
     /// Starts the sample with the configuration `xml` and waits until it serves on `port`; with
-    /// `ulimit`, under that many file descriptors (started through `sh` for it).
+    /// `ulimit`, under that many file descriptors (started through `sh` for it). Its standard error
+    /// goes to a file, so that a start that fails says why (a file, not a pipe: nobody reads a pipe
+    /// while the sample runs, and a full one would block it).
     static func startServing(_ xml: String, port: Int, ulimit: Int? = nil) async throws -> Process {
         let path = try writeConfig(xml)
+        let errorPath = path + ".stderr"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         let limit = ulimit.map { "ulimit -n \($0) && " } ?? ""
         process.arguments = ["-c", "\(limit)exec '\(try executable().path)' --config '\(path)' --log-level warning"]
-        process.standardError = FileHandle.nullDevice
+        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        process.standardError = errorFile
         try process.run()
+        try errorFile.close()  // the child has its own copy
         for _ in 0..<100 {
             if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
+            if !process.isRunning { break }  // it stopped: no use waiting
             try await Task.sleep(for: .milliseconds(100))
         }
         process.terminate()
-        throw SampleProcessError("sample on port \(port) did not start")
+        let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        throw SampleProcessError("sample on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
     }
 
     static func writeConfig(_ text: String) throws -> String {
