@@ -76,20 +76,8 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
             return .value(lineLength: lineLength, length: length)
         }
         let response: MemcachedResponse
-        if line.elementsEqual(end) {
-            response = .miss
-        } else if line.elementsEqual(storedLine) {
-            response = .stored
-        } else if line.elementsEqual(notStoredLine) {
-            response = .notStored
-        } else if line.elementsEqual(deletedLine) {
-            response = .deleted
-        } else if line.elementsEqual(notFoundLine) {
-            response = .notFound
-        } else if line.elementsEqual(touchedLine) {
-            response = .touched
-        } else if line.elementsEqual(errorLine) {
-            response = .error(kind: .error, message: "unknown command")
+        if let whole = wholeLines.first(where: { line.elementsEqual($0.line) }) {
+            response = whole.response
         } else if let message = suffix(of: line, after: clientErrorPrefix) {
             response = .error(kind: .client, message: message)
         } else if let message = suffix(of: line, after: serverErrorPrefix) {
@@ -123,13 +111,12 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
 
     private static let valuePrefix = Array("VALUE ".utf8)
     private static let dataTrailer = Array("\r\nEND\r\n".utf8)
-    private static let end = Array("END".utf8)
-    private static let storedLine = Array("STORED".utf8)
-    private static let notStoredLine = Array("NOT_STORED".utf8)
-    private static let deletedLine = Array("DELETED".utf8)
-    private static let notFoundLine = Array("NOT_FOUND".utf8)
-    private static let touchedLine = Array("TOUCHED".utf8)
-    private static let errorLine = Array("ERROR".utf8)
+    /// The replies that are one fixed line, most frequent first (`STORED` answers every write).
+    private static let wholeLines: [(line: [UInt8], response: MemcachedResponse)] = [
+        (Array("STORED".utf8), .stored), (Array("END".utf8), .miss), (Array("TOUCHED".utf8), .touched),
+        (Array("DELETED".utf8), .deleted), (Array("NOT_FOUND".utf8), .notFound), (Array("NOT_STORED".utf8), .notStored),
+        (Array("ERROR".utf8), .error(kind: .error, message: "unknown command")),
+    ]
     private static let clientErrorPrefix = Array("CLIENT_ERROR".utf8)
     private static let serverErrorPrefix = Array("SERVER_ERROR".utf8)
 

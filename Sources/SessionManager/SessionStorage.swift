@@ -135,8 +135,7 @@ final class SessionStorage: Sendable {
         guard let primary = node(for: id) else { return nil }
         let key = key(for: id)
         guard encodesNodeIDs else {
-            let bytes = try await primary.store.getAndTouch(key, ttl: ttl)
-            guard let bytes else { return nil }
+            guard let bytes = try await command(on: primary, { try await $0.getAndTouch(key, ttl: ttl) }) else { return nil }
             primary.statistics.loaded()
             return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
         }
