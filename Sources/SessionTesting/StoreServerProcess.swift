@@ -64,9 +64,24 @@ public final class StoreServerProcess: Sendable {
     /// Starts a server on a free port and waits until it answers.
     public static func start(_ kind: Kind) async throws -> StoreServerProcess {
         guard let executable = find(kind.executable) else { throw ClientError(kind.installHint) }
-        let server = StoreServerProcess(kind: kind, port: try FreePort.make(), executable: executable)
-        try await server.launch()
-        return server
+        // Between "free" and "bound by the server", something else on the machine may take the
+        // port (any connection's ephemeral port): the server then exits at start, and a new port
+        // is tried.
+        var attempt = 1
+        while true {
+            let server = StoreServerProcess(kind: kind, port: try FreePort.make(), executable: executable)
+            do {
+                try await server.launch()
+                return server
+            } catch is ExitedAtStart where attempt < 3 {
+                attempt += 1
+            }
+        }
+    }
+
+    /// The server process ended before it answered: usually its port was taken meanwhile.
+    struct ExitedAtStart: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// Runs `body` with a started server and kills the server afterwards.
@@ -107,7 +122,7 @@ public final class StoreServerProcess: Sendable {
         self.process.withLock { $0 = process }
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {
-            if !process.isRunning { throw ClientError("\(kind) exited at start (status \(process.terminationStatus)); port \(port) taken?") }
+            if !process.isRunning { throw ExitedAtStart(description: "\(kind) exited at start (status \(process.terminationStatus)); port \(port) taken?") }
             if await answers() { return }
             try await Task.sleep(for: .milliseconds(20))
         }
