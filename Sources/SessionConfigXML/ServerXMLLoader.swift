@@ -247,9 +247,6 @@ private struct ElementReader {
         }
         if let sticky = element.attribute("sticky") {
             manager.sticky = try boolean(sticky, in: element)
-            if manager.sticky == true {
-                throw fail(sticky, in: element, "not supported yet: sticky=\"true\" (give sticky=\"false\" or leave it out; see the README)")
-            }
         }
         if let async = element.attribute("sessionBackupAsync") { manager.sessionBackupAsync = try boolean(async, in: element) }
         if let timeout = element.attribute("sessionBackupTimeout") {

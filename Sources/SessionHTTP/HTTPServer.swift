@@ -77,7 +77,9 @@ public final class HTTPServer: Service {
             for manager in managers {
                 background.addTask {
                     do {
-                        try await manager.run()
+                        // Not stopped by graceful shutdown: the requests still under way need
+                        // their stores until the last connection has ended (below).
+                        try await manager.runUntilStopped()
                     } catch {
                         // A store that cannot work (a wrong password) stops the server: better a
                         // clear failure at start than every request failing.
@@ -96,7 +98,9 @@ public final class HTTPServer: Service {
             } onGracefulShutdown: {
                 serverChannel.channel.close(promise: nil)
             }
-            background.cancelAll()
+            // Every connection has ended: the managers finish their background work, then close
+            // their stores.
+            for manager in managers { manager.stop() }
             try await background.waitForAll()
         }
         logger.info("stopped")
@@ -199,9 +203,18 @@ public final class HTTPServer: Service {
                         case .end:
                             guard let head = requestHead else { continue }
                             requestHead = nil
-                            let response = await respond(to: head, body: body)
+                            let (response, sessions) = await respond(to: head, body: body)
                             let keepAlive = head.isKeepAlive && !shutdown.isClosing
-                            try await write(response, for: head, keepAlive: keepAlive, to: outbound)
+                            do {
+                                try await write(response, for: head, keepAlive: keepAlive, to: outbound)
+                            } catch {
+                                await sessions?.afterResponse()
+                                throw error
+                            }
+                            // Sticky mode writes the session now: the client has its answer, and
+                            // the connection counts as busy until the write is done, so a graceful
+                            // shutdown waits for it.
+                            await sessions?.afterResponse()
                             if !keepAlive { answeredLast = true } else if !shutdown.setBusy(false) { return }
                         }
                     }
@@ -221,10 +234,10 @@ public final class HTTPServer: Service {
         }
     }
 
-    private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> HTTPResponse {
+    private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> (HTTPResponse, RequestSessions?) {
         let target = RequestTarget(head.uri)
         guard let path = target.path, let context = router.route(path) else {
-            return .text("not found\n", status: .notFound)
+            return (.text("not found\n", status: .notFound), nil)
         }
         return await context.sessions.respond(
             head: head,

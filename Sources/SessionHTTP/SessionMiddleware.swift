@@ -29,7 +29,8 @@ public struct SessionMiddleware: Sendable {
         self.logger = logger
     }
 
-    /// Runs `app` for one request with sessions attached.
+    /// Runs `app` for one request with sessions attached. Once the response is sent, call the
+    /// returned sessions' ``RequestSessions/afterResponse()`` (sticky mode writes the session then).
     func respond(
         head: HTTPRequestHead,
         body: ByteBuffer,
@@ -37,7 +38,7 @@ public struct SessionMiddleware: Sendable {
         query: Substring?,
         contextPath: String,
         app: any HTTPApp
-    ) async -> HTTPResponse {
+    ) async -> (HTTPResponse, RequestSessions) {
         let sessions = manager.beginRequest(
             path: path,
             requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: cookie.name)
@@ -60,7 +61,7 @@ public struct SessionMiddleware: Sendable {
             // The answer would claim session state the store does not hold (an update, a new
             // session, a logout): the client is told to retry instead.
             logger.debug("session not saved: \(failure.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(failure)"])
-            return Self.unavailable(failure)
+            return (Self.unavailable(failure), sessions)
         }
         switch cookieAction {
         case .none:
@@ -70,7 +71,7 @@ public struct SessionMiddleware: Sendable {
         case .expire:
             response.headers.add(name: "Set-Cookie", value: SessionCookie.expiringCookie(path: cookiePath, configuration: cookie))
         }
-        return response
+        return (response, sessions)
     }
 
     /// Seconds a client is asked to wait after a `503`.

@@ -39,13 +39,47 @@ final class ActiveSessions: Sendable {
     /// and waiters, cost more than the rest of a lookup).
     private final class Entry {
         var lifecycle: Lifecycle
+        /// Links of the resident entries' recency list (``RecencyList``), `nil` outside it.
+        var older: Entry?
+        var newer: Entry?
+        var isListed = false
         init(_ lifecycle: Lifecycle) { self.lifecycle = lifecycle }
+    }
+
+    /// The resident entries from least to most recently released, linked through the entries
+    /// (O(1) to add, remove and find the oldest), so a full resident set evicts the session unused
+    /// for longest, not the one being released. Every link is cut when an entry leaves the list,
+    /// so the references between entries never outlive it.
+    private struct RecencyList {
+        var oldest: Entry?
+        var newest: Entry?
+
+        mutating func append(_ entry: Entry) {
+            guard !entry.isListed else { return }
+            entry.isListed = true
+            entry.older = newest
+            entry.newer = nil
+            newest?.newer = entry
+            newest = entry
+            if oldest == nil { oldest = entry }
+        }
+
+        mutating func remove(_ entry: Entry) {
+            guard entry.isListed else { return }
+            entry.isListed = false
+            if let older = entry.older { older.newer = entry.newer } else { oldest = entry.newer }
+            if let newer = entry.newer { newer.older = entry.older } else { newest = entry.older }
+            entry.older = nil
+            entry.newer = nil
+        }
     }
 
     private struct Table {
         var entries: [SessionRandomKey: Entry] = [:]
         /// How many entries are resident.
         var residentCount = 0
+        /// The resident entries by recency.
+        var recency = RecencyList()
         /// When expired resident sessions were last removed.
         var lastSweep: ContinuousClock.Instant
         /// The suspended requests, by the id the lifecycles know them by.
@@ -82,7 +116,12 @@ final class ActiveSessions: Sendable {
 
     /// Most sessions kept resident (0: none, every release drops the entry).
     let residentLimit: Int
+    /// Sticky mode: a full resident set evicts its least recently used session whose latest state
+    /// is in the store (it is loaded again when needed), instead of writing and dropping the one
+    /// being released.
+    let evictsLeastRecentlyUsed: Bool
     private let table: Mutex<Table>
+    private let evictions = Atomic<Int>(0)
 
     /// How often expired resident sessions are removed, and the least time between two removals
     /// forced by a full resident set (so a set full of live sessions is not scanned per request).
@@ -90,10 +129,14 @@ final class ActiveSessions: Sendable {
     static let fullSweepInterval = Duration.seconds(1)
 
     /// Creates the table; `residentLimit` 0 keeps no session after its last request.
-    init(residentLimit: Int = 0) {
+    init(residentLimit: Int = 0, evictsLeastRecentlyUsed: Bool = false) {
         self.residentLimit = max(0, residentLimit)
+        self.evictsLeastRecentlyUsed = evictsLeastRecentlyUsed
         self.table = Mutex(Table(lastSweep: .now))
     }
+
+    /// Number of resident sessions evicted to make room (``evictsLeastRecentlyUsed``).
+    var evictionCount: Int { evictions.load(ordering: .relaxed) }
 
     /// Number of sessions in use.
     var count: Int { table.withLock { $0.entries.values.count { $0.lifecycle.isActive } } }
@@ -116,8 +159,10 @@ final class ActiveSessions: Sendable {
     /// request (``wait(for:)``), or to be loaded by the caller (then ``completeLoad(_:with:)``).
     typealias Lookup = Lifecycle.ArrivalAction
 
-    /// The first step of getting the session for `id`, without suspending.
-    func begin(_ id: SessionID) -> Lookup {
+    /// The first step of getting the session for `id`, without suspending. `residentIsStale`:
+    /// a resident copy must not be used (sticky mode, and `id` names another app node, which
+    /// served the session since this copy was released): it is dropped and the session loaded.
+    func begin(_ id: SessionID, residentIsStale: Bool = false) -> Lookup {
         let key = id.randomKey
         let now = ContinuousClock.now
         return table.withLock { table in
@@ -125,7 +170,14 @@ final class ActiveSessions: Sendable {
                 table.entries[key] = Entry(.loading(now: now))
                 return .mustLoad
             }
-            if entry.lifecycle.isResident { table.residentCount -= 1 }
+            if entry.lifecycle.isResident {
+                table.residentCount -= 1
+                table.recency.remove(entry)
+                if residentIsStale {
+                    table.entries[key] = Entry(.loading(now: now))
+                    return .mustLoad
+                }
+            }
             return entry.lifecycle.requestArrived(now: now)
         }
     }
@@ -344,8 +396,15 @@ final class ActiveSessions: Sendable {
             }
             // A session that must stay in memory (no store node is up) is kept whatever the limit;
             // maxActiveSessions bounds those.
-            let residency: Lifecycle.Residency =
+            var residency: Lifecycle.Residency =
                 keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
+            if residency == .full && evictsLeastRecentlyUsed && status.isValid {
+                // Sticky: room is made by evicting the least recently used saved session. When
+                // none is saved (the store is down), this one stays anyway: memory is its only
+                // copy, and maxActiveSessions bounds the whole.
+                evictLeastRecentlyUsed(&table, sparing: entry)
+                residency = .room
+            }
             let action = entry.lifecycle.requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
             switch action {
             case .persistFirst:
@@ -356,6 +415,7 @@ final class ActiveSessions: Sendable {
             case .stillShared, .resident:
                 if case .resident = action {
                     table.residentCount += 1
+                    table.recency.append(entry)
                     // A kept session is no longer new to the requests that find it, and its last
                     // access time is the end of this request.
                     session.markResident()
@@ -379,9 +439,30 @@ final class ActiveSessions: Sendable {
         sweep(&table, now: now)
     }
 
+    /// Evicts the least recently used resident session whose latest state is in the store (among
+    /// the oldest few: a session whose write is still under way is passed over).
+    private func evictLeastRecentlyUsed(_ table: inout Table, sparing spared: Entry) {
+        var candidate = table.recency.oldest
+        var looked = 0
+        while let entry = candidate, looked < 16 {
+            candidate = entry.newer
+            looked += 1
+            guard entry !== spared, let session = entry.lifecycle.session else { continue }
+            let status = session.status()
+            guard entry.lifecycle.isSaved(status) else { continue }
+            table.recency.remove(entry)
+            table.entries[status.id.randomKey] = nil
+            table.residentCount -= 1
+            evictions.add(1, ordering: .relaxed)
+            return
+        }
+    }
+
     private func sweep(_ table: inout Table, now: ContinuousClock.Instant) {
         table.entries = table.entries.filter { entry in
-            if case .resident(let expiry) = entry.value.lifecycle.phase { expiry > now } else { true }
+            guard case .resident(let expiry) = entry.value.lifecycle.phase, expiry <= now else { return true }
+            table.recency.remove(entry.value)
+            return false
         }
         table.residentCount = table.entries.values.count { $0.lifecycle.isResident }
         table.lastSweep = now

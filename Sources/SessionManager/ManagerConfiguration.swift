@@ -28,17 +28,36 @@ public struct ManagerConfiguration: Sendable {
     /// Ids of nodes used for new sessions only while no other node is available (msm
     /// `failoverNodes`). Default: none.
     public var failoverNodes: [String] = []
-    /// msm's `sticky`; `nil` when not configured. Only `false` (non-sticky: the store holds the
-    /// primary copy, every request reads it) is implemented; without it a context behaves as
-    /// non-sticky too, except that the embedded memory store keeps sessions resident.
-    public var sticky: Bool?
-    /// Backup copies are written beside the primary write, in the same event-loop tick, so a
-    /// request waits one round trip for both (msm `sessionBackupAsync`; msm writes after the
-    /// response, on a thread pool, which here cost a thread hop per write and 20 % of the
-    /// throughput). With `false` the backup is written only once the primary is, and the request
-    /// waits for it at most ``sessionBackupTimeout``. Default: `true`.
+    /// msm's `sticky`. Default: `true`.
+    ///
+    /// - `true` (sticky): the load balancer sends each user to the node named by the `jvmRoute`
+    ///   suffix of the id, and that node keeps the session in memory between requests as the
+    ///   primary copy; a read-only request costs no store command, and a request that changed the
+    ///   session writes it to the store (after its response, see ``sessionBackupAsync``). Another
+    ///   node that gets a request for it (its node died, or the balancer moved the user) loads it
+    ///   from the store and takes it over: its route in the id, a new cookie, the old key deleted.
+    ///   The store is a backup: when it is down, sessions keep being served from memory.
+    /// - `false` (non-sticky): the store holds the primary copy and every request reads it, so any
+    ///   node can serve any request; with several nodes, each session has a backup copy on another.
+    ///
+    /// The embedded memory store is in this process anyway: its sessions stay resident either way
+    /// (see ``residency``).
+    public var sticky = true
+    /// When a session's store copy is written (msm `sessionBackupAsync`). Default: `true`.
+    ///
+    /// - Sticky: `true` writes it after the response is sent (the user never waits for the store;
+    ///   a node that dies right after a response loses that change: the note in the README gives
+    ///   the window); `false` writes it before the response, waiting at most
+    ///   ``sessionBackupTimeout``. A failed write never fails the request (memory holds the
+    ///   primary copy); it marks the node down and is tried again after the next request.
+    /// - Non-sticky: the backup copy on the second node is written beside the primary write, in
+    ///   the same event-loop tick, so a request waits one round trip for both (msm writes after
+    ///   the response, on a thread pool, which here cost a thread hop per write and 20 % of the
+    ///   throughput); with `false` it is written once the primary is, waited for at most
+    ///   ``sessionBackupTimeout``.
     public var sessionBackupAsync = true
-    /// Longest wait for a backup write when ``sessionBackupAsync`` is `false`. Default: 100 ms.
+    /// Longest wait for a store write (sticky) or a backup write (non-sticky) when
+    /// ``sessionBackupAsync`` is `false`. Default: 100 ms.
     public var sessionBackupTimeout: Duration = .milliseconds(100)
     /// `false`: sessions live only in this process's memory and no store is used (msm `enabled`).
     /// Default: `true`.

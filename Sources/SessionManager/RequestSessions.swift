@@ -36,6 +36,8 @@ public final class RequestSessions: Sendable {
         var replaced: [Held] = []
         var finished = false
         var saveFailure: SessionManagerError?
+        /// Sticky, `sessionBackupAsync`: the session to write after the response (``afterResponse()``).
+        var writeAfterResponse: Held?
     }
 
     private let manager: SessionManager
@@ -67,7 +69,7 @@ public final class RequestSessions: Sendable {
         var foundID: SessionID?
         for requestedID in requestedIDs {
             // Most requests find their session in memory: only a load suspends.
-            let lookup = manager.active.begin(requestedID)
+            let lookup = manager.active.begin(requestedID, residentIsStale: manager.residentIsStale(for: requestedID))
             if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
             if found != nil {
                 foundID = requestedID
@@ -99,7 +101,7 @@ public final class RequestSessions: Sendable {
                 // Usually the other request's load; if it finished and its session was released
                 // before we queued, look again (the store has its latest state).
                 if case .loaded(let session) = try await manager.active.wait(for: id) { return session }
-                lookup = manager.active.begin(id)
+                lookup = manager.active.begin(id, residentIsStale: manager.residentIsStale(for: id))
             case .mustLoad:
                 do {
                     let loaded = try await manager.load(id)
@@ -161,8 +163,11 @@ public final class RequestSessions: Sendable {
                 memoryOnly = true
             }
         }
-        // A resident session is written when it leaves memory (``end``), not per request.
-        if !memoryOnly && manager.active.residentLimit == 0
+        if manager.residencyMode == .writeBehind {
+            if !memoryOnly { await writeBehind(current) }
+        } else if !memoryOnly && manager.active.residentLimit == 0
+            // A resident session of a process-local store is written when it leaves memory
+            // (``end``), not per request.
             && !manager.active.isUpToDate(current.session, registeredID: current.registeredID)
         {
             do {
@@ -174,6 +179,57 @@ public final class RequestSessions: Sendable {
         }
         let id = await end(current.session, registeredID: current.registeredID, keepInMemory: memoryOnly).id
         return id == current.knownID ? .none : .set(id)
+    }
+
+    /// Sticky: the session stays in memory, and the store gets its changes (a touch when only read
+    /// for a quarter of its timeout): after the response with `sessionBackupAsync` (see
+    /// ``afterResponse()``), or now, waited for at most `sessionBackupTimeout`. A session whose
+    /// store node is down moves to an available node first (a new id, so a new cookie).
+    private func writeBehind(_ held: Held) async {
+        let session = held.session
+        if let node = manager.storage.node(for: session.id), !node.availability.isUp,
+            let other = manager.storage.nodeForNewSession(), other != node.id
+        {
+            session.relocate(toNode: other)
+        }
+        guard !manager.active.isUpToDate(session, registeredID: held.registeredID) else { return }
+        if manager.configuration.sessionBackupAsync {
+            state.withLock { $0.writeAfterResponse = held }
+            return
+        }
+        let manager = self.manager
+        await manager.background.run(
+            { await Self.write(held.session, registeredID: held.registeredID, manager: manager) },
+            timeout: manager.configuration.sessionBackupTimeout
+        )
+    }
+
+    /// Sticky mode with `sessionBackupAsync` (the default): writes the session's changes to the
+    /// store. Call it once the response has been sent; the bundled server does. The client never
+    /// waits for it, and a failure only marks the store node down (the session is written again
+    /// after its next request). Returns at once when there is nothing to write.
+    public func afterResponse() async {
+        guard let held = state.withLock({ state in
+            defer { state.writeAfterResponse = nil }
+            return state.writeAfterResponse
+        }) else { return }
+        await Self.write(held.session, registeredID: held.registeredID, manager: manager)
+    }
+
+    /// A sticky write: failures are the node's state (logged once), never the request's.
+    private static func write(_ session: Session, registeredID: SessionID, manager: SessionManager) async {
+        do {
+            try await manager.writer.persist(session, registeredID: registeredID)
+            manager.storeWorked()
+        } catch {
+            manager.storeFailed(error)
+            let level: Logger.Level = SessionManager.failsTheRequest(error) ? .debug : .error
+            manager.logger.log(
+                level: level,
+                "session write to the store failed; kept in memory",
+                metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
+            )
+        }
     }
 
     /// Drops this request's reference to `session`, first writing it when it cannot stay resident

@@ -161,6 +161,16 @@ public final class Session: Sendable {
         }
     }
 
+    /// Takes the session over from another app node (sticky mode): same random part and store
+    /// node, this node's route. Counts as a change, so the request ends with a write under the new
+    /// id (and the delete of the old key).
+    func takeOver(route: String) {
+        state.withLock { state in
+            state.id = state.id.withJvmRoute(route)
+            state.generation &+= 1
+        }
+    }
+
     func withState<R>(_ body: (inout State) -> R) -> R {
         state.withLock { body(&$0) }
     }

@@ -127,6 +127,13 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         self.description = String(decoding: bytes, as: UTF8.self)
     }
 
+    /// Whether the id ends with the route `route` (compared in place: this runs for every request
+    /// of a sticky context).
+    func hasJvmRoute(_ route: String) -> Bool {
+        guard routeStart > 0 else { return false }
+        return description.utf8.dropFirst(Int(routeStart)).elementsEqual(route.utf8)
+    }
+
     /// The same session with another jvmRoute (Tomcat failover) or none.
     public func withJvmRoute(_ route: String?) -> SessionID {
         SessionID(random: random, nodeID: nodeID, jvmRoute: route)

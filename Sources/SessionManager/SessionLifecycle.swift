@@ -265,6 +265,13 @@ struct SessionLifecycle {
         }
     }
 
+    /// Whether the store holds the session's latest state (`status`, read by the caller) under its
+    /// current id, with no write under way: a resident session that may leave memory.
+    func isSaved(_ status: Session.Status) -> Bool {
+        persistence.stored != nil && !persistence.deleted && !persistence.writing
+            && persistence.storedID == status.id && persistence.storedGeneration >= status.generation
+    }
+
     // MARK: - Invalidation
 
     /// The session was invalidated: the ids whose keys to delete (the stored copy's, the first time
@@ -329,8 +336,6 @@ struct SessionLifecycle {
             phase = .resident(expiry: expiry)
             return .resident(expiry: expiry)
         }
-        let saved = persistence.stored != nil && !persistence.deleted && !persistence.writing
-            && persistence.storedID == status.id && persistence.storedGeneration >= status.generation
-        return !saved && ifUnsaved == .askToPersist ? .persistFirst : .remove
+        return !isSaved(status) && ifUnsaved == .askToPersist ? .persistFirst : .remove
     }
 }

@@ -25,6 +25,8 @@ public final class SessionManager: Service, Sendable {
     let storage: SessionStorage
     /// Backup touches after the response, and backup writes waited for with a timeout.
     let background = BackgroundWork()
+    /// Opened by ``stop()``.
+    private let stopSignal = StopSignal()
     private let relocations = Atomic<Int>(0)
     let idGenerator: SessionIDGenerator
     let writer: SessionWriter
@@ -86,49 +88,125 @@ public final class SessionManager: Service, Sendable {
         self.store = nodes[0].store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
         self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, logger: logger)
-        self.active = ActiveSessions(residentLimit: Self.isResident(configuration, nodes) ? configuration.residentSessionLimit : 0)
+        let mode = Self.residencyMode(configuration, nodes)
+        self.residencyMode = mode
+        self.active = ActiveSessions(
+            residentLimit: mode == .storeOnly ? 0 : configuration.residentSessionLimit,
+            evictsLeastRecentlyUsed: mode == .writeBehind
+        )
+        self.stickyRoute = mode == .writeBehind ? jvmRoute : nil
         self.writer = SessionWriter(storage: storage, configuration: configuration, active: active)
         self.logger = logger
     }
 
-    /// Whether released sessions stay in memory (``ManagerConfiguration/residency``): only with a
-    /// single store node nobody else writes, and an unfiltered one (with a filter the store lacks
-    /// the filtered attributes, and a resident copy would keep them for a while).
-    static func isResident(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> Bool {
-        guard nodes.count == 1, configuration.sessionAttributeFilter == nil else { return false }
+    /// How released sessions are kept, from ``ManagerConfiguration/residency``,
+    /// ``ManagerConfiguration/sticky`` and the store.
+    enum ResidencyMode: Sendable, Equatable {
+        /// Nothing stays in memory after a session's last request: every request reads the store
+        /// (non-sticky).
+        case storeOnly
+        /// The resident copy is the only one, written to the store only when it must leave memory
+        /// (a process-local store, or ``SessionResidency/resident``): a single node nobody else
+        /// writes, and no attribute filter (with one the store lacks the filtered attributes, and
+        /// a resident copy would keep them for a while).
+        case writeOnEviction
+        /// Sticky: the resident copy is the primary one, and every change is written to the store
+        /// (after the response by default), so another app node can take the session over. A
+        /// full resident set evicts its least recently used saved session.
+        case writeBehind
+    }
+
+    /// How this manager keeps released sessions.
+    let residencyMode: ResidencyMode
+    /// This node's route when sessions are sticky (``ResidencyMode/writeBehind``): a request whose
+    /// id names another route was served elsewhere since, so the session is loaded from the store
+    /// and taken over, never served from this node's older resident copy.
+    let stickyRoute: String?
+    private let takeovers = Atomic<Int>(0)
+
+    static func residencyMode(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> ResidencyMode {
+        let soleUnfiltered = nodes.count == 1 && configuration.sessionAttributeFilter == nil
         switch configuration.residency {
-        case .automatic: return nodes[0].store.isProcessLocal
-        case .resident: return true
-        case .storeOnly: return false
+        case .storeOnly: return .storeOnly
+        case .resident: return soleUnfiltered ? .writeOnEviction : .storeOnly
+        case .automatic:
+            if nodes.count == 1 && nodes[0].store.isProcessLocal { return soleUnfiltered ? .writeOnEviction : .storeOnly }
+            return configuration.sticky && configuration.residentSessionLimit > 0 ? .writeBehind : .storeOnly
         }
     }
 
+    /// Whether a resident copy of the session `id` names must not be used: sticky, and `id` names
+    /// another app node, which served the session after this copy was released.
+    @inline(__always)
+    func residentIsStale(for id: SessionID) -> Bool {
+        guard let route = stickyRoute else { return false }
+        return !id.hasJvmRoute(route)
+    }
+
+    /// Number of sessions this node took over from another app node (sticky mode: the id named
+    /// another `jvmRoute`; Tomcat's failover).
+    public var takeoverCount: Int { takeovers.load(ordering: .relaxed) }
+
     /// Runs the stores and the background work until graceful shutdown or cancellation. A store
     /// that cannot work (a wrong password) ends it with its error.
+    ///
+    /// On graceful shutdown the queued background work (backup writes and touches) runs out
+    /// before the stores close. Put the manager before the HTTP server in a `ServiceGroup`, so
+    /// that it is shut down after the server's last request. A server that hosts managers itself
+    /// uses ``runUntilStopped()`` instead.
     public func run() async throws {
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        try await run { try? await gracefulShutdown() }
+    }
+
+    /// Runs like ``run()``, but graceful shutdown does not stop it: ``stop()`` does (or
+    /// cancellation). For a server that hosts its managers (the bundled `HTTPServer`): during its
+    /// graceful shutdown the requests still under way, and the session writes after their
+    /// responses, need the stores; it stops the managers once its last connection has ended.
+    public func runUntilStopped() async throws {
+        try await run { await self.stopSignal.wait() }
+    }
+
+    /// Ends ``runUntilStopped()``: the queued background work runs out, then the stores close.
+    public func stop() {
+        stopSignal.open()
+    }
+
+    /// The tasks of a running manager.
+    private enum Part: Sendable { case store, background, stopRequest, probes }
+
+    private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
+        try await withThrowingTaskGroup(of: Part.self) { group in
             for node in nodes {
-                group.addTask { try await node.store.run() }
+                // A store runs until cancelled: its connections close after the background work.
+                group.addTask {
+                    try await node.store.run()
+                    return .store
+                }
             }
-            group.addTask { await self.background.process() }
             group.addTask {
-                // On graceful shutdown the queued background work runs out, then `process` returns.
-                try? await gracefulShutdown()
+                await self.background.process()
+                return .background
+            }
+            group.addTask {
+                await stopRequested()
+                // The queued background work runs out, then `process` returns.
                 self.background.finish()
+                return .stopRequest
             }
             if storage.encodesNodeIDs {
                 group.addTask {
-                    try? await cancelWhenGracefulShutdown {
-                        while !Task.isCancelled {
-                            try await Task.sleep(for: NodeAvailability.probeInterval)
-                            await self.storage.probeDownNodes()
-                        }
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: NodeAvailability.probeInterval)
+                        await self.storage.probeDownNodes()
                     }
+                    return .probes
                 }
             }
-            // `next()` rethrows a child's error at once (`waitForAll` would first wait for the
-            // others, which only end at shutdown); leaving the group then cancels them.
-            while try await group.next() != nil {}
+            // `next()` rethrows a store's error (a wrong password) at once; once the background
+            // work has run out, the stores close and the probes end.
+            while let part = try await group.next() {
+                if part == .background { group.cancelAll() }
+            }
         }
     }
 
@@ -259,6 +337,17 @@ public final class SessionManager: Service, Sendable {
             return nil
         }
         let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
+        if let route = stickyRoute, id.jvmRoute != route {
+            // Sticky: another app node served it last (it died, or the balancer moved the user).
+            // This node takes it over: its route in the id (a new cookie), written under the new
+            // id when the request ends, the old key deleted.
+            session.takeOver(route: route)
+            takeovers.add(1, ordering: .relaxed)
+            logger.info("session taken over from another app node", metadata: ["sm.session": "\(id.logTag)", "sm.route": "\(id.jvmRoute ?? "")"])
+            if read.relocateTo == nil && !read.fromBackup {
+                return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
+            }
+        }
         if let node = read.relocateTo {
             // Its node is down: the session moves to the node of the backup (a new cookie), and
             // is written there with a new backup; the old copies are deleted, best effort.
@@ -288,10 +377,10 @@ public final class SessionManager: Service, Sendable {
     func storeFailed(_ error: any Error) {
         guard Self.isOutage(error) else { return }
         storeOutage.begin {
-            logger.warning(
-                "session store unavailable: requests that need a session fail (503) until it answers again",
-                metadata: ["sm.error": "\(error)"]
-            )
+            let consequence = residencyMode == .writeBehind
+                ? "sessions kept in memory are served from there and written once it answers; others fail (503)"
+                : "requests that need a session fail (503)"
+            logger.warning("session store unavailable: \(consequence) until it answers again", metadata: ["sm.error": "\(error)"])
         }
     }
 

@@ -240,9 +240,15 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         for channel in channels { try? await channel.close() }
     }
 
-    /// Runs until graceful shutdown or cancellation, then closes the connections.
+    /// Runs until cancelled, then closes the connections.
+    ///
+    /// Not until graceful shutdown: the requests still running then (and, in sticky mode, the
+    /// session writes after their responses) need the connections. The ``SessionManager`` that
+    /// runs the store cancels it once its own work is done.
     public func run() async throws {
-        try? await gracefulShutdown()
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .seconds(3600))
+        }
         await shutdown()
     }
 }

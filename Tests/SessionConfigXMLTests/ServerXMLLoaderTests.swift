@@ -279,7 +279,6 @@ import Testing
         (#"memcachedNodes="rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
         (#"memcachedNodes="n1:rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
         (#"memcachedNodes="http://10.0.0.1:8091/pools""#, "'http://' nodes are not supported"),
-        (#"sticky="true""#, "not supported yet: sticky=\"true\""),
         (#"sticky="maybe""#, "expected true or false"),
         (#"sessionBackupTimeout="0""#, "milliseconds"),
         (#"storageKeyPrefix="host,colour""#, "unknown token 'colour'"),
@@ -300,7 +299,7 @@ import Testing
         #expect(m.failoverNodes == ["n1", "n3"])
         #expect(m.sticky == false && !m.sessionBackupAsync && m.sessionBackupTimeout == .milliseconds(250) && !m.enabled)
         let defaults = try manager("")
-        #expect(defaults.sticky == nil && defaults.sessionBackupAsync && defaults.sessionBackupTimeout == .milliseconds(100) && defaults.enabled)
+        #expect(defaults.sticky && defaults.sessionBackupAsync && defaults.sessionBackupTimeout == .milliseconds(100) && defaults.enabled)
     }
 
     @Test func storageKeyPrefixHasMsmsForms() throws {

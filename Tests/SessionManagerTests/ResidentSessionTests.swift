@@ -25,7 +25,9 @@ import Testing
     ) async throws -> SessionCookieAction {
         let sessions = manager.beginRequest(path: "/app/x", requestedID: id)
         try await body(sessions)
-        return await sessions.finish()
+        let action = await sessions.finish()
+        await sessions.afterResponse()
+        return action
     }
 
     /// A new session with `count` = 1, saved; returns its id.
@@ -71,10 +73,21 @@ import Testing
         shared.reset()
         #expect(try await count(resident, residentID) == 1)
         #expect(shared.counts.total == 0, "served from memory")
-        // Automatic follows the store: shared, so no residency.
-        let automatic = SessionManager(configuration: .init(), store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
+        // Automatic follows the store and msm's sticky: a shared store keeps sessions resident
+        // only in sticky mode (the default), where every change is written to the store as well.
+        var nonSticky = ManagerConfiguration()
+        nonSticky.sticky = false
+        let automatic = SessionManager(configuration: nonSticky, store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
         _ = try await create(automatic)
         #expect(automatic.residentSessionCount == 0)
+        let sticky = SessionManager(configuration: .init(), store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
+        shared.reset()
+        let stickyID = try await create(sticky)
+        #expect(sticky.residentSessionCount == 1)
+        #expect(shared.counts.set == 1, "sticky: a new session is written to the shared store too")
+        shared.reset()
+        #expect(try await count(sticky, stickyID) == 1)
+        #expect(shared.counts.total == 0, "sticky: read from memory")
     }
 
     @Test func aResidentSessionCostsNoStoreOperation() async throws {

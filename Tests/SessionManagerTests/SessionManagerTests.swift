@@ -10,6 +10,7 @@ import Testing
 
     func makeManager(_ configure: (inout ManagerConfiguration) -> Void = { _ in }) -> SessionManager {
         var configuration = ManagerConfiguration()
+        configuration.sticky = false  // a shared store read by every request (sticky mode: StickySessionTests)
         configure(&configuration)
         return SessionManager(configuration: configuration, store: store, jvmRoute: "node1", logger: Logger(label: "test"))
     }

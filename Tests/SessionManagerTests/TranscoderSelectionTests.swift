@@ -12,6 +12,7 @@ import Testing
 
     func manager(_ configure: (inout ManagerConfiguration) -> Void) -> SessionManager {
         var configuration = ManagerConfiguration()
+        configuration.sticky = false  // a shared store read by every request (sticky mode: StickySessionTests)
         configure(&configuration)
         return SessionManager(configuration: configuration, store: store, jvmRoute: nil, logger: logs.logger())
     }

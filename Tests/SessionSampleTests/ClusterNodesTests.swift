@@ -95,6 +95,7 @@ import Testing
                 configuration.memcachedNodes = try StoreNode.parseList("\(Self.nodeEntry(kind, "n1", a.port)), \(Self.nodeEntry(kind, "n2", b.port))")
                 configuration.failoverNodes = try StoreNode.parseFailoverList(failoverNodes, nodes: configuration.memcachedNodes)
                 configuration.operationTimeout = .milliseconds(300)
+                configuration.sticky = false  // non-sticky: the store holds the primary copy
                 configure(&configuration)
                 let counted = try SessionStores.makeNodes(for: configuration, logger: logger).map {
                     SessionStoreNode(id: $0.id, store: CountingSessionStore($0.store), isFailover: $0.isFailover)

@@ -120,6 +120,7 @@ import Testing
         try await StoreServerProcess.with(kind) { server in
             let capture = LogCapture()
             var manager = ManagerConfiguration()
+            manager.sticky = false  // every request needs the store (sticky mode serves from memory)
             manager.memcachedNodes = try Self.node(kind, port: server.port)
             manager.operationTimeout = .milliseconds(300)
             let store = try SessionStores.make(for: manager, logger: capture.logger(level: .info))
@@ -161,6 +162,7 @@ import Testing
     func aStoreThatStopsAnsweringGets503AfterTheOperationTimeout() async throws {
         try await StoreServerProcess.with(.memcached()) { server in
             var manager = ManagerConfiguration()
+            manager.sticky = false  // every request needs the store (sticky mode serves from memory)
             manager.memcachedNodes = try Self.node(.memcached(), port: server.port)
             manager.operationTimeout = .milliseconds(200)
             let store = try SessionStores.make(for: manager, logger: Logger(label: "test"))
@@ -178,7 +180,7 @@ import Testing
 
     @Test func aWriteThatFailsAfterTheReadGets503NotAStaleCount() async throws {
         let store = FailingWritesStore(MemorySessionStore())
-        try await withSample(store: store) { port, _ in
+        try await withSample(store: store, configure: { $0.sticky = false }) { port, _ in
             let first = try await RawHTTPClient.get(port: port, "/myapp/count")
             let cookie = try #require(first.cookiePair)
             store.failWrites(true)

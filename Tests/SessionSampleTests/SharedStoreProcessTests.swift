@@ -12,7 +12,7 @@ import Testing
             <Server>
               <Connector port="\(port)" address="127.0.0.1"/>
               <Engine jvmRoute="\(route)">
-                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)"/></Context>
+                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" sticky="false"/></Context>
               </Engine>
             </Server>
             """,
