@@ -16,12 +16,13 @@
 # SESSIONS (default 1: one hot session; 1000: each connection cycles through 1000 sessions, the
 # realistic load, see round-robin.lua), NODES (store nodes, default 1; 2: ids n1/n2 on ports
 # STORE_PORT and STORE_PORT+1, with backups), OURS_BIN (a SessionSample binary to measure instead
-# of building this tree: a baseline from another commit, measured in the same sitting).
+# of building this tree: a baseline from another commit, measured in the same sitting), STICKY
+# (with --store: msm's sticky attribute, default true like the product; false for non-sticky).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT=${PORT:-8090}; PEER_PORT=${PEER_PORT:-8081}
-SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}
+SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -109,7 +110,7 @@ case "$store" in
 <Server>
   <Connector port="$PORT" address="127.0.0.1"/>
   <Engine jvmRoute="bench">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
   </Engine>
 </Server>
 XML

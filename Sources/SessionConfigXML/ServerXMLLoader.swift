@@ -197,7 +197,7 @@ private struct ElementReader {
             attributes: [
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
-                "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix",
+                "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix", "residentSessionLimit",
             ],
             children: []
         )
@@ -268,6 +268,9 @@ private struct ElementReader {
         }
         if let limit = element.attribute("maxActiveSessions") {
             manager.maxActiveSessions = try integer(limit, in: element, range: -1...100_000_000, meaning: "a number of sessions, 0-100000000, or -1 for no limit")
+        }
+        if let limit = element.attribute("residentSessionLimit") {
+            manager.residentSessionLimit = try integer(limit, in: element, range: 0...100_000_000, meaning: "a number of sessions, 0-100000000")
         }
         if let size = element.attribute("maxSessionSize") {
             manager.maxSessionSize = try integer(size, in: element, range: 1024...536_870_912, meaning: "bytes, 1024-536870912")

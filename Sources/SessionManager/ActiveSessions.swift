@@ -352,6 +352,26 @@ final class ActiveSessions: Sendable {
         }
     }
 
+    /// A touch of `session` found no store copy: its next persist writes it.
+    func storeLostCopy(_ session: Session, registeredID: SessionID) {
+        let currentID = session.id
+        table.withLock { table in
+            table.entry(of: session, registeredID: registeredID, currentID: currentID)?.entry.lifecycle.storeLostCopy()
+        }
+    }
+
+    /// The resident sessions whose latest state the store lacks (sticky writes that failed), to
+    /// write again once their node answers.
+    func unsavedResidents() -> [Session] {
+        table.withLock { table in
+            table.entries.values.compactMap { entry -> Session? in
+                guard entry.lifecycle.isResident, let session = entry.lifecycle.session else { return nil }
+                let status = session.status()
+                return status.isValid && !entry.lifecycle.isSaved(status) ? session : nil
+            }
+        }
+    }
+
     /// The ids whose store keys an invalidation of `session` must delete.
     func deleteRequested(_ session: Session, registeredID: SessionID) -> [SessionID] {
         let currentID = session.id

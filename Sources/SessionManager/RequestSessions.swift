@@ -199,7 +199,7 @@ public final class RequestSessions: Sendable {
         }
         let manager = self.manager
         await manager.background.run(
-            { await Self.write(held.session, registeredID: held.registeredID, manager: manager) },
+            { await manager.writeResident(held.session, registeredID: held.registeredID) },
             timeout: manager.configuration.sessionBackupTimeout
         )
     }
@@ -213,23 +213,7 @@ public final class RequestSessions: Sendable {
             defer { state.writeAfterResponse = nil }
             return state.writeAfterResponse
         }) else { return }
-        await Self.write(held.session, registeredID: held.registeredID, manager: manager)
-    }
-
-    /// A sticky write: failures are the node's state (logged once), never the request's.
-    private static func write(_ session: Session, registeredID: SessionID, manager: SessionManager) async {
-        do {
-            try await manager.writer.persist(session, registeredID: registeredID)
-            manager.storeWorked()
-        } catch {
-            manager.storeFailed(error)
-            let level: Logger.Level = SessionManager.failsTheRequest(error) ? .debug : .error
-            manager.logger.log(
-                level: level,
-                "session write to the store failed; kept in memory",
-                metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
-            )
-        }
+        await manager.writeResident(held.session, registeredID: held.registeredID)
     }
 
     /// Drops this request's reference to `session`, first writing it when it cannot stay resident

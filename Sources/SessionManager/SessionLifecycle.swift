@@ -272,6 +272,13 @@ struct SessionLifecycle {
             && persistence.storedID == status.id && persistence.storedGeneration >= status.generation
     }
 
+    /// A touch found no copy in the store (it restarted empty, or evicted it): the next
+    /// ``persistRequested(target:id:ttl:now:)`` writes the session again.
+    mutating func storeLostCopy() {
+        persistence.stored = nil
+        persistence.storedGeneration = 0
+    }
+
     // MARK: - Invalidation
 
     /// The session was invalidated: the ids whose keys to delete (the stored copy's, the first time

@@ -123,6 +123,8 @@ public final class SessionManager: Service, Sendable {
     /// and taken over, never served from this node's older resident copy.
     let stickyRoute: String?
     private let takeovers = Atomic<Int>(0)
+    /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
+    let unsavedResidents = Atomic<Bool>(false)
 
     static func residencyMode(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> ResidencyMode {
         let soleUnfiltered = nodes.count == 1 && configuration.sessionAttributeFilter == nil
@@ -172,7 +174,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// The tasks of a running manager.
-    private enum Part: Sendable { case store, background, stopRequest, probes }
+    private enum Part: Sendable { case store, background, stopRequest, probes, rewrites }
 
     private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
         try await withThrowingTaskGroup(of: Part.self) { group in
@@ -200,6 +202,15 @@ public final class SessionManager: Service, Sendable {
                         await self.storage.probeDownNodes()
                     }
                     return .probes
+                }
+            }
+            if residencyMode == .writeBehind {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: NodeAvailability.probeInterval)
+                        await self.writeUnsavedResidents()
+                    }
+                    return .rewrites
                 }
             }
             // `next()` rethrows a store's error (a wrong password) at once; once the background

@@ -218,15 +218,17 @@ final class SessionStorage: Sendable {
     }
 
     /// Resets the time to live of a session's copies (a session kept in memory by overlapping
-    /// requests reads no store, see ``SessionLifecycle``); the backup's after the response.
-    func touch(_ id: SessionID, ttl: Duration) async throws {
-        guard let primary = node(for: id) else { return }
+    /// requests, or resident in sticky mode, reads no store, see ``SessionLifecycle``); the
+    /// backup's after the response. `false`: the primary node has no copy (to write it again).
+    func touch(_ id: SessionID, ttl: Duration) async throws -> Bool {
+        guard let primary = node(for: id) else { return true }
         let key = key(for: id)
-        _ = try await command(on: primary) { try await $0.touch(key, ttl: ttl) }
-        guard let backup = backupCandidates(after: primary).first else { return }
+        let found = try await command(on: primary) { try await $0.touch(key, ttl: ttl) }
+        guard found, let backup = backupCandidates(after: primary).first else { return found }
         background.submit { [self] in
             _ = try? await command(on: backup) { try await $0.touch(Self.backupKey(key), ttl: Self.backupTTL(ttl)) }
         }
+        return true
     }
 
     /// Deletes a session (invalidation): its primary copy (an error if its node cannot be asked)

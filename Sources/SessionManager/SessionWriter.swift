@@ -30,8 +30,9 @@ final class SessionWriter: Sendable {
             case .upToDate:
                 return
             case .touch(let id, let ttl):
-                try await storage.touch(id, ttl: ttl)
-                return
+                if try await storage.touch(id, ttl: ttl) { return }
+                // The store lost its copy (restarted empty, evicted it): written again.
+                active.storeLostCopy(session, registeredID: registeredID)
             case .wait(let target):
                 if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return }
             case .write(var snapshot, let generation, let id, let previous, let previousID):

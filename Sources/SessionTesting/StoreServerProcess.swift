@@ -146,6 +146,46 @@ public final class StoreServerProcess: Sendable {
         return reply.hasPrefix(expected) || reply.hasPrefix("-NOAUTH")
     }
 
+    /// How many commands the server has executed, by name, as it counts them itself (Redis `INFO
+    /// commandstats`: `get`, `getex`, `set`, `del`, `pexpire`…; memcached `stats`: `cmd_get`,
+    /// `cmd_set`, `cmd_touch`, `delete_hits`…), without this probe's own command. A test reads it
+    /// before and after some requests: the difference is what they cost the store.
+    public func commandCounts() async throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        switch kind {
+        case .redis:
+            // The PING after INFO marks the end of the reply.
+            let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "INFO commandstats\r\nPING\r\n", until: "+PONG\r\n")
+            for line in reply.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
+                // cmdstat_getex:calls=3,usec=…
+                let name = line.dropFirst("cmdstat_".count).prefix { $0 != ":" }
+                guard let calls = line.split(separator: ",").first?.split(separator: "=").last.flatMap({ Int($0) }) else { continue }
+                if name != "info" && name != "ping" { counts[String(name)] = calls }
+            }
+        case .memcached:
+            let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "stats\r\n", until: "END\r\n")
+            for line in reply.split(whereSeparator: \.isNewline) {
+                let fields = line.split(separator: " ")
+                if fields.count == 3, fields[0] == "STAT", let value = Int(fields[2]) { counts[String(fields[1])] = value }
+            }
+        }
+        return counts
+    }
+
+    /// The store commands a session manager sends, from ``commandCounts()``: Redis reads,
+    /// writes, touches and deletes; memcached `cmd_get` (`get`, `gat`), `cmd_set`, `cmd_touch`
+    /// (`touch`, `gat`) and deletes. A `gat` counts once in `cmd_get` and once in `cmd_touch`, so
+    /// memcached reads count twice.
+    public func sessionCommandCount() async throws -> Int {
+        let counts = try await commandCounts()
+        let names: [String]
+        switch kind {
+        case .redis: names = ["get", "getex", "set", "del", "pexpire", "expire"]
+        case .memcached: names = ["cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"]
+        }
+        return names.reduce(0) { $0 + (counts[$1] ?? 0) }
+    }
+
     /// Kills the server with SIGKILL (a crash: no goodbye on open connections) and waits for it.
     public func kill() { signal(SIGKILL) }
 
@@ -209,7 +249,7 @@ public final class StoreServerProcess: Sendable {
 
 /// Sends one line to a TCP server and reads the first reply line (for readiness probes).
 enum LineProbe {
-    static func exchange(host: String, port: Int, send: String) async throws -> String {
+    static func exchange(host: String, port: Int, send: String, until terminator: String = "\r\n") async throws -> String {
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .connectTimeout(.milliseconds(500))
             .connect(host: host, port: port) { channel in
@@ -222,7 +262,7 @@ enum LineProbe {
             var received = ""
             for try await chunk in inbound {
                 received += String(buffer: chunk)
-                if received.contains("\r\n") { break }
+                if received.hasSuffix(terminator) { break }
             }
             return received
         }

@@ -255,6 +255,12 @@ import Testing
         #expect(try manager("").maxActiveSessions == 100_000)
         #expect(try manager(#"maxActiveSessions="-1""#).maxActiveSessions == -1)
         #expect(try manager(#"maxActiveSessions="5000""#).maxActiveSessions == 5000)
+        #expect(try manager("").residentSessionLimit == 10_000)
+        #expect(try manager(#"residentSessionLimit="250""#).residentSessionLimit == 250)
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager residentSessionLimit=\"many\"/></Context></Engine></Server>",
+            line: 2, "'residentSessionLimit'", "a number of sessions"
+        )
         expectError(
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager maxActiveSessions=\"-2\"/></Context></Engine></Server>",
             line: 2, "'maxActiveSessions'", "-1 for no limit"

@@ -1,0 +1,39 @@
+import Logging
+import Synchronization
+
+extension SessionManager {
+    /// Sticky mode: writes a resident session's changes to the store (after the response, or
+    /// before it within `sessionBackupTimeout`). A failure is the node's state (logged once by
+    /// the availability tracking), never the request's: memory holds the primary copy, and the
+    /// session is written again after its next request, or by ``writeUnsavedResidents()`` once
+    /// the node answers.
+    func writeResident(_ session: Session, registeredID: SessionID) async {
+        do {
+            try await writer.persist(session, registeredID: registeredID)
+            storeWorked()
+        } catch {
+            storeFailed(error)
+            unsavedResidents.store(true, ordering: .relaxed)
+            let level: Logger.Level = Self.failsTheRequest(error) ? .debug : .error
+            logger.log(
+                level: level,
+                "session write to the store failed; kept in memory",
+                metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
+            )
+        }
+    }
+
+    /// After a failed sticky write (a node down), once a second: writes the resident sessions the
+    /// store lacks whose node answers again, so that a restart of the store node loses nothing
+    /// even for sessions that get no further request.
+    func writeUnsavedResidents() async {
+        guard unsavedResidents.exchange(false, ordering: .relaxed) else { return }
+        for session in active.unsavedResidents() {
+            if let node = storage.node(for: session.id), !node.availability.isUp, storage.encodesNodeIDs {
+                unsavedResidents.store(true, ordering: .relaxed)  // still down: next time
+                continue
+            }
+            await writeResident(session, registeredID: session.id)
+        }
+    }
+}
