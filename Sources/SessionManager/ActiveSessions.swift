@@ -276,6 +276,8 @@ final class ActiveSessions: Sendable {
         case touch(SessionID, ttl: Duration)
         /// Wait for the write in progress: ``waitForWrite(_:registeredID:target:)``.
         case wait(target: UInt64)
+        /// The write in progress is written again when it ends, covering these changes.
+        case handedToWriter
         /// Write this snapshot of generation `generation` under `id`, then ``writeCompleted(_:registeredID:_:)``.
         case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?)
     }
@@ -292,7 +294,7 @@ final class ActiveSessions: Sendable {
     }
 
     /// The next step towards having every change made to `session` so far in the store.
-    func persistStep(_ session: Session, registeredID: SessionID, target: UInt64? = nil) -> PersistStep {
+    func persistStep(_ session: Session, registeredID: SessionID, target: UInt64? = nil, waits: Bool = true) -> PersistStep {
         let now = ContinuousClock.now
         return table.withLock { table in
             let status = session.status()
@@ -304,8 +306,9 @@ final class ActiveSessions: Sendable {
                 return .write(snapshot, generation: generation, id: id, previous: nil, previousID: nil)
             }
             let ttl = Duration.seconds(status.maxInactiveInterval)
-            switch entry.lifecycle.persistRequested(target: target, id: status.id, ttl: ttl, now: now) {
+            switch entry.lifecycle.persistRequested(target: target, id: status.id, ttl: ttl, now: now, waits: waits) {
             case .upToDate: return .upToDate
+            case .handedToWriter: return .handedToWriter
             case .touch(let id, let ttl): return .touch(id, ttl: ttl)
             case .wait: return .wait(target: target)
             case .write(let previous, let previousID):
@@ -335,13 +338,17 @@ final class ActiveSessions: Sendable {
         return false
     }
 
-    /// Reports a write that ``persistStep(_:registeredID:target:)`` asked for and resumes the requests waiting for it.
-    func writeCompleted(_ session: Session, registeredID: SessionID, _ result: Lifecycle.WriteResult) {
+    /// Reports a write that ``persistStep(_:registeredID:target:waits:)`` asked for and resumes the
+    /// requests waiting for it. Returns `true` when the writer must write again (changes were
+    /// handed to it meanwhile, see ``SessionLifecycle/PersistAction/handedToWriter``).
+    @discardableResult
+    func writeCompleted(_ session: Session, registeredID: SessionID, _ result: Lifecycle.WriteResult) -> Bool {
         let now = ContinuousClock.now
         let currentID = session.id
-        let wakes = table.withLock { table -> [(Waiter, Lifecycle.WriteWake)] in
-            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: currentID) else { return [] }
-            return entry.lifecycle.writeCompleted(result, now: now).compactMap { id, wake in table.resume(id).map { ($0, wake) } }
+        let (wakes, writeAgain) = table.withLock { table -> ([(Waiter, Lifecycle.WriteWake)], Bool) in
+            guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: currentID) else { return ([], false) }
+            let completion = entry.lifecycle.writeCompleted(result, now: now)
+            return (completion.wakes.compactMap { id, wake in table.resume(id).map { ($0, wake) } }, completion.writeAgain)
         }
         for (waiter, wake) in wakes {
             switch wake {
@@ -350,6 +357,7 @@ final class ActiveSessions: Sendable {
             case .failed(let error): waiter.resume(throwing: error)
             }
         }
+        return writeAgain
     }
 
     /// A touch of `session` found no store copy: its next persist writes it.

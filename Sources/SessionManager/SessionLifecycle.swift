@@ -48,6 +48,10 @@ struct SessionLifecycle {
         var writeWaiters: [(generation: UInt64, waiter: WaiterID)] = []
         /// Set once the session was deleted from the store (invalidated).
         var deleted = false
+        /// A request handed its changes to the write under way instead of waiting for it
+        /// (``persistRequested(target:id:ttl:now:waits:)`` with `waits` false): when that write
+        /// ends, its writer writes again, covering every change made meanwhile in one write.
+        var rewriteRequested = false
         /// When the store's time to live was last reset (load, write or touch). Requests that
         /// share the instance do not read the store, so without a touch now and then a session
         /// kept busy by overlapping requests could expire in the store while in use.
@@ -178,6 +182,9 @@ struct SessionLifecycle {
         case touch(SessionID, ttl: Duration)
         /// Another request is writing: wait for it (``writeWaiterArrived(_:target:)``).
         case wait
+        /// Another request is writing, and this one does not wait: that writer writes again once
+        /// its write ends (``writeCompleted(_:now:)`` says so), covering these changes.
+        case handedToWriter
         /// Write it (the caller takes the snapshot now, under the same lock), then report with
         /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
         /// the same id is not written again, and a copy under an older id is deleted.
@@ -191,14 +198,28 @@ struct SessionLifecycle {
     }
 
     /// A request wants generation `target` of the session in the store (its current id `id`, its
-    /// time to live `ttl`).
-    mutating func persistRequested(target: UInt64, id: SessionID, ttl: Duration, now: ContinuousClock.Instant) -> PersistAction {
+    /// time to live `ttl`). `waits`: whether it waits for a write under way (a request answered
+    /// only once its changes are stored), or hands its changes to that write's writer (sticky
+    /// mode, after the response: many changes to one busy session become a few writes).
+    mutating func persistRequested(
+        target: UInt64,
+        id: SessionID,
+        ttl: Duration,
+        now: ContinuousClock.Instant,
+        waits: Bool = true
+    ) -> PersistAction {
         if persistence.stored != nil && persistence.storedGeneration >= target {
             guard touchIsDue(ttl: ttl, now: now) else { return .upToDate }
             persistence.lastTouched = now
             return .touch(id, ttl: ttl)
         }
-        if persistence.writing { return .wait }
+        if persistence.writing {
+            guard waits else {
+                persistence.rewriteRequested = true
+                return .handedToWriter
+            }
+            return .wait
+        }
         persistence.writing = true
         return .write(previous: persistence.stored, previousID: persistence.storedID)
     }
@@ -247,10 +268,22 @@ struct SessionLifecycle {
         var failure: (any Error)?
     }
 
-    /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write; returns
-    /// the waiting requests to resume and how.
-    mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> [(WaiterID, WriteWake)] {
+    /// What follows a write.
+    struct WriteCompletion {
+        /// The waiting requests to resume, and how.
+        var wakes: [(WaiterID, WriteWake)]
+        /// Changes were handed to this write while it was under way (``PersistAction/handedToWriter``)
+        /// and it succeeded: its writer asks again (``persistRequested(target:id:ttl:now:waits:)``
+        /// for the session's current generation). After a failure they are not written now: the
+        /// node does not answer, and the next request or a later retry writes them.
+        var writeAgain: Bool
+    }
+
+    /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write.
+    mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> WriteCompletion {
         persistence.writing = false
+        let writeAgain = persistence.rewriteRequested && result.failure == nil
+        persistence.rewriteRequested = false
         if result.failure == nil {
             persistence.lastTouched = now
             persistence.stored = result.snapshot
@@ -259,10 +292,11 @@ struct SessionLifecycle {
         }
         let waiters = persistence.writeWaiters
         persistence.writeWaiters.removeAll()
-        return waiters.map { generation, waiter in
+        let wakes = waiters.map { generation, waiter -> (WaiterID, WriteWake) in
             guard generation <= result.generation else { return (waiter, .retry) }
             return (waiter, result.failure.map { .failed($0) } ?? .covered)
         }
+        return WriteCompletion(wakes: wakes, writeAgain: writeAgain)
     }
 
     /// Whether the store holds the session's latest state (`status`, read by the caller) under its

@@ -7,9 +7,14 @@ extension SessionManager {
     /// the availability tracking), never the request's: memory holds the primary copy, and the
     /// session is written again after its next request, or by ``writeUnsavedResidents()`` once
     /// the node answers.
+    ///
+    /// After the response (`sessionBackupAsync`) nobody waits for the write, so a request that
+    /// finds another writing the session hands its changes over instead of waiting (see
+    /// ``SessionWriter/persist(_:registeredID:waits:)``); before the response it waits, as it
+    /// must know its own changes are stored.
     func writeResident(_ session: Session, registeredID: SessionID) async {
         do {
-            try await writer.persist(session, registeredID: registeredID)
+            try await writer.persist(session, registeredID: registeredID, waits: !configuration.sessionBackupAsync)
             storeWorked()
         } catch {
             storeFailed(error)

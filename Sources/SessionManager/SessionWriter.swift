@@ -22,12 +22,16 @@ final class SessionWriter: Sendable {
     }
 
     /// Makes sure every change made to `session` so far is in the store (`session` is filed under
-    /// `registeredID` and the caller holds a reference to it).
-    func persist(_ session: Session, registeredID: SessionID) async throws {
-        let target = session.withState { $0.generation }
+    /// `registeredID` and the caller holds a reference to it, or it is resident).
+    ///
+    /// `waits` `false` (sticky mode, after the response): when another request is writing the
+    /// session, this one returns at once and that writer writes again when its write ends, so a
+    /// busy session costs a few writes, not one per request, and no request waits for another's.
+    func persist(_ session: Session, registeredID: SessionID, waits: Bool = true) async throws {
+        var target: UInt64? = session.withState { $0.generation }
         while true {
-            switch active.persistStep(session, registeredID: registeredID, target: target) {
-            case .upToDate:
+            switch active.persistStep(session, registeredID: registeredID, target: target, waits: waits) {
+            case .upToDate, .handedToWriter:
                 return
             case .touch(let id, let ttl):
                 if try await storage.touch(id, ttl: ttl) { return }
@@ -43,13 +47,14 @@ final class SessionWriter: Sendable {
                 } catch {
                     failure = error
                 }
-                active.writeCompleted(
+                let writeAgain = active.writeCompleted(
                     session,
                     registeredID: registeredID,
                     .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
                 )
                 if let failure { throw failure }
-                return
+                guard writeAgain else { return }
+                target = nil  // the session's generation now: every change handed over meanwhile
             }
         }
     }

@@ -96,11 +96,49 @@ import Testing
         #expect(machine.writeWaiterArrived(2, target: generation) == .queued)
         var written = snapshot
         written.attributes["a"] = .int(2)
-        let wakes = machine.writeCompleted(.init(generation: generation, snapshot: written, id: session.id), now: t0)
+        let wakes = machine.writeCompleted(.init(generation: generation, snapshot: written, id: session.id), now: t0).wakes
         #expect(wakes.count == 1 && wakes[0].0 == 2)
         guard case .covered = wakes[0].1 else { Issue.record("the write covered request 2"); return }
         #expect(machine.isUpToDate(target: generation, ttl: .seconds(60), now: t0))
         #expect(machine.persistRequested(target: generation, id: session.id, ttl: .seconds(60), now: t0) == .upToDate)
+    }
+
+    @Test func stickyChangesHandedToAWriteUnderWayAreWrittenByItsWriterOnce() {
+        // Sticky mode, after the response: request 2 does not wait for request 1's write; its
+        // change (and request 3's) is written by request 1's writer in one more write.
+        var (machine, session, snapshot) = loaded(references: 3)
+        session["a"] = .int(2)
+        let first = session.status().generation
+        #expect(machine.persistRequested(target: first, id: session.id, ttl: .seconds(60), now: t0, waits: false) == .write(previous: snapshot, previousID: session.id))
+        session["a"] = .int(3)
+        let second = session.status().generation
+        #expect(machine.persistRequested(target: second, id: session.id, ttl: .seconds(60), now: t0, waits: false) == .handedToWriter)
+        session["a"] = .int(4)
+        #expect(machine.persistRequested(target: session.status().generation, id: session.id, ttl: .seconds(60), now: t0, waits: false) == .handedToWriter)
+        var written = snapshot
+        written.attributes["a"] = .int(2)
+        let completion = machine.writeCompleted(.init(generation: first, snapshot: written, id: session.id), now: t0)
+        #expect(completion.writeAgain && completion.wakes.isEmpty)
+        guard case .write = machine.persistRequested(target: session.status().generation, id: session.id, ttl: .seconds(60), now: t0, waits: false) else {
+            Issue.record("the writer writes the handed-over changes")
+            return
+        }
+        written.attributes["a"] = .int(4)
+        #expect(!machine.writeCompleted(.init(generation: session.status().generation, snapshot: written, id: session.id), now: t0).writeAgain)
+        #expect(machine.isUpToDate(target: session.status().generation, ttl: .seconds(60), now: t0))
+    }
+
+    @Test func aFailedWriteDoesNotWriteTheHandedOverChangesAgainAtOnce() {
+        struct Down: Error {}
+        var (machine, session, snapshot) = loaded(references: 2)
+        session["a"] = .int(2)
+        let first = session.status().generation
+        _ = machine.persistRequested(target: first, id: session.id, ttl: .seconds(60), now: t0, waits: false)
+        session["a"] = .int(3)
+        #expect(machine.persistRequested(target: session.status().generation, id: session.id, ttl: .seconds(60), now: t0, waits: false) == .handedToWriter)
+        let completion = machine.writeCompleted(.init(generation: first, snapshot: snapshot, id: session.id, failure: Down()), now: t0)
+        #expect(!completion.writeAgain, "the node did not answer: a retry comes later, not in a loop")
+        #expect(!machine.isUpToDate(target: session.status().generation, ttl: .seconds(60), now: t0))
     }
 
     @Test func aChangeMadeDuringAWriteIsWrittenByTheNextWriteNotLost() {
@@ -114,7 +152,7 @@ import Testing
         let second = session.status().generation
         #expect(machine.persistRequested(target: second, id: session.id, ttl: .seconds(60), now: t0) == .wait)
         #expect(machine.writeWaiterArrived(2, target: second) == .queued)
-        let wakes = machine.writeCompleted(.init(generation: first, snapshot: snapshot, id: session.id), now: t0)
+        let wakes = machine.writeCompleted(.init(generation: first, snapshot: snapshot, id: session.id), now: t0).wakes
         guard case .retry = wakes[0].1 else { Issue.record("an older write must not cover a newer change"); return }
         guard case .write = machine.persistRequested(target: second, id: session.id, ttl: .seconds(60), now: t0) else {
             Issue.record("the newer change must be written")
@@ -129,7 +167,7 @@ import Testing
         let generation = session.status().generation
         _ = machine.persistRequested(target: generation, id: session.id, ttl: .seconds(60), now: t0)
         #expect(machine.writeWaiterArrived(2, target: generation) == .queued)
-        let wakes = machine.writeCompleted(.init(generation: generation, snapshot: snapshot, id: session.id, failure: Down()), now: t0)
+        let wakes = machine.writeCompleted(.init(generation: generation, snapshot: snapshot, id: session.id, failure: Down()), now: t0).wakes
         guard case .failed(let error) = wakes[0].1, error is Down else { Issue.record("the waiter shares the failure"); return }
         guard case .write = machine.persistRequested(target: generation, id: session.id, ttl: .seconds(60), now: t0) else {
             Issue.record("a failed write leaves the change unwritten")

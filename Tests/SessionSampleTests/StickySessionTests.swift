@@ -136,6 +136,33 @@ struct StickySessionTests {
         }
     }
 
+    /// One busy session: concurrent changes after their responses are coalesced (a request that
+    /// finds the session being written hands its change to that writer), and the store ends with
+    /// every increment.
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
+    func concurrentChangesToOneSessionAreCoalescedAndNoneIsLost() async throws {
+        try await StoreServerProcess.with(.redis()) { server in
+            let nodes = Self.entry(.redis(), "n1", server)
+            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\"")
+            defer { app.kill() }
+            let reader = try StoreReader(nodes)
+            let created = try await app.get("/count", cookie: nil)
+            let before = try await server.commandCounts()["set"] ?? 0
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<8 {
+                    group.addTask { for _ in 0..<50 { _ = try await app.get("/count", cookie: created.cookie) } }
+                }
+                try await group.waitForAll()
+            }
+            #expect(try await app.get("/read", cookie: created.cookie).count == 401)
+            #expect(try await reader.waitFor(created.id, count: 401) != nil, "the last change is in the store")
+            let writes = (try await server.commandCounts()["set"] ?? 0) - before
+            print("sticky hot session: 400 changes from 8 clients, \(writes) writes")
+            #expect(writes < 400, "coalesced")
+            await reader.shutdown()
+        }
+    }
+
     /// The user moves node1, node1, node2, node2, node1 (the balancer lost node1, then got it
     /// back): every move is a takeover with a new cookie, and node1 never serves the copy it kept
     /// in memory from before the move.
