@@ -187,7 +187,7 @@ public final class RequestSessions: Sendable {
     /// store node is down moves to an available node first (a new id, so a new cookie).
     private func writeBehind(_ held: Held) async {
         let session = held.session
-        if let node = manager.storage.node(for: session.id), !node.availability.isUp,
+        if !manager.storage.allNodesUp, let node = manager.storage.node(for: session.id), !node.availability.isUp,
             let other = manager.storage.nodeForNewSession(), other != node.id
         {
             session.relocate(toNode: other)

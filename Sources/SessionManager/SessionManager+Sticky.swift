@@ -12,9 +12,21 @@ extension SessionManager {
     /// finds another writing the session hands its changes over instead of waiting (see
     /// ``SessionWriter/persist(_:registeredID:waits:)``); before the response it waits, as it
     /// must know its own changes are stored.
+    ///
+    /// A writer after the response writes twice at most (its own changes, then those handed to it
+    /// meanwhile): its HTTP connection reads its next request only after this returns. What was
+    /// handed over after that goes to the background work.
     func writeResident(_ session: Session, registeredID: SessionID) async {
         do {
-            try await writer.persist(session, registeredID: registeredID, waits: !configuration.sessionBackupAsync)
+            let more = try await writer.persist(
+                session,
+                registeredID: registeredID,
+                waits: !configuration.sessionBackupAsync,
+                rewrites: configuration.sessionBackupAsync ? 1 : .max
+            )
+            if more {
+                background.submit { [self] in await writeResident(session, registeredID: registeredID) }
+            }
             storeWorked()
         } catch {
             storeFailed(error)

@@ -80,6 +80,10 @@ final class SessionStorage: Sendable {
         return (up.filter { !$0.isFailover }.randomElement() ?? up.randomElement())?.id
     }
 
+    /// Whether every node is up: one atomic load per node, so a request can skip looking up its
+    /// session's node (which reads the node id out of the session id) in the usual case.
+    var allNodesUp: Bool { nodes.allSatisfy { $0.availability.isUp } }
+
     /// The available primary nodes after `node` in configuration order (wrapping around, `node`
     /// itself excluded): the first is where its backup goes, the others where an older backup may be.
     func backupCandidates(after node: Node) -> [Node] {

@@ -27,18 +27,23 @@ final class SessionWriter: Sendable {
     /// `waits` `false` (sticky mode, after the response): when another request is writing the
     /// session, this one returns at once and that writer writes again when its write ends, so a
     /// busy session costs a few writes, not one per request, and no request waits for another's.
-    func persist(_ session: Session, registeredID: SessionID, waits: Bool = true) async throws {
+    /// A writer writes again at most `rewrites` times: a session changed without pause would
+    /// otherwise keep one connection writing for as long as it lasts. Returns `true` when it
+    /// stopped there with changes still handed to it (the caller has them written elsewhere).
+    @discardableResult
+    func persist(_ session: Session, registeredID: SessionID, waits: Bool = true, rewrites: Int = .max) async throws -> Bool {
         var target: UInt64? = session.withState { $0.generation }
+        var rewritten = 0
         while true {
             switch active.persistStep(session, registeredID: registeredID, target: target, waits: waits) {
             case .upToDate, .handedToWriter:
-                return
+                return false
             case .touch(let id, let ttl):
-                if try await storage.touch(id, ttl: ttl) { return }
+                if try await storage.touch(id, ttl: ttl) { return false }
                 // The store lost its copy (restarted empty, evicted it): written again.
                 active.storeLostCopy(session, registeredID: registeredID)
             case .wait(let target):
-                if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return }
+                if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return false }
             case .write(var snapshot, let generation, let id, let previous, let previousID):
                 if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
                 var failure: (any Error)?
@@ -53,7 +58,9 @@ final class SessionWriter: Sendable {
                     .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
                 )
                 if let failure { throw failure }
-                guard writeAgain else { return }
+                guard writeAgain else { return false }
+                if rewritten >= rewrites { return true }
+                rewritten += 1
                 target = nil  // the session's generation now: every change handed over meanwhile
             }
         }
