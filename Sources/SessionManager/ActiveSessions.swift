@@ -44,6 +44,12 @@ final class ActiveSessions: Sendable {
         var newer: Entry?
         var isListed = false
         init(_ lifecycle: Lifecycle) { self.lifecycle = lifecycle }
+
+        /// Reads the lifecycle in place. A plain read of a struct stored in a class copies it (its
+        /// snapshot, waiters and phase: retains and enum payload copies), which on a request for a
+        /// resident session cost more than the table lookup itself.
+        @inline(__always)
+        func inspect<R>(_ body: (inout Lifecycle) -> R) -> R { body(&lifecycle) }
     }
 
     /// The resident entries from least to most recently released, linked through the entries
@@ -102,7 +108,7 @@ final class ActiveSessions: Sendable {
         /// request after an id change) under its current id or an earlier one.
         func entry(of session: Session, registeredID: SessionID, currentID: SessionID) -> (key: SessionRandomKey, entry: Entry)? {
             func slot(_ id: SessionID) -> (SessionRandomKey, Entry)? {
-                guard let entry = entries[id.randomKey], entry.lifecycle.session === session else { return nil }
+                guard let entry = entries[id.randomKey], entry.inspect({ $0.session === session }) else { return nil }
                 return (id.randomKey, entry)
             }
             if let found = slot(registeredID) { return found }
@@ -170,7 +176,7 @@ final class ActiveSessions: Sendable {
                 table.entries[key] = Entry(.loading(now: now))
                 return .mustLoad
             }
-            if entry.lifecycle.isResident {
+            if entry.inspect({ $0.isResident }) {
                 table.residentCount -= 1
                 table.recency.remove(entry)
                 if residentIsStale {
@@ -289,7 +295,7 @@ final class ActiveSessions: Sendable {
         let now = ContinuousClock.now
         return table.withLock { table in
             guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else { return false }
-            return entry.lifecycle.isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now)
+            return entry.inspect { $0.isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now) }
         }
     }
 
@@ -373,9 +379,9 @@ final class ActiveSessions: Sendable {
     func unsavedResidents() -> [Session] {
         table.withLock { table in
             table.entries.values.compactMap { entry -> Session? in
-                guard entry.lifecycle.isResident, let session = entry.lifecycle.session else { return nil }
+                guard entry.inspect({ $0.isResident }), let session = entry.inspect({ $0.session }) else { return nil }
                 let status = session.status()
-                return status.isValid && !entry.lifecycle.isSaved(status) ? session : nil
+                return status.isValid && !entry.inspect({ $0.isSaved(status) }) ? session : nil
             }
         }
     }
@@ -475,9 +481,9 @@ final class ActiveSessions: Sendable {
         while let entry = candidate, looked < 16 {
             candidate = entry.newer
             looked += 1
-            guard entry !== spared, let session = entry.lifecycle.session else { continue }
+            guard entry !== spared, let session = entry.inspect({ $0.session }) else { continue }
             let status = session.status()
-            guard entry.lifecycle.isSaved(status) else { continue }
+            guard entry.inspect({ $0.isSaved(status) }) else { continue }
             table.recency.remove(entry)
             table.entries[status.id.randomKey] = nil
             table.residentCount -= 1

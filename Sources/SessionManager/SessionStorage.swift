@@ -47,6 +47,7 @@ final class SessionStorage: Sendable {
                 statistics: NodeStatistics()
             )
         }
+        self.availabilities = self.nodes.map(\.availability)
         self.keyPrefix = configuration.storageKeyPrefix
         self.encodesNodeIDs = nodes.contains { $0.id != nil }
         self.writesBackups = encodesNodeIDs && nodes.count { !$0.isFailover } > 1
@@ -82,7 +83,10 @@ final class SessionStorage: Sendable {
 
     /// Whether every node is up: one atomic load per node, so a request can skip looking up its
     /// session's node (which reads the node id out of the session id) in the usual case.
-    var allNodesUp: Bool { nodes.allSatisfy { $0.availability.isUp } }
+    var allNodesUp: Bool { availabilities.allSatisfy { $0.isUp } }
+    /// Each node's availability, in node order (not read through ``nodes``: copying a `Node`
+    /// retains four references).
+    private let availabilities: [NodeAvailability]
 
     /// The available primary nodes after `node` in configuration order (wrapping around, `node`
     /// itself excluded): the first is where its backup goes, the others where an older backup may be.
