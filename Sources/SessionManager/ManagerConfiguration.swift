@@ -69,10 +69,14 @@ public struct ManagerConfiguration: Sendable {
     /// Default: ``SessionResidency/automatic`` (resident with the embedded memory store only).
     public var residency: SessionResidency = .automatic
 
-    /// Most sessions kept resident in memory between requests (see ``residency``). A resident
-    /// session is the primary copy: requests use it with no store operation at all, and it is written to the store only when it must leave
-    /// memory alive because the limit is reached (later requests then read it from the store). It
-    /// expires after its `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000.
+    /// Most sessions kept resident in memory between requests (see ``residency``; XML
+    /// `residentSessionLimit`). A resident session is the primary copy: requests use it with no
+    /// store operation at all. In sticky mode each change is also written to the store, and a full
+    /// resident set evicts its least recently used session whose copy is in the store (it is
+    /// loaded again when next used); with a process-local store a session is written only when it
+    /// must leave memory because the limit is reached. It expires after its
+    /// `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000 (about 1 KB each for
+    /// small sessions, measured).
     public var residentSessionLimit: Int = 10_000
 
     /// The most sessions this context keeps in this process's memory (Tomcat `maxActiveSessions`):

@@ -5,7 +5,9 @@ import ServiceLifecycle
 /// The node list, availability and failover live above this protocol, in the manager; a store is
 /// one Redis server, one memcached server, or the in-process memory store. Every operation is one
 /// round trip at most. Stores are `Service`s: their `run()` owns background work (connection pools,
-/// expiry sweeps) and returns on graceful shutdown.
+/// expiry sweeps). The ``SessionManager`` that runs a store cancels it once its own work is done,
+/// so a network store's `run()` may wait for cancellation (its connections serve the requests and
+/// the writes still under way during a graceful shutdown).
 public protocol SessionStore: Service {
     /// Reads a value and, when found, resets its time to live to `ttl` in the same operation
     /// (Redis `GETEX … PX`, memcached `gat`): a read-only request costs one round trip.
