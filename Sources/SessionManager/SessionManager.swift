@@ -8,7 +8,8 @@ import Synchronization
 ///
 /// An HTTP layer calls ``beginRequest(path:requestedIDs:)`` when a request arrives and
 /// ``RequestSessions/finish()`` after the application answered, then sends the cookie that
-/// `finish` asks for. `SessionHTTP` does this for the bundled server; a user with another HTTP
+/// `finish` asks for, and calls ``RequestSessions/afterResponse()`` once the response is sent
+/// (sticky mode writes the session then). `SessionHTTP` does this for the bundled server; a user with another HTTP
 /// framework can drive it the same way.
 ///
 /// A manager is a `Service`: ``run()`` runs its stores (connection pools, sweeps) and its
