@@ -305,6 +305,9 @@ final class ActiveSessions: Sendable {
         return table.withLock { table in
             let status = session.status()
             let target = target ?? status.generation
+            // Invalidated meanwhile (by a concurrent request, before a write after the response):
+            // its keys are deleted, and writing it would bring it back.
+            guard status.isValid else { return .upToDate }
             guard let (_, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
                 // Not filed (it cannot be while a request holds it): written with nothing to
                 // coordinate, and its completion finds no lifecycle to report to.

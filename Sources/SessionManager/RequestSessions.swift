@@ -204,6 +204,14 @@ public final class RequestSessions: Sendable {
         )
     }
 
+    /// An HTTP layer that never called ``afterResponse()`` must not lose the change: the write
+    /// goes to the manager's background work.
+    deinit {
+        guard let held = state.withLock({ $0.writeAfterResponse }) else { return }
+        let manager = self.manager
+        manager.background.submit { await manager.writeResident(held.session, registeredID: held.registeredID) }
+    }
+
     /// Sticky mode with `sessionBackupAsync` (the default): writes the session's changes to the
     /// store. Call it once the response has been sent; the bundled server does. The client never
     /// waits for it, and a failure only marks the store node down (the session is written again

@@ -90,6 +90,43 @@ import Testing
         #expect(shared.counts.total == 0, "sticky: read from memory")
     }
 
+    /// Sticky mode: an HTTP layer that forgets ``RequestSessions/afterResponse()`` loses no
+    /// change (the write goes to the running manager's background work), and a session
+    /// invalidated before its write after the response is not written back.
+    @Test func stickyWritesAreNotLostWithoutAfterResponseNorResurrectedAfterAnInvalidation() async throws {
+        let shared = CountingSessionStore(MemorySessionStore(), isProcessLocal: false)
+        let manager = SessionManager(configuration: .init(), store: shared, jvmRoute: "node1", logger: Logger(label: "test"))
+        let running = Task { try await manager.runUntilStopped() }
+        defer { manager.stop() }
+        var created: SessionID?
+        do {
+            let sessions = manager.beginRequest(path: "/app/x", requestedID: nil)
+            let session = try await sessions.session()
+            session.set("count", 7)
+            created = session.id
+            _ = await sessions.finish()  // no afterResponse()
+        }
+        let id = try #require(created)
+        var stored: [UInt8]?
+        for _ in 0..<100 where stored == nil {
+            stored = try await shared.getAndTouch("sm:" + id.description, ttl: .seconds(60))
+            if stored == nil { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(stored != nil, "written by the background work")
+
+        // A change whose write is pending, then an invalidation by another request first.
+        let changing = manager.beginRequest(path: "/app/x", requestedID: id)
+        try await changing.session().set("count", 8)
+        _ = await changing.finish()
+        let invalidating = manager.beginRequest(path: "/app/x", requestedID: id)
+        try await invalidating.existingSession()?.invalidate()
+        #expect(await invalidating.finish() == .expire)
+        await changing.afterResponse()
+        #expect(try await shared.getAndTouch("sm:" + id.description, ttl: .seconds(60)) == nil, "not written back")
+        manager.stop()
+        try await running.value
+    }
+
     @Test func aResidentSessionCostsNoStoreOperation() async throws {
         let manager = makeManager()
         let id = try await create(manager)
