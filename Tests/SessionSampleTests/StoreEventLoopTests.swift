@@ -21,7 +21,10 @@ import Testing
     }
 
     func serve(_ store: any SessionStore, _ body: @Sendable (Int) async throws -> Void) async throws {
-        let configuration = try SampleServer.defaultConfiguration(port: 0)
+        var configuration = try SampleServer.defaultConfiguration(port: 0)
+        // Non-sticky: every request reads the store. (Sticky mode hands a busy session's later
+        // writes to the background work, which may run off the loop by design.)
+        configuration.contexts[0].manager.sticky = false
         let server = try SampleServer.makeServer(configuration: configuration, stores: { _ in store }, logger: Logger(label: "test"))
         try await LiveServer.with(server, body)
     }
