@@ -171,16 +171,28 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
             if let earliest { armTimer(at: earliest, context: context) }
             return
         }
-        for _ in 0...lastExpired {
-            waiting.removeFirst().completion.fail(StoreClientError(.timeout, "no reply within the operation timeout"))
-        }
-        failAll(StoreClientError(.connectionClosed, "connection closed after another command timed out"), context: context)
+        failAll(
+            StoreClientError(.connectionClosed, "connection closed after another command timed out"),
+            timingOut: lastExpired + 1,
+            context: context
+        )
     }
 
-    private func failAll(_ error: StoreClientError, context: ChannelHandlerContext) {
+    /// Closes the connection, then fails the first `timingOut` waiting commands with
+    /// ``StoreClientError/Code/timeout`` and the others with `error`. Closed first: a caller
+    /// resumed here may send its next command at once, from another thread, and must not find
+    /// this connection still active in the pool.
+    private func failAll(_ error: StoreClientError, timingOut: Int = 0, context: ChannelHandlerContext) {
         closed = true
-        failWaiting(error)
+        let failing = waiting
+        waiting.removeAll()
+        timer?.cancel()
+        timer = nil
+        timerDeadline = nil
         context.close(promise: nil)
+        for (offset, command) in failing.enumerated() {
+            command.completion.fail(offset < timingOut ? StoreClientError(.timeout, "no reply within the operation timeout") : error)
+        }
     }
 
     private func failWaiting(_ error: StoreClientError) {

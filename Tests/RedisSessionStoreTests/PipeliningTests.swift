@@ -80,6 +80,22 @@ import Testing
         #expect(outcome(command(channel, "5", deadline: late)) != "pending")
     }
 
+    /// A caller resumed by a timeout may send its next command at once, from another thread: by
+    /// then the connection must already be closed, or the pool would hand it out again (CI saw
+    /// "connection is closed" on the command after a timeout).
+    @Test func aTimedOutCallerFindsItsConnectionAlreadyClosed() throws {
+        let channel = try makeChannel()
+        let loop = channel.embeddedEventLoop
+        let deadline = NIODeadline.uptimeNanoseconds(1_000_000_000)
+        var activeWhenFailed: [Bool] = []
+        for text in ["a", "b"] {
+            command(channel, text, deadline: deadline).assumeIsolated().whenFailure { _ in activeWhenFailed.append(channel.isActive) }
+        }
+        loop.run()
+        loop.advanceTime(to: .uptimeNanoseconds(2_000_000_000))
+        #expect(activeWhenFailed == [false, false])
+    }
+
     @Test func answeredCommandsNeverTimeOut() throws {
         let channel = try makeChannel()
         let loop = channel.embeddedEventLoop
