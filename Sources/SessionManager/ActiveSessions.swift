@@ -127,7 +127,6 @@ final class ActiveSessions: Sendable {
     /// being released.
     let evictsLeastRecentlyUsed: Bool
     private let table: Mutex<Table>
-    private let evictions = Atomic<Int>(0)
 
     /// How often expired resident sessions are removed, and the least time between two removals
     /// forced by a full resident set (so a set full of live sessions is not scanned per request).
@@ -140,9 +139,6 @@ final class ActiveSessions: Sendable {
         self.evictsLeastRecentlyUsed = evictsLeastRecentlyUsed
         self.table = Mutex(Table(lastSweep: .now))
     }
-
-    /// Number of resident sessions evicted to make room (``evictsLeastRecentlyUsed``).
-    var evictionCount: Int { evictions.load(ordering: .relaxed) }
 
     /// Number of sessions in use.
     var count: Int { table.withLock { $0.entries.values.count { $0.lifecycle.isActive } } }
@@ -490,7 +486,6 @@ final class ActiveSessions: Sendable {
             table.recency.remove(entry)
             table.entries[status.id.randomKey] = nil
             table.residentCount -= 1
-            evictions.add(1, ordering: .relaxed)
             return
         }
     }

@@ -69,7 +69,7 @@ public final class RequestSessions: Sendable {
         var foundID: SessionID?
         for requestedID in requestedIDs {
             // Most requests find their session in memory: only a load suspends.
-            let lookup = manager.active.begin(requestedID, residentIsStale: manager.residentIsStale(for: requestedID))
+            let lookup = manager.active.begin(requestedID, residentIsStale: manager.namesAnotherAppNode(requestedID))
             if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
             if found != nil {
                 foundID = requestedID
@@ -101,7 +101,7 @@ public final class RequestSessions: Sendable {
                 // Usually the other request's load; if it finished and its session was released
                 // before we queued, look again (the store has its latest state).
                 if case .loaded(let session) = try await manager.active.wait(for: id) { return session }
-                lookup = manager.active.begin(id, residentIsStale: manager.residentIsStale(for: id))
+                lookup = manager.active.begin(id, residentIsStale: manager.namesAnotherAppNode(id))
             case .mustLoad:
                 do {
                     let loaded = try await manager.load(id)

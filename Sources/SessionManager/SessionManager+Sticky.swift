@@ -46,10 +46,10 @@ extension SessionManager {
     func writeUnsavedResidents() async {
         guard unsavedResidents.exchange(false, ordering: .relaxed) else { return }
         for session in active.unsavedResidents() {
-            // A session made while every node was down gets its node on its next request (and
-            // its client the cookie with it); nothing to write before.
-            if storage.encodesNodeIDs && session.id.nodeID == nil { continue }
-            if let node = storage.node(for: session.id), !node.availability.isUp, storage.encodesNodeIDs {
+            // A session made while every node was down (no node in its id) gets its node on its
+            // next request, and its client the cookie with it: nothing to write before.
+            guard let node = storage.node(for: session.id) else { continue }
+            guard node.availability.isUp else {
                 unsavedResidents.store(true, ordering: .relaxed)  // still down: next time
                 continue
             }

@@ -119,9 +119,8 @@ public final class SessionManager: Service, Sendable {
 
     /// How this manager keeps released sessions.
     let residencyMode: ResidencyMode
-    /// This node's route when sessions are sticky (``ResidencyMode/writeBehind``): a request whose
-    /// id names another route was served elsewhere since, so the session is loaded from the store
-    /// and taken over, never served from this node's older resident copy.
+    /// This node's route when sessions are sticky (``ResidencyMode/writeBehind``), see
+    /// ``namesAnotherAppNode(_:)``.
     let stickyRoute: String?
     private let takeovers = Atomic<Int>(0)
     /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
@@ -138,10 +137,10 @@ public final class SessionManager: Service, Sendable {
         }
     }
 
-    /// Whether a resident copy of the session `id` names must not be used: sticky, and `id` names
-    /// another app node, which served the session after this copy was released.
+    /// Sticky, and `id` names another app node, which served the session after this node last
+    /// did: a resident copy here is stale, and the session is loaded and taken over.
     @inline(__always)
-    func residentIsStale(for id: SessionID) -> Bool {
+    func namesAnotherAppNode(_ id: SessionID) -> Bool {
         guard let route = stickyRoute else { return false }
         return !id.hasJvmRoute(route)
     }
@@ -175,7 +174,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// The tasks of a running manager.
-    private enum Part: Sendable { case store, background, stopRequest, probes, rewrites }
+    private enum Part: Sendable { case store, background, stopRequest, upkeep }
 
     private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
         try await withThrowingTaskGroup(of: Part.self) { group in
@@ -196,26 +195,20 @@ public final class SessionManager: Service, Sendable {
                 self.background.finish()
                 return .stopRequest
             }
-            if storage.encodesNodeIDs {
+            if storage.encodesNodeIDs || residencyMode == .writeBehind {
                 group.addTask {
+                    // Once a second: probe the down nodes, then (sticky) write what a failed write
+                    // left unsaved to the nodes that answer again.
                     while !Task.isCancelled {
                         try? await Task.sleep(for: NodeAvailability.probeInterval)
-                        await self.storage.probeDownNodes()
+                        if self.storage.encodesNodeIDs { await self.storage.probeDownNodes() }
+                        if self.residencyMode == .writeBehind { await self.writeUnsavedResidents() }
                     }
-                    return .probes
-                }
-            }
-            if residencyMode == .writeBehind {
-                group.addTask {
-                    while !Task.isCancelled {
-                        try? await Task.sleep(for: NodeAvailability.probeInterval)
-                        await self.writeUnsavedResidents()
-                    }
-                    return .rewrites
+                    return .upkeep
                 }
             }
             // `next()` rethrows a store's error (a wrong password) at once; once the background
-            // work has run out, the stores close and the probes end.
+            // work has run out, the stores close and the upkeep ends.
             while let part = try await group.next() {
                 if part == .background { group.cancelAll() }
             }
@@ -349,7 +342,7 @@ public final class SessionManager: Service, Sendable {
             return nil
         }
         let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
-        if let route = stickyRoute, id.jvmRoute != route {
+        if let route = stickyRoute, namesAnotherAppNode(id) {
             // Sticky: another app node served it last (it died, or the balancer moved the user).
             // This node takes it over: its route in the id (a new cookie), written under the new
             // id when the request ends, the old key deleted.

@@ -184,11 +184,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// this connection still active in the pool.
     private func failAll(_ error: StoreClientError, timingOut: Int = 0, context: ChannelHandlerContext) {
         closed = true
-        let failing = waiting
-        waiting.removeAll()
-        timer?.cancel()
-        timer = nil
-        timerDeadline = nil
+        let failing = takeWaiting()
         context.close(promise: nil)
         for (offset, command) in failing.enumerated() {
             command.completion.fail(offset < timingOut ? StoreClientError(.timeout, "no reply within the operation timeout") : error)
@@ -196,10 +192,16 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     }
 
     private func failWaiting(_ error: StoreClientError) {
+        for command in takeWaiting() { command.completion.fail(error) }
+    }
+
+    /// Empties the queue of waiting commands and stops the deadline timer; returns the commands.
+    private func takeWaiting() -> CircularBuffer<Waiting> {
         timer?.cancel()
         timer = nil
         timerDeadline = nil
-        while let head = waiting.popFirst() { head.completion.fail(error) }
+        defer { waiting.removeAll() }
+        return waiting
     }
 }
 

@@ -19,6 +19,28 @@ struct StickySessionTests {
         return "\(id):127.0.0.1:\(server.port)"
     }
 
+    /// A store server of `kind`, one sample process (jvmRoute node1) with it as its only store
+    /// node `n1` and the other `<Manager>` attributes `attributes`, and a reader of that store.
+    static func withOneAppNode(
+        _ kind: StoreServerProcess.Kind,
+        _ attributes: String = "",
+        _ body: (StoreServerProcess, AppNode, StoreReader) async throws -> Void
+    ) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            let nodes = entry(kind, "n1", server)
+            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\" \(attributes)")
+            defer { app.kill() }
+            let reader = try StoreReader(nodes)
+            do {
+                try await body(server, app, reader)
+            } catch {
+                await reader.shutdown()
+                throw error
+            }
+            await reader.shutdown()
+        }
+    }
+
     /// A sample process: jvmRoute `route`, the sample app on `/myapp` with `<Manager managerAttributes/>`.
     struct AppNode {
         let port: Int
@@ -129,11 +151,7 @@ struct StickySessionTests {
 
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func aReadCostsNoStoreCommandAndAChangeOneWrite(kind: StoreServerProcess.Kind) async throws {
-        try await StoreServerProcess.with(kind) { server in
-            let nodes = Self.entry(kind, "n1", server)
-            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\"")
-            defer { app.kill() }
-            let reader = try StoreReader(nodes)
+        try await Self.withOneAppNode(kind) { server, app, reader in
             let created = try await app.get("/count", cookie: nil)
             #expect(try await reader.waitFor(created.id, count: 1) != nil, "the new session is written")
             let before = try await server.sessionCommandCount()
@@ -142,7 +160,6 @@ struct StickySessionTests {
             #expect(try await app.get("/count", cookie: created.cookie).count == 2)
             try await Task.sleep(for: .milliseconds(300))
             #expect(try await server.sessionCommandCount() == before + 1, "a modifying request costs one write")
-            await reader.shutdown()
         }
     }
 
@@ -151,11 +168,7 @@ struct StickySessionTests {
     /// every increment.
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
     func concurrentChangesToOneSessionAreCoalescedAndNoneIsLost() async throws {
-        try await StoreServerProcess.with(.redis()) { server in
-            let nodes = Self.entry(.redis(), "n1", server)
-            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\"")
-            defer { app.kill() }
-            let reader = try StoreReader(nodes)
+        try await Self.withOneAppNode(.redis()) { server, app, reader in
             let created = try await app.get("/count", cookie: nil)
             let before = try await server.commandCounts()["set"] ?? 0
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -169,7 +182,6 @@ struct StickySessionTests {
             let writes = (try await server.commandCounts()["set"] ?? 0) - before
             print("sticky hot session: 400 changes from 8 clients, \(writes) writes")
             #expect(writes < 400, "coalesced")
-            await reader.shutdown()
         }
     }
 
@@ -278,10 +290,7 @@ struct StickySessionTests {
     /// SIGTERM right after 100 sessions changed: every change is in the store after the exit.
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
     func sigtermWritesEveryPendingChange() async throws {
-        try await StoreServerProcess.with(.redis()) { server in
-            let nodes = Self.entry(.redis(), "n1", server)
-            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\"")
-            defer { app.kill() }
+        try await Self.withOneAppNode(.redis()) { _, app, reader in
             var sessions: [(cookie: String?, id: String)] = []
             for _ in 0..<100 {
                 let answer = try await app.get("/count", cookie: nil)
@@ -298,30 +307,23 @@ struct StickySessionTests {
             }
             await app.stop(SIGTERM)
             #expect(!app.process.isRunning && app.process.terminationStatus == 0)
-            let reader = try StoreReader(nodes)
             var stored = 0
             for session in sessions {
                 if try await reader.count(session.id) == 2 { stored += 1 }
             }
             #expect(stored == 100)
-            await reader.shutdown()
         }
     }
 
     @Test(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable))
     func anIdleResidentSessionExpiresInMemoryAndInTheStore() async throws {
-        try await StoreServerProcess.with(.memcached()) { server in
-            let nodes = Self.entry(.memcached(), "n1", server)
-            let app = try await AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\" maxInactiveInterval=\"1\"")
-            defer { app.kill() }
-            let reader = try StoreReader(nodes)
+        try await Self.withOneAppNode(.memcached(), "maxInactiveInterval=\"1\"") { _, app, reader in
             let first = try await app.get("/count", cookie: nil)
             #expect(try await reader.waitFor(first.id, count: 1) != nil)
             try await Task.sleep(for: .milliseconds(2500))
             #expect(try await reader.count(first.id) == nil, "gone from the store")
             let later = try await app.get("/count", cookie: first.cookie)
             #expect(later.count == 1 && later.id != first.id, "gone from memory: a new session")
-            await reader.shutdown()
         }
     }
 }
@@ -336,10 +338,7 @@ struct StickySessionTests {
 
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
     func memoryStaysBoundedAndEvictedSessionsLoadBack() async throws {
-        try await StoreServerProcess.with(.redis()) { server in
-            let nodes = StickySessionTests.entry(.redis(), "n1", server)
-            let app = try await StickySessionTests.AppNode.start(route: "node1", "memcachedNodes=\"\(nodes)\" residentSessionLimit=\"\(Self.bound)\"")
-            defer { app.kill() }
+        try await StickySessionTests.withOneAppNode(.redis(), "residentSessionLimit=\"\(Self.bound)\"") { server, app, _ in
             let pid = app.process.processIdentifier
             let start = try ProcessUsage.residentBytes(of: pid)
             /// Creates `count` sessions from 4 clients; returns their cookies.
