@@ -9,6 +9,8 @@ import SessionManager
 /// - `/count`: increments the `count` attribute atomically; plain text `id=…`, `count=…`, `route=…`.
 /// - `/read`: the same body without modifying anything; with no session, `count=0` and none is created.
 /// - `/plain`: never touches the session (the baseline for benchmarks).
+/// - `/sleep?ms=N[&count]`: gets the session, waits `N` milliseconds (at most 60 000), then with
+///   `count` increments like `/count`: a slow request, to watch session locking.
 /// - `/`: a small HTML page with id, count, route and creation time.
 /// - `/logo.png`, `/style.css`: static files, to show `requestUriIgnorePattern`.
 public struct SampleApp: HTTPApp {
@@ -43,6 +45,19 @@ public struct SampleApp: HTTPApp {
             return .text("id=\(session?.id.description ?? "")\ncount=\(count)\nroute=\(route)\n")
         case "/plain":
             return .text("plain\n")
+        case "/sleep":
+            let session = try await request.session()
+            let parameters = (request.query ?? "").split(separator: "&")
+            let milliseconds = parameters.lazy.compactMap { $0.hasPrefix("ms=") ? Int($0.dropFirst(3)) : nil }.first ?? 0
+            try await Task.sleep(for: .milliseconds(min(max(0, milliseconds), 60_000)))
+            let counts = parameters.contains("count")
+            let count = counts
+                ? session.update("count", default: 0) { (count: inout Int) in
+                    count += 1
+                    return count
+                }
+                : session.get("count", as: Int.self) ?? 0
+            return .text("id=\(session.id)\ncount=\(count)\nroute=\(route)\n")
         case "/":
             let session = try await request.session()
             let count = session.get("count", as: Int.self) ?? 0

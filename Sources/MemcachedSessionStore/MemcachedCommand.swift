@@ -71,4 +71,25 @@ public enum MemcachedCommand {
         buffer.writeString("touch \(key) \(expiration(ttl))\r\n")
         return buffer
     }
+
+    /// Meta set: `ms <key> <bytes> T<exptime> c [M<mode>] [C<cas>]` + data; `mode` `E` adds (only
+    /// if absent), `cas` sets only while the key still has that CAS value. The reply carries the
+    /// new CAS value (`HD c<cas>`).
+    public static func metaSet(_ key: String, value: [UInt8], ttl: Duration, mode: Character? = nil, compareCAS: UInt64? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + value.count + 64)
+        buffer.writeString("ms \(key) \(value.count) T\(expiration(ttl)) c")
+        if let mode { buffer.writeString(" M\(mode)") }
+        if let compareCAS { buffer.writeString(" C\(compareCAS)") }
+        buffer.writeString("\r\n")
+        buffer.writeBytes(value)
+        buffer.writeString("\r\n")
+        return buffer
+    }
+
+    /// Meta delete only while the key has CAS value `cas`: `md <key> C<cas>`.
+    public static func metaDelete(_ key: String, compareCAS cas: UInt64, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + 32)
+        buffer.writeString("md \(key) C\(cas)\r\n")
+        return buffer
+    }
 }

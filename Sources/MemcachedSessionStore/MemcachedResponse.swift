@@ -14,6 +14,10 @@ public enum MemcachedResponse: Sendable, Equatable {
     case notFound
     /// `TOUCHED`.
     case touched
+    /// A meta-protocol reply line (memcached ≥ 1.6, used for locks): its two-letter code (`HD`
+    /// done, `NS` not stored, `EX` CAS mismatch, `NF` not found, `EN` miss) and the CAS value of
+    /// its `c` flag, when asked for.
+    case meta(code: String, cas: UInt64?)
     /// `ERROR`, `CLIENT_ERROR <message>` or `SERVER_ERROR <message>`.
     case error(kind: ErrorKind, message: String)
 

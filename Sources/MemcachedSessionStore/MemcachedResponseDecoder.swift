@@ -78,6 +78,8 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
         let response: MemcachedResponse
         if let whole = wholeLines.first(where: { line.elementsEqual($0.line) }) {
             response = whole.response
+        } else if let meta = meta(line) {
+            response = meta
         } else if let message = suffix(of: line, after: clientErrorPrefix) {
             response = .error(kind: .client, message: message)
         } else if let message = suffix(of: line, after: serverErrorPrefix) {
@@ -117,6 +119,21 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
         (Array("DELETED".utf8), .deleted), (Array("NOT_FOUND".utf8), .notFound), (Array("NOT_STORED".utf8), .notStored),
         (Array("ERROR".utf8), .error(kind: .error, message: "unknown command")),
     ]
+    /// The meta-protocol codes the lock commands get back.
+    private static let metaCodes: Set<String> = ["HD", "NS", "EX", "NF", "EN"]
+
+    /// A meta reply line: `<code>[ <flag>…]`, with the CAS value of a `c<number>` flag.
+    private static func meta(_ line: UnsafeRawBufferPointer) -> MemcachedResponse? {
+        guard line.count >= 2, line.count == 2 || line[2] == UInt8(ascii: " ") else { return nil }
+        let code = String(decoding: line.prefix(2), as: UTF8.self)
+        guard metaCodes.contains(code) else { return nil }
+        var cas: UInt64?
+        for flag in line.dropFirst(2).split(separator: UInt8(ascii: " ")) where flag.first == UInt8(ascii: "c") {
+            cas = UInt64(String(decoding: flag.dropFirst(), as: UTF8.self))
+        }
+        return .meta(code: code, cas: cas)
+    }
+
     private static let clientErrorPrefix = Array("CLIENT_ERROR".utf8)
     private static let serverErrorPrefix = Array("SERVER_ERROR".utf8)
 

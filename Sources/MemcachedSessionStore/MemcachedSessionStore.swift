@@ -125,6 +125,52 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 
+    /// The lock is a meta `add` (`ms … ME`) that returns the lock's CAS value, sent with the `gat`
+    /// of the session on the same connection: one round trip. Extending and releasing compare that
+    /// CAS value (`ms … C<cas>`, `md … C<cas>`), so a holder whose lock expired and was taken by
+    /// another request can neither extend nor delete the new holder's lock (text-protocol
+    /// `delete` could not tell). Needs memcached ≥ 1.6 (meta commands).
+    public func lockAndRead(lock key: String, token: [UInt8], lockTTL: Duration, read readKey: String, ttl: Duration) async throws -> LockedRead {
+        try MemcachedCommand.validate(key)
+        try MemcachedCommand.validate(readKey)
+        let (locked, read) = try await pool.send(
+            MemcachedCommand.metaSet(key, value: token, ttl: lockTTL, mode: "E", allocator: allocator),
+            then: MemcachedCommand.get(readKey, touching: ttl, allocator: allocator)
+        )
+        let lock: StoreLock
+        switch locked {
+        case .meta("HD", let cas?): lock = StoreLock(key: key, token: token, version: cas)
+        case .meta("NS", _): return .busy
+        case let other: throw unexpected(other, "ms (lock)")
+        }
+        switch read {
+        case .value(let bytes): return .acquired(lock, value: bytes)
+        case .miss: return .acquired(lock, value: nil)
+        case let other:
+            _ = try? await unlock(lock)
+            throw unexpected(other, "gat")
+        }
+    }
+
+    /// Compare-and-extend: the lock is set again with a new time to live only while its CAS value
+    /// is still the one we got.
+    public func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock? {
+        switch try await pool.send(MemcachedCommand.metaSet(lock.key, value: lock.token, ttl: ttl, compareCAS: lock.version, allocator: allocator)) {
+        case .meta("HD", let cas?): return StoreLock(key: lock.key, token: lock.token, version: cas)
+        case .meta("EX", _), .meta("NF", _), .meta("NS", _): return nil
+        case let other: throw unexpected(other, "ms (extend lock)")
+        }
+    }
+
+    /// Compare-and-delete on the lock's CAS value.
+    public func unlock(_ lock: StoreLock) async throws -> Bool {
+        switch try await pool.send(MemcachedCommand.metaDelete(lock.key, compareCAS: lock.version, allocator: allocator)) {
+        case .meta("HD", _): return true
+        case .meta("EX", _), .meta("NF", _): return false
+        case let other: throw unexpected(other, "md (unlock)")
+        }
+    }
+
     /// Keeps the connections until graceful shutdown, then closes them.
     public func run() async throws {
         try await pool.run()

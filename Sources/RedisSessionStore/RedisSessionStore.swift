@@ -87,7 +87,11 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func send(_ command: ByteBuffer) async throws -> RedisValue {
-        let reply = try await pool.send(command)
+        try checked(try await pool.send(command))
+    }
+
+    /// A reply, or its error as a ``StoreClientError``.
+    private func checked(_ reply: RedisValue) throws -> RedisValue {
         if case .error(let message) = reply {
             if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
                 throw StoreClientError(.authenticationFailed, "Redis \(url): \(message)")
@@ -159,20 +163,53 @@ public final class RedisSessionStore: SessionStore {
         }
     }
 
-    /// Takes the lock `key` for `token` unless someone holds it (`SET key token NX PX ms`).
-    public func lock(_ key: String, token: String, ttl: Duration) async throws -> Bool {
-        switch try await send(command("SET", key, value: Array(token.utf8), options: ["NX"], ttl: ttl)) {
-        case .status("OK"): return true
-        case .null: return false
+    /// `SET <lock> <token> NX PX <ms>` and `GETEX <key> PX <ms>` back to back on one connection:
+    /// Redis runs the read after the lock, and the caller waits one round trip. When the lock is
+    /// held by someone else, the read's answer is dropped (its only effect was a touch).
+    public func lockAndRead(lock key: String, token: [UInt8], lockTTL: Duration, read readKey: String, ttl: Duration) async throws -> LockedRead {
+        let (locked, read) = try await pool.send(
+            command("SET", key, value: token, options: ["NX"], ttl: lockTTL),
+            then: command("GETEX", readKey, ttl: ttl)
+        )
+        switch try checked(locked) {
+        case .status("OK"): break
+        case .null: return .busy
         case let other: throw unexpected(other, "SET NX (lock)")
+        }
+        switch try checked(read) {
+        case .bulk(let bytes): return .acquired(StoreLock(key: key, token: token), value: bytes)
+        case .null: return .acquired(StoreLock(key: key, token: token), value: nil)
+        case let other: throw unexpected(other, "GETEX")
         }
     }
 
-    /// Releases the lock `key` only if `token` still holds it (compare-and-delete in one script,
-    /// so an expired lock taken over by another request is never released by the old holder).
-    public func unlock(_ key: String, token: String) async throws -> Bool {
+    /// Compare-and-extend: one script resets the lock's time to live only while it holds our token.
+    public func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock? {
+        let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end"
+        var command = RedisCommand(arguments: 6, capacity: script.utf8.count + lock.key.utf8.count + lock.token.count, allocator: allocator)
+        command.append("EVAL")
+        command.append(script)
+        command.append(1)
+        command.append(lock.key)
+        command.append(bytes: lock.token)
+        command.append(Self.milliseconds(ttl))
+        switch try await send(command.buffer) {
+        case .integer(let extended): return extended == 1 ? lock : nil
+        case let other: throw unexpected(other, "EVAL (extend lock)")
+        }
+    }
+
+    /// Compare-and-delete: one script deletes the lock only while it holds our token, so a lock that
+    /// expired and was taken by another request is never released by the old holder.
+    public func unlock(_ lock: StoreLock) async throws -> Bool {
         let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
-        switch try await send(RedisCommand.encode("EVAL", script, "1", key, token, allocator: allocator)) {
+        var command = RedisCommand(arguments: 5, capacity: script.utf8.count + lock.key.utf8.count + lock.token.count, allocator: allocator)
+        command.append("EVAL")
+        command.append(script)
+        command.append(1)
+        command.append(lock.key)
+        command.append(bytes: lock.token)
+        switch try await send(command.buffer) {
         case .integer(let deleted): return deleted == 1
         case let other: throw unexpected(other, "EVAL (unlock)")
         }

@@ -29,7 +29,7 @@ public struct ServerXMLLoader: Sendable {
 
     /// msm `<Manager>` attributes that later work implements; rejected until then.
     public static let notYetSupportedManagerAttributes: Set<String> = [
-        "lockingMode", "backupThreadCount", "lockExpiration",
+        "backupThreadCount",
         "copyCollectionsForSerialization", "customConverter", "enableStatistics",
         "memcachedProtocol", "username", "password",
     ]
@@ -198,6 +198,7 @@ private struct ElementReader {
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
                 "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix", "residentSessionLimit",
+                "lockingMode", "lockExpiration", "lockFailure",
             ],
             children: []
         )
@@ -274,6 +275,31 @@ private struct ElementReader {
         }
         if let size = element.attribute("maxSessionSize") {
             manager.maxSessionSize = try integer(size, in: element, range: 1024...536_870_912, meaning: "bytes, 1024-536870912")
+        }
+        if let mode = element.attribute("lockingMode") {
+            do {
+                manager.lockingMode = try LockingMode(parsing: mode.value)
+            } catch let error as SessionManagerError {
+                throw fail(mode, in: element, error.message)
+            } catch {
+                throw fail(mode, in: element, "\(error)")
+            }
+            if manager.lockingMode.locks && manager.sticky {
+                throw fail(
+                    mode,
+                    in: element,
+                    "locking is for non-sticky mode: add sticky=\"false\" (a sticky session is served from one app node's memory and needs no lock)"
+                )
+            }
+        }
+        if let expiration = element.attribute("lockExpiration") {
+            manager.lockExpiration = .seconds(try integer(expiration, in: element, range: 1...3600, meaning: "seconds, 1-3600"))
+        }
+        if let failure = element.attribute("lockFailure") {
+            guard let policy = LockFailurePolicy(rawValue: failure.value) else {
+                throw fail(failure, in: element, "'\(failure.value)' is not allowed; expected reject (answer 503) or proceed (go on unlocked, msm's behaviour)")
+            }
+            manager.lockFailure = policy
         }
     }
 

@@ -40,12 +40,17 @@ public struct SessionMiddleware: Sendable {
         app: any HTTPApp
     ) async -> (HTTPResponse, RequestSessions) {
         let sessions = manager.beginRequest(
+            method: head.method.rawValue,
             path: path,
+            query: query,
             requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: cookie.name)
         )
         let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: sessions)
         var response: HTTPResponse
         do {
+            // A request that locks its session takes the lock before the app runs: when it cannot
+            // be had, the app has done nothing yet and the client is told to retry.
+            try await sessions.prepare()
             response = try await app.respond(to: request)
         } catch let error as SessionManagerError where error.isTemporary {
             // The session layer cannot serve this request now (store down or slow, session limit
@@ -76,12 +81,21 @@ public struct SessionMiddleware: Sendable {
 
     /// Seconds a client is asked to wait after a `503`.
     public static let retryAfterSeconds = 5
+    /// Seconds a client is asked to wait after a `503` for a session locked by another request (or
+    /// whose lock was lost): the lock is usually free again within a request's time.
+    public static let lockedRetryAfterSeconds = 1
 
     /// The `503` for a temporary failure of the session layer.
     static func unavailable(_ error: SessionManagerError) -> HTTPResponse {
-        let reason = error.code == .tooManySessions ? "too many sessions" : "session store unavailable"
+        let (reason, retryAfter): (String, Int)
+        switch error.code {
+        case .tooManySessions: (reason, retryAfter) = ("too many sessions", retryAfterSeconds)
+        case .sessionLocked: (reason, retryAfter) = ("session locked by another request", lockedRetryAfterSeconds)
+        case .lockLost: (reason, retryAfter) = ("session lock lost, changes not saved", lockedRetryAfterSeconds)
+        default: (reason, retryAfter) = ("session store unavailable", retryAfterSeconds)
+        }
         var response = HTTPResponse.text("service unavailable: \(reason); retry later\n", status: .serviceUnavailable)
-        response.headers.add(name: "Retry-After", value: String(retryAfterSeconds))
+        response.headers.add(name: "Retry-After", value: String(retryAfter))
         return response
     }
 }

@@ -164,7 +164,9 @@ final class ActiveSessions: Sendable {
     /// The first step of getting the session for `id`, without suspending. `residentIsStale`:
     /// a resident copy must not be used (sticky mode, and `id` names another app node, which
     /// served the session since this copy was released): it is dropped and the session loaded.
-    func begin(_ id: SessionID, residentIsStale: Bool = false) -> Lookup {
+    /// `needsLock`: the request must hold the session locked in the store (see ``LockingMode``);
+    /// if it is held here unlocked, or its locked hold is past its quantum, the request waits.
+    func begin(_ id: SessionID, residentIsStale: Bool = false, needsLock: Bool = false) -> Lookup {
         let key = id.randomKey
         let now = ContinuousClock.now
         return table.withLock { table in
@@ -180,7 +182,7 @@ final class ActiveSessions: Sendable {
                     return .mustLoad
                 }
             }
-            return entry.lifecycle.requestArrived(now: now)
+            return entry.lifecycle.requestArrived(now: now, needsLock: needsLock)
         }
     }
 
@@ -191,6 +193,8 @@ final class ActiveSessions: Sendable {
         /// (restored from a backup, or its backup is due a refresh).
         let stored: SessionSnapshot?
         let storedID: SessionID?
+        /// The store lock the loader took, held until the session leaves this node.
+        var lock: SessionLock?
 
         init(session: Session, stored: SessionSnapshot?, storedID: SessionID?) {
             self.session = session
@@ -209,7 +213,7 @@ final class ActiveSessions: Sendable {
         let now = ContinuousClock.now
         let outcome: Lifecycle.LoadOutcome
         switch result {
-        case .success(let loaded?): outcome = .found(loaded.session, stored: loaded.stored, id: loaded.storedID)
+        case .success(let loaded?): outcome = .found(loaded.session, stored: loaded.stored, id: loaded.storedID, lock: loaded.lock)
         case .success(nil): outcome = .notFound
         case .failure: outcome = .failed
         }
@@ -233,13 +237,15 @@ final class ActiveSessions: Sendable {
     }
 
     /// Waits for the load another request is doing (after ``Lookup/loading``).
-    func wait(for id: SessionID) async throws -> WaitOutcome {
+    /// `needsLock` as in ``begin(_:residentIsStale:needsLock:)``: such a request is not handed a
+    /// session held unlocked; it looks again once that hold ends.
+    func wait(for id: SessionID, needsLock: Bool = false) async throws -> WaitOutcome {
         let key = id.randomKey
         let wake = try await withCheckedThrowingContinuation { (waiter: Waiter) in
             let now: Wake? = table.withLock { table in
                 guard let entry = table.entries[key] else { return .lookAgain }
                 let id = table.suspend(waiter)
-                let action = entry.lifecycle.waiterArrived(id)
+                let action = entry.lifecycle.waiterArrived(id, needsLock: needsLock, now: .now)
                 if case .queued = action { return nil }
                 _ = table.resume(id)
                 if case .use(let session) = action { return .loaded(session) }
@@ -280,6 +286,8 @@ final class ActiveSessions: Sendable {
         case wait(target: UInt64)
         /// The write in progress is written again when it ends, covering these changes.
         case handedToWriter
+        /// The session's store lock was lost: not written (see ``SessionLifecycle/PersistAction/lockLost``).
+        case lockLost
         /// Write this snapshot of generation `generation` under `id`, then ``writeCompleted(_:registeredID:_:)``.
         case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?)
     }
@@ -314,6 +322,7 @@ final class ActiveSessions: Sendable {
             switch entry.lifecycle.persistRequested(target: target, id: status.id, ttl: ttl, now: now, waits: waits) {
             case .upToDate: return .upToDate
             case .handedToWriter: return .handedToWriter
+            case .lockLost: return .lockLost
             case .touch(let id, let ttl): return .touch(id, ttl: ttl)
             case .wait: return .wait(target: target)
             case .write(let previous, let previousID):
@@ -385,6 +394,25 @@ final class ActiveSessions: Sendable {
         }
     }
 
+    // MARK: - Store locks
+
+    /// The store locks held here that are due an extension (half their expiration passed).
+    func locksDueForRenewal() -> [SessionLock] {
+        let now = ContinuousClock.now
+        return table.withLock { table in table.entries.values.compactMap { $0.inspect { $0.lockRenewalDue(now: now) } } }
+    }
+
+    /// Reports the renewal of `lock` started at `startedAt`: `renewed` is the lock now, `nil` when
+    /// the store no longer had it as ours. Returns `true` when the hold is now known lost.
+    func lockRenewed(_ lock: SessionLock, as renewed: SessionLock?, startedAt: ContinuousClock.Instant) -> Bool {
+        table.withLock { table in
+            for entry in table.entries.values where entry.inspect({ $0.lockedHold?.lock.lock.token == lock.lock.token }) {
+                return entry.lifecycle.lockRenewed(lock, as: renewed, startedAt: startedAt)
+            }
+            return false
+        }
+    }
+
     /// The ids whose store keys an invalidation of `session` must delete.
     func deleteRequested(_ session: Session, registeredID: SessionID) -> [SessionID] {
         let currentID = session.id
@@ -399,8 +427,9 @@ final class ActiveSessions: Sendable {
 
     /// What ``release(_:registeredID:ifUnsaved:)`` did.
     enum ReleaseOutcome {
-        /// The reference is dropped; the session's state at that moment.
-        case released(Session.Status)
+        /// The reference is dropped; the session's state at that moment, and the store lock to
+        /// release when the session left this node with it.
+        case released(Session.Status, unlock: SessionLock?)
         /// Nothing was done: this is the last reference, the resident set is full and the store
         /// lacks the session's latest state. Write it, then release again.
         case persistFirst
@@ -421,45 +450,65 @@ final class ActiveSessions: Sendable {
         keepInMemory: Bool = false
     ) -> ReleaseOutcome {
         let now = ContinuousClock.now
-        return table.withLock { table in
-            if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
-            let status = session.status()
-            guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
-                return .released(status)
+        let (outcome, wakes) = table.withLock { table -> (ReleaseOutcome, [Waiter]) in
+            var wakes: [Waiter] = []
+            let outcome = release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory, now: now, &table, waking: &wakes)
+            return (outcome, wakes)
+        }
+        for waiter in wakes { waiter.resume(returning: .lookAgain) }
+        return outcome
+    }
+
+    /// ``release(_:registeredID:ifUnsaved:keepInMemory:)`` under the table lock; `wakes`: the
+    /// requests that waited for the session's hold to end.
+    private func release(
+        _ session: Session,
+        registeredID: SessionID,
+        ifUnsaved: Lifecycle.UnsavedSession,
+        keepInMemory: Bool,
+        now: ContinuousClock.Instant,
+        _ table: inout Table,
+        waking wakes: inout [Waiter]
+    ) -> ReleaseOutcome {
+        if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
+        let status = session.status()
+        guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
+            return .released(status, unlock: nil)
+        }
+        // A session that must stay in memory (no store node is up) is kept whatever the limit;
+        // maxActiveSessions bounds those.
+        var residency: Lifecycle.Residency =
+            keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
+        if residency == .full && evictsLeastRecentlyUsed && status.isValid {
+            // Sticky: room is made by evicting the least recently used saved session. When
+            // none is saved (the store is down), this one stays anyway: memory is its only
+            // copy, and maxActiveSessions bounds the whole.
+            evictLeastRecentlyUsed(&table, sparing: entry)
+            residency = .room
+        }
+        let action = entry.lifecycle.requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
+        switch action {
+        case .persistFirst:
+            return .persistFirst
+        case .remove:
+            table.entries[filedKey] = nil
+            let departure = entry.lifecycle.departed()
+            wakes += departure.wake.compactMap { table.resume($0) }
+            return .released(status, unlock: departure.unlock)
+        case .stillShared, .resident:
+            if case .resident = action {
+                table.residentCount += 1
+                table.recency.append(entry)
+                // A kept session is no longer new to the requests that find it, and its last
+                // access time is the end of this request.
+                session.markResident()
             }
-            // A session that must stay in memory (no store node is up) is kept whatever the limit;
-            // maxActiveSessions bounds those.
-            var residency: Lifecycle.Residency =
-                keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
-            if residency == .full && evictsLeastRecentlyUsed && status.isValid {
-                // Sticky: room is made by evicting the least recently used saved session. When
-                // none is saved (the store is down), this one stays anyway: memory is its only
-                // copy, and maxActiveSessions bounds the whole.
-                evictLeastRecentlyUsed(&table, sparing: entry)
-                residency = .room
-            }
-            let action = entry.lifecycle.requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
-            switch action {
-            case .persistFirst:
-                return .persistFirst
-            case .remove:
+            if filedKey != status.id.randomKey {
+                // Re-filed under the id it has now (changeSessionId gives a new random part).
                 table.entries[filedKey] = nil
-                return .released(status)
-            case .stillShared, .resident:
-                if case .resident = action {
-                    table.residentCount += 1
-                    table.recency.append(entry)
-                    // A kept session is no longer new to the requests that find it, and its last
-                    // access time is the end of this request.
-                    session.markResident()
-                }
-                if filedKey != status.id.randomKey {
-                    // Re-filed under the id it has now (changeSessionId gives a new random part).
-                    table.entries[filedKey] = nil
-                    table.entries[status.id.randomKey] = entry
-                }
-                return .released(status)
+                table.entries[status.id.randomKey] = entry
             }
+            return .released(status, unlock: nil)
         }
     }
 

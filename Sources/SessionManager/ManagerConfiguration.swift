@@ -65,6 +65,23 @@ public struct ManagerConfiguration: Sendable {
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
 
+    /// Which requests lock their session in the store (msm `lockingMode`, non-sticky mode only; see
+    /// ``LockingMode``). Default: ``LockingMode/none``.
+    ///
+    /// A request that locks takes `lock:<session key>` on the session's node before it reads the
+    /// session (one round trip for both), and the last request on this node that holds the session
+    /// releases it after the write. Requests on this node for a session that another of its
+    /// requests is locking wait in process; only one polls the store (10 ms doubling to 500 ms, for
+    /// at most ``operationTimeout``).
+    public var lockingMode: LockingMode = .none
+    /// How long a lock lives in the store (msm `lockExpiration`, seconds in XML): a process that
+    /// dies holding a lock frees it after this long. A request still running at half of it extends
+    /// its lock. Default: 5 s.
+    public var lockExpiration: Duration = .seconds(5)
+    /// What a request does when it cannot get its lock (see ``LockFailurePolicy``; XML
+    /// `lockFailure`). Default: ``LockFailurePolicy/reject``.
+    public var lockFailure: LockFailurePolicy = .reject
+
     /// Whether released sessions stay in memory between requests (see ``SessionResidency``).
     /// Default: ``SessionResidency/automatic`` (resident with the embedded memory store only).
     public var residency: SessionResidency = .automatic

@@ -27,6 +27,25 @@ public final class RequestSessions: Sendable {
         /// The id the client sent for it (`nil`: created by this request); when the session has
         /// another id by the end (relocated, or changed), the response sets the new cookie.
         let knownID: SessionID?
+        /// Its generation when this request got it (``LockingMode/auto`` learns whether the
+        /// request changed it).
+        let startGeneration: UInt64
+
+        init(session: Session, registeredID: SessionID, knownID: SessionID?) {
+            self.session = session
+            self.registeredID = registeredID
+            self.knownID = knownID
+            self.startGeneration = session.withState { $0.generation }
+        }
+    }
+
+    /// What ``ManagerConfiguration/lockingMode`` needs of the request.
+    struct Locking: Sendable {
+        let method: String
+        let path: Substring
+        let query: Substring?
+        /// Whether this request locks its session.
+        let needsLock: Bool
     }
 
     private struct State {
@@ -45,11 +64,27 @@ public final class RequestSessions: Sendable {
     public let isIgnored: Bool
     private let requestedIDs: RequestedSessionIDs
     private let state = Mutex(State())
+    /// Set when locking is on for the context.
+    private let locking: Locking?
 
-    init(manager: SessionManager, ignored: Bool, requestedIDs: RequestedSessionIDs) {
+    init(manager: SessionManager, ignored: Bool, requestedIDs: RequestedSessionIDs, locking: Locking? = nil) {
         self.manager = manager
         self.isIgnored = ignored
         self.requestedIDs = requestedIDs
+        self.locking = locking
+    }
+
+    /// Whether this request locks its session in the store (see ``ManagerConfiguration/lockingMode``).
+    public var locksSession: Bool { locking?.needsLock ?? false }
+
+    /// Takes the session's lock now, before the app runs, when this request locks and the client
+    /// sent a session id: a lock that cannot be had then fails the request before the app has done
+    /// anything (the bundled server answers `503` with `Retry-After: 1`). Nothing otherwise: the
+    /// session stays loaded on first use.
+    /// - Throws: ``SessionManagerError`` (`.sessionLocked`, or the store's error).
+    public func prepare() async throws {
+        guard locksSession, requestedIDs.first != nil else { return }
+        _ = try await existingSession()
     }
 
     /// Set by ``finish()`` when the store could not take this request's session changes (a write
@@ -69,7 +104,7 @@ public final class RequestSessions: Sendable {
         var foundID: SessionID?
         for requestedID in requestedIDs {
             // Most requests find their session in memory: only a load suspends.
-            let lookup = manager.active.begin(requestedID, residentIsStale: manager.namesAnotherAppNode(requestedID))
+            let lookup = manager.active.begin(requestedID, residentIsStale: manager.namesAnotherAppNode(requestedID), needsLock: locksSession)
             if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
             if found != nil {
                 foundID = requestedID
@@ -100,11 +135,11 @@ public final class RequestSessions: Sendable {
             case .loading:
                 // Usually the other request's load; if it finished and its session was released
                 // before we queued, look again (the store has its latest state).
-                if case .loaded(let session) = try await manager.active.wait(for: id) { return session }
-                lookup = manager.active.begin(id, residentIsStale: manager.namesAnotherAppNode(id))
+                if case .loaded(let session) = try await manager.active.wait(for: id, needsLock: locksSession) { return session }
+                lookup = manager.active.begin(id, residentIsStale: manager.namesAnotherAppNode(id), needsLock: locksSession)
             case .mustLoad:
                 do {
-                    let loaded = try await manager.load(id)
+                    let loaded = try await manager.load(id, needsLock: locksSession)
                     manager.active.completeLoad(id, with: .success(loaded))
                     return loaded?.session
                 } catch {
@@ -140,10 +175,16 @@ public final class RequestSessions: Sendable {
     /// Ends the request: writes the session if it changed (or deletes it if invalidated) and says
     /// what to do with the cookie. Store failures are logged; the response still goes out.
     public func finish() async -> SessionCookieAction {
-        let (current, replaced) = state.withLock { state -> (Held?, [Held]) in
-            guard !state.finished else { return (nil, []) }
+        let (current, replaced, resolved) = state.withLock { state -> (Held?, [Held], Bool) in
+            guard !state.finished else { return (nil, [], false) }
             state.finished = true
-            return (state.current, state.replaced)
+            return (state.current, state.replaced, state.resolved)
+        }
+        if let locking, resolved || current != nil {
+            // lockingMode="auto" learns from each request that looked at its session.
+            let modified = !replaced.isEmpty
+                || current.map { $0.knownID == nil || !$0.session.isValid || $0.session.withState { $0.generation } != $0.startGeneration } ?? false
+            manager.learn(method: locking.method, path: locking.path, query: locking.query, modified: modified)
         }
         var clientKnewAnInvalidatedSession = false
         for held in replaced {
@@ -231,7 +272,9 @@ public final class RequestSessions: Sendable {
         var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
         while true {
             switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
-            case .released(let status):
+            case .released(let status, let unlock):
+                // The last request on this node let the session go: its lock goes too, after the write.
+                if let unlock { await manager.storage.unlock(unlock) }
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
@@ -253,7 +296,9 @@ public final class RequestSessions: Sendable {
         } catch {
             log("session delete failed", held.session, error)
         }
-        _ = manager.active.release(held.session, registeredID: held.registeredID)
+        if case .released(_, let unlock?) = manager.active.release(held.session, registeredID: held.registeredID) {
+            await manager.storage.unlock(unlock)
+        }
         return held.knownID != nil
     }
 

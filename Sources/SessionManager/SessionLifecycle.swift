@@ -21,8 +21,9 @@ struct SessionLifecycle {
     /// active and resident phases; kept beside the phase, not in it, so that finding out which
     /// session an entry holds reads one reference instead of copying an enum with payloads).
     enum Phase {
-        /// One request is loading it from the store; these requests wait for the result.
-        case loading([WaiterID])
+        /// One request is loading it from the store; these requests wait for the result (`needsLock`:
+        /// the request must hold the session locked, see ``lockedHold``).
+        case loading([(waiter: WaiterID, needsLock: Bool)])
         /// In use by `references` requests, which share the instance.
         case active(references: Int)
         /// Released by every request and kept for the next one until `expiry` (residency).
@@ -58,10 +59,36 @@ struct SessionLifecycle {
         var lastTouched: ContinuousClock.Instant
     }
 
+    /// The store lock this node holds for the session (non-sticky locking, see ``LockingMode``):
+    /// taken by the request that loaded it, shared by every request that joins, released when the
+    /// last one lets go.
+    struct LockedHold: Equatable {
+        var lock: SessionLock
+        /// When the lock was taken: a hold older than ``holdQuantum`` admits no new request, so
+        /// another node waiting for the lock gets its turn.
+        let acquired: ContinuousClock.Instant
+        /// When it was taken or last extended.
+        var renewed: ContinuousClock.Instant
+        /// A renewal found it gone (expired, taken by another node): the session is not written.
+        var lost = false
+    }
+
     private(set) var phase: Phase
     /// The instance, once loaded (`nil` only while loading).
     private(set) var session: Session?
     private(set) var persistence: Persistence
+    /// The lock held for the session on this node, if any.
+    private(set) var lockedHold: LockedHold?
+    /// Requests that may not join the session as it is held now (they must lock it and it is held
+    /// unlocked, or the locked hold is older than ``holdQuantum``): woken to look again once the
+    /// last request lets it go.
+    private(set) var releaseWaiters: [WaiterID] = []
+
+    /// How long a locked hold admits new requests of this node. Requests of one node share the
+    /// locked session, so a node with steady traffic on a session would otherwise keep its lock for
+    /// good and another node's requests would only ever time out; past this, new arrivals wait
+    /// until the hold ends and then compete for the lock like everyone else.
+    static let holdQuantum = Duration.milliseconds(50)
 
     /// A session nobody on this node has: the first request loads it.
     static func loading(now: ContinuousClock.Instant) -> Self {
@@ -93,8 +120,17 @@ struct SessionLifecycle {
         case mustLoad
     }
 
-    /// A request asks for the session.
-    mutating func requestArrived(now: ContinuousClock.Instant) -> ArrivalAction {
+    /// Whether a request arriving now must wait for the current hold to end instead of joining it:
+    /// it must lock and the session is held unlocked, or the locked hold is past its quantum.
+    private func mustWaitForRelease(needsLock: Bool, now: ContinuousClock.Instant) -> Bool {
+        guard isActive else { return false }
+        guard let hold = lockedHold else { return needsLock }
+        return now - hold.acquired > Self.holdQuantum
+    }
+
+    /// A request asks for the session (`needsLock`: it must hold it locked).
+    mutating func requestArrived(now: ContinuousClock.Instant, needsLock: Bool = false) -> ArrivalAction {
+        if mustWaitForRelease(needsLock: needsLock, now: now) { return .loading }
         switch (phase, session) {
         case (.active(let references), let session?):
             phase = .active(references: references + 1)
@@ -126,13 +162,17 @@ struct SessionLifecycle {
     }
 
     /// A request told to ``ArrivalAction/wait`` queues up.
-    mutating func waiterArrived(_ waiter: WaiterID) -> WaitAction {
+    mutating func waiterArrived(_ waiter: WaiterID, needsLock: Bool = false, now: ContinuousClock.Instant = .now) -> WaitAction {
+        if mustWaitForRelease(needsLock: needsLock, now: now) {
+            releaseWaiters.append(waiter)
+            return .queued
+        }
         switch (phase, session) {
         case (.active(let references), let session?):
             phase = .active(references: references + 1)
             return .use(session)
         case (.loading(var waiters), _):
-            waiters.append(waiter)
+            waiters.append((waiter, needsLock))
             phase = .loading(waiters)
             return .queued
         default:
@@ -142,8 +182,8 @@ struct SessionLifecycle {
 
     /// How a load ended.
     enum LoadOutcome {
-        /// The store had it: the instance and the copy it was made from.
-        case found(Session, stored: SessionSnapshot?, id: SessionID?)
+        /// The store had it: the instance, the copy it was made from, and the lock the loader took.
+        case found(Session, stored: SessionSnapshot?, id: SessionID?, lock: SessionLock? = nil)
         /// The store does not know the id (or its copy was unreadable).
         case notFound
         /// The store could not be asked.
@@ -153,7 +193,8 @@ struct SessionLifecycle {
     /// What follows a load.
     struct LoadCompletion {
         /// The requests to resume: they share the instance (their references are taken), or get
-        /// the loader's "not found" or error.
+        /// the loader's "not found" or error. Requests that must lock a session loaded unlocked
+        /// are not among them: they wait for the hold to end (``releaseWaiters``).
         var waiters: [WaiterID]
         /// `false`: the session is not on this node; the entry goes.
         var keepsEntry: Bool
@@ -161,14 +202,17 @@ struct SessionLifecycle {
 
     /// The request that was told to ``ArrivalAction/load`` reports how it went.
     mutating func loadCompleted(_ outcome: LoadOutcome, now: ContinuousClock.Instant) -> LoadCompletion {
-        guard case .loading(let waiters) = phase else { return LoadCompletion(waiters: [], keepsEntry: true) }
-        guard case .found(let session, let stored, let id) = outcome else {
-            return LoadCompletion(waiters: waiters, keepsEntry: false)
+        guard case .loading(let waiting) = phase else { return LoadCompletion(waiters: [], keepsEntry: true) }
+        guard case .found(let session, let stored, let id, let lock) = outcome else {
+            return LoadCompletion(waiters: waiting.map(\.waiter), keepsEntry: false)
         }
-        phase = .active(references: 1 + waiters.count)
+        let joining = lock == nil ? waiting.filter { !$0.needsLock } : waiting
+        releaseWaiters += waiting.filter { lock == nil && $0.needsLock }.map(\.waiter)
+        phase = .active(references: 1 + joining.count)
         self.session = session
         persistence = Persistence(stored: stored, storedID: id, lastTouched: now)
-        return LoadCompletion(waiters: waiters, keepsEntry: true)
+        lockedHold = lock.map { LockedHold(lock: $0, acquired: now, renewed: now) }
+        return LoadCompletion(waiters: joining.map(\.waiter), keepsEntry: true)
     }
 
     // MARK: - A request makes sure the store has its changes
@@ -185,6 +229,9 @@ struct SessionLifecycle {
         /// Another request is writing, and this one does not wait: that writer writes again once
         /// its write ends (``writeCompleted(_:now:)`` says so), covering these changes.
         case handedToWriter
+        /// The session's store lock was lost (a renewal failed, or it outlived its expiration): another
+        /// node may have written a newer session, which this write would overwrite. Not written.
+        case lockLost
         /// Write it (the caller takes the snapshot now, under the same lock), then report with
         /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
         /// the same id is not written again, and a copy under an older id is deleted.
@@ -210,6 +257,7 @@ struct SessionLifecycle {
     ) -> PersistAction {
         if persistence.stored != nil && persistence.storedGeneration >= target {
             guard touchIsDue(ttl: ttl, now: now) else { return .upToDate }
+            if lockIsLost(now: now) { return .lockLost }
             persistence.lastTouched = now
             return .touch(id, ttl: ttl)
         }
@@ -220,8 +268,58 @@ struct SessionLifecycle {
             }
             return .wait
         }
+        if lockIsLost(now: now) { return .lockLost }
         persistence.writing = true
         return .write(previous: persistence.stored, previousID: persistence.storedID)
+    }
+
+    // MARK: - The store lock
+
+    /// The lock is lost, or it was last taken or extended a whole expiration ago (the
+    /// process was stopped, the renewals failed to run): it may have expired in the store.
+    private func lockIsLost(now: ContinuousClock.Instant) -> Bool {
+        guard let hold = lockedHold else { return false }
+        return hold.lost || now - hold.renewed >= hold.lock.ttl
+    }
+
+    /// The lock to extend, if one is held and half of its expiration passed since it was taken
+    /// or last extended.
+    func lockRenewalDue(now: ContinuousClock.Instant) -> SessionLock? {
+        guard let hold = lockedHold, !hold.lost, now - hold.renewed >= hold.lock.ttl / 2 else { return nil }
+        return hold.lock
+    }
+
+    /// A renewal of `lock` ended: `renewed` is the lock as it now is in the store, or `nil` when
+    /// the store no longer had it as ours (lost). A renewal of a lock no longer held is ignored.
+    /// Returns `true` when this made the hold lost.
+    mutating func lockRenewed(_ lock: SessionLock, as renewed: SessionLock?, startedAt: ContinuousClock.Instant) -> Bool {
+        guard var hold = lockedHold, hold.lock.lock.token == lock.lock.token, !hold.lost else { return false }
+        if let renewed {
+            hold.lock = renewed
+            hold.renewed = startedAt
+        } else {
+            hold.lost = true
+        }
+        lockedHold = hold
+        return renewed == nil
+    }
+
+    /// What follows the departure of the session from this node (the last request let it go).
+    struct Departure: Equatable {
+        /// The lock to release in the store.
+        var unlock: SessionLock?
+        /// The requests that waited for the hold to end: they look again.
+        var wake: [WaiterID]
+    }
+
+    /// The entry goes (its last request released it, or it was evicted): the lock to release and
+    /// the requests to wake.
+    mutating func departed() -> Departure {
+        defer {
+            lockedHold = nil
+            releaseWaiters = []
+        }
+        return Departure(unlock: lockedHold.flatMap { $0.lost ? nil : $0.lock }, wake: releaseWaiters)
     }
 
     private func touchIsDue(ttl: Duration, now: ContinuousClock.Instant) -> Bool {

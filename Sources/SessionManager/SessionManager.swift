@@ -96,6 +96,7 @@ public final class SessionManager: Service, Sendable {
             evictsLeastRecentlyUsed: mode == .writeBehind
         )
         self.stickyRoute = mode == .writeBehind ? jvmRoute : nil
+        self.lockingEnabled = configuration.lockingMode.locks && mode == .storeOnly
         self.writer = SessionWriter(storage: storage, configuration: configuration, active: active)
         self.logger = logger
     }
@@ -123,6 +124,12 @@ public final class SessionManager: Service, Sendable {
     /// ``namesAnotherAppNode(_:)``.
     let stickyRoute: String?
     private let takeovers = Atomic<Int>(0)
+    /// Requests may lock their sessions: a locking mode is set and sessions are not kept resident
+    /// (msm locks in non-sticky mode only; a resident session has one node anyway).
+    let lockingEnabled: Bool
+    /// What ``LockingMode/auto`` learned.
+    let readOnlyRequests = ReadOnlyRequests()
+    let lockStatistics = LockStatistics()
     /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
     let unsavedResidents = Atomic<Bool>(false)
 
@@ -174,7 +181,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// The tasks of a running manager.
-    private enum Part: Sendable { case store, background, stopRequest, upkeep }
+    private enum Part: Sendable { case store, background, stopRequest, upkeep, lockRenewal }
 
     private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
         try await withThrowingTaskGroup(of: Part.self) { group in
@@ -205,6 +212,15 @@ public final class SessionManager: Service, Sendable {
                         if self.residencyMode == .writeBehind { await self.writeUnsavedResidents() }
                     }
                     return .upkeep
+                }
+            }
+            if lockingEnabled {
+                group.addTask {
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: self.lockRenewalInterval)
+                        await self.renewLocks()
+                    }
+                    return .lockRenewal
                 }
             }
             // `next()` rethrows a store's error (a wrong password) at once; once the background
@@ -279,10 +295,33 @@ public final class SessionManager: Service, Sendable {
     ///     Not evaluated for ignored requests.
     /// - Returns: the request's session access; call ``RequestSessions/finish()`` exactly once at the end.
     public func beginRequest(path: Substring, requestedIDs: @autoclosure () -> RequestedSessionIDs) -> RequestSessions {
+        beginRequest(method: "GET", path: path, query: nil, requestedIDs: requestedIDs())
+    }
+
+    /// Starts the session part of a request, with what ``ManagerConfiguration/lockingMode``
+    /// looks at: the method and the query string (msm's request id `"<METHOD> <path>[?<query>]"`).
+    /// - Parameters:
+    ///   - method: the request method (`GET`, `POST`, …).
+    ///   - path: as in ``beginRequest(path:requestedIDs:)``.
+    ///   - query: the query string without `?`, if any.
+    ///   - requestedIDs: as in ``beginRequest(path:requestedIDs:)``.
+    public func beginRequest(
+        method: String,
+        path: Substring,
+        query: Substring?,
+        requestedIDs: @autoclosure () -> RequestedSessionIDs
+    ) -> RequestSessions {
         if let pattern = configuration.requestUriIgnorePattern, pattern.matches(path: path) {
             return RequestSessions(manager: self, ignored: true, requestedIDs: RequestedSessionIDs())
         }
-        return RequestSessions(manager: self, ignored: false, requestedIDs: requestedIDs())
+        let ids = requestedIDs()
+        guard lockingEnabled else { return RequestSessions(manager: self, ignored: false, requestedIDs: ids) }
+        return RequestSessions(
+            manager: self,
+            ignored: false,
+            requestedIDs: ids,
+            locking: .init(method: method, path: path, query: query, needsLock: locks(method: method, path: path, query: query))
+        )
     }
 
     /// Starts the session part of a request whose client sent at most one id; see
@@ -293,18 +332,39 @@ public final class SessionManager: Service, Sendable {
 
     /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is
     /// deleted and logged, and the client gets a new session).
-    func load(_ id: SessionID) async throws -> ActiveSessions.Loaded? {
+    /// `needsLock`: the session's store lock is taken first (see ``readLocked(_:ttl:)``) and
+    /// handed over in the result; released here when nothing is loaded.
+    func load(_ id: SessionID, needsLock: Bool = false) async throws -> ActiveSessions.Loaded? {
         let ttl = Duration.seconds(configuration.maxInactiveInterval)
         let read: SessionStorage.Read?
+        let lock: SessionLock?
         do {
-            read = try await storage.read(id, ttl: ttl)
-            storeWorked()
+            if needsLock {
+                (read, lock) = try await readLocked(id, ttl: ttl)
+            } else {
+                (read, lock) = (try await storage.read(id, ttl: ttl), nil)
+                storeWorked()
+            }
         } catch {
             storeFailed(error)
             if let error = error as? SessionManagerError { throw error }
             throw SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
         }
-        guard let read else { return nil }
+        guard let read else {
+            if let lock { await storage.unlock(lock) }
+            return nil
+        }
+        guard var loaded = await decode(read, id, ttl: ttl) else {
+            if let lock { await storage.unlock(lock) }
+            return nil
+        }
+        loaded.lock = lock
+        return loaded
+    }
+
+    /// Makes the session out of what a load read: `nil` when it is unreadable (deleted, logged),
+    /// has another id, or is a backup that may have expired.
+    private func decode(_ read: SessionStorage.Read, _ id: SessionID, ttl: Duration) async -> ActiveSessions.Loaded? {
         let bytes = read.bytes
         let snapshot: SessionSnapshot
         do {

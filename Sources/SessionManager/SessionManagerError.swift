@@ -7,6 +7,7 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case storeUnavailable, storeTimeout, corruptSession, sessionTooLarge, requestIgnored, invalidConfiguration, tooManySessions
+            case sessionLocked, lockLost
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -25,6 +26,13 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         public static let invalidConfiguration = Code(.invalidConfiguration)
         /// A new session was refused: the context holds ``ManagerConfiguration/maxActiveSessions``.
         public static let tooManySessions = Code(.tooManySessions)
+
+        /// The session's lock could not be had within `operationTimeout` (another node held it all
+        /// along, or the store failed while locking), and ``LockFailurePolicy/reject`` applies.
+        public static let sessionLocked = Code(.sessionLocked)
+        /// The session's lock was lost while the request ran (it expired, or another node took
+        /// it): its changes were not written, so as not to overwrite a newer session.
+        public static let lockLost = Code(.lockLost)
 
         public var description: String { base.rawValue }
     }
@@ -56,10 +64,11 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
     }
 
     /// `true` when the request may succeed if tried again later: the store is unreachable or
-    /// timed out, or the context is at ``ManagerConfiguration/maxActiveSessions``. An HTTP layer
+    /// timed out, the context is at ``ManagerConfiguration/maxActiveSessions``, or the session's
+    /// lock could not be had or was lost. An HTTP layer
     /// answers these `503 Service Unavailable` with `Retry-After`; the bundled server does.
     public var isTemporary: Bool {
-        code == .storeUnavailable || code == .storeTimeout || code == .tooManySessions
+        code == .storeUnavailable || code == .storeTimeout || code == .tooManySessions || code == .sessionLocked || code == .lockLost
     }
 
     public var description: String {

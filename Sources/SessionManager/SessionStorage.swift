@@ -160,8 +160,16 @@ final class SessionStorage: Sendable {
                 failure = error
             }
         }
+        return try await readBackup(of: primary, key: key, ttl: ttl, skipping: nil, answered: answered, failure: failure)
+    }
+
+    /// Reads the backup copies after the primary missed (`answered`) or failed (`failure`);
+    /// `skipping`: a node already asked.
+    private func readBackup(of primary: Node, key: String, ttl: Duration, skipping: Node?, answered: Bool, failure: (any Error)?) async throws -> Read? {
+        var answered = answered
+        var failure = failure
         let backupKey = Self.backupKey(key)
-        for candidate in backupCandidates(after: primary) {
+        for candidate in backupCandidates(after: primary) where candidate.id != skipping?.id {
             do {
                 if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
                     candidate.statistics.loaded()
@@ -177,6 +185,67 @@ final class SessionStorage: Sendable {
             throw SessionManagerError(.storeUnavailable, "no store node holding this session answered", underlying: failure)
         }
         return nil
+    }
+
+    // MARK: - Locks
+
+    /// The key of a session's lock: `lock:` + the key of its primary copy.
+    static func lockKey(_ key: String) -> String { "lock:" + key }
+
+    /// What ``readLocked(_:ttl:token:lockTTL:)`` got.
+    enum LockedReadResult {
+        /// Another holder has the lock; nothing read.
+        case busy
+        /// The lock is taken (`nil` only for an id naming no configured node) and the session read
+        /// after it (`nil`: no node has it).
+        case read(Read?, SessionLock?)
+    }
+
+    /// Takes a session's lock and reads the session, in one round trip to its node. The lock lives
+    /// on the session's node, or, while that node is down, on the node of the first backup (where
+    /// every app node looks for the session then, and where it moves).
+    func readLocked(_ id: SessionID, ttl: Duration, token: [UInt8], lockTTL: Duration) async throws -> LockedReadResult {
+        guard let primary = node(for: id) else { return .read(nil, nil) }
+        let key = key(for: id)
+        let onPrimary = !encodesNodeIDs || primary.availability.isUp
+        guard let lockNode = onPrimary ? primary : backupCandidates(after: primary).first,
+            let index = nodes.firstIndex(where: { $0.id == lockNode.id })
+        else {
+            throw SessionManagerError(.storeUnavailable, "no store node holding this session is up")
+        }
+        let readKey = onPrimary ? key : Self.backupKey(key)
+        let result = try await command(on: lockNode) {
+            try await $0.lockAndRead(lock: Self.lockKey(key), token: token, lockTTL: lockTTL, read: readKey, ttl: ttl)
+        }
+        guard case .acquired(let storeLock, let value) = result else { return .busy }
+        let lock = SessionLock(node: index, lock: storeLock, ttl: lockTTL)
+        if let value {
+            lockNode.statistics.loaded()
+            let read = Read(bytes: value, relocateTo: onPrimary ? nil : lockNode.id, fromBackup: !onPrimary, node: lockNode, key: readKey)
+            return .read(read, lock)
+        }
+        guard encodesNodeIDs else { return .read(nil, lock) }
+        do {
+            return .read(try await readBackup(of: primary, key: key, ttl: ttl, skipping: onPrimary ? nil : lockNode, answered: true, failure: nil), lock)
+        } catch {
+            await unlock(lock)
+            throw error
+        }
+    }
+
+    /// Extends a held lock (compare-and-extend); `nil` when it is no longer ours.
+    func extendLock(_ lock: SessionLock) async throws -> SessionLock? {
+        let renewed = try await command(on: nodes[lock.node]) { try await $0.extendLock(lock.lock, ttl: lock.ttl) }
+        return renewed.map { SessionLock(node: lock.node, lock: $0, ttl: lock.ttl) }
+    }
+
+    /// Releases a held lock (compare-and-delete), best effort: a lock not released expires.
+    func unlock(_ lock: SessionLock) async {
+        do {
+            _ = try await command(on: nodes[lock.node]) { try await $0.unlock(lock.lock) }
+        } catch {
+            logger.debug("lock release failed; it expires", metadata: ["sm.node": "\(nodes[lock.node].id ?? "store")", "sm.error": "\(error)"])
+        }
     }
 
     /// Deletes the copy a read returned (it was unreadable), best effort.
@@ -272,4 +341,12 @@ final class SessionStorage: Sendable {
             _ = try? await command(on: node) { try await $0.touch(keyPrefix + "ping-" + (node.id ?? ""), ttl: .seconds(1)) }
         }
     }
+}
+
+/// A session lock as the storage holds it: the node it lives on (an index into
+/// ``SessionStorage/nodes``), the store's lock value, and its time to live.
+struct SessionLock: Sendable, Equatable {
+    let node: Int
+    var lock: StoreLock
+    let ttl: Duration
 }

@@ -25,6 +25,20 @@ public protocol SessionStore: Service {
     /// Resets a key's time to live; `false` when the key does not exist.
     func touch(_ key: String, ttl: Duration) async throws -> Bool
 
+    /// Takes the lock `key` (value `token`, expiring after `lockTTL`) unless someone holds it, and
+    /// once it is taken reads `readKey` as ``getAndTouch(_:ttl:)`` does. The read must reach the
+    /// store after the lock: a network store sends both on one connection, in one round trip.
+    func lockAndRead(lock key: String, token: [UInt8], lockTTL: Duration, read readKey: String, ttl: Duration) async throws -> LockedRead
+
+    /// Extends a lock this process holds to `ttl` from now, only if it still holds it
+    /// (compare-and-extend); returns the lock as it now is, or `nil` when it was lost (expired, or
+    /// taken by someone else since).
+    func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock?
+
+    /// Releases a lock only if it is still this holder's (compare-and-delete where the store can);
+    /// `false` when it was not (expired, taken by someone else).
+    func unlock(_ lock: StoreLock) async throws -> Bool
+
     /// `true` when the store lives in this process and only the manager that uses it writes the
     /// keys under its prefix, so a session that manager saved cannot change in the store behind
     /// its back. A fact about the store, not a policy: with ``SessionResidency/automatic`` (the

@@ -38,6 +38,11 @@ final class SessionWriter: Sendable {
             switch active.persistStep(session, registeredID: registeredID, target: target, waits: waits) {
             case .upToDate, .handedToWriter:
                 return false
+            case .lockLost:
+                throw SessionManagerError(
+                    .lockLost,
+                    "the session's lock was lost while the request ran (expired, or taken by another node); its changes are not written, so as not to overwrite a newer session"
+                )
             case .touch(let id, let ttl):
                 if try await storage.touch(id, ttl: ttl) { return false }
                 // The store lost its copy (restarted empty, evicted it): written again.

@@ -72,6 +72,14 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         return try await connection.send(bytes, timeout: configuration.operationTimeout)
     }
 
+    /// Sends two commands back to back on one connection (see
+    /// ``StoreConnection/send(_:then:timeout:)``): the server runs the second after the first.
+    public func send(_ first: ByteBuffer, then second: ByteBuffer) async throws -> (Reply, Reply) {
+        let connection = try await connection()
+        if !connection.channel.eventLoop.inEventLoop { hops.add(2, ordering: .relaxed) }
+        return try await connection.send(first, then: second, timeout: configuration.operationTimeout)
+    }
+
     /// Commands sent from a thread other than their connection's event loop (each costs a thread
     /// hop there and back). A caller running on one of the group's event loops, as the bundled
     /// server's requests do, uses a connection of that loop, so this stays 0 under the server.

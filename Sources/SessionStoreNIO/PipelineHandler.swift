@@ -90,6 +90,16 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         enqueue(bytes, Waiting(completion: .continuation(continuation), deadline: deadline), promise: nil, context: context)
     }
 
+    /// As ``send(_:deadline:continuation:)``, with a promise for the reply (the first command of a
+    /// pair, see ``StoreConnection/send(_:then:timeout:)``).
+    public func send(_ bytes: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<Reply>) {
+        guard let context else {
+            promise.fail(StoreClientError(.connectionClosed, "connection is closed"))
+            return
+        }
+        enqueue(bytes, Waiting(completion: .promise(promise), deadline: deadline), promise: nil, context: context)
+    }
+
     public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
         enqueue(command.bytes, Waiting(completion: .promise(command.promise), deadline: command.deadline), promise: promise, context: context)

@@ -32,4 +32,28 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
             eventLoop.execute { handler.value.send(bytes, deadline: deadline, continuation: continuation) }
         }
     }
+
+    /// Sends two commands back to back on this connection, in one write, and waits for both
+    /// replies: the server runs the second after the first (a lock, then the read it guards), and
+    /// the caller waits one round trip.
+    public func send(_ first: ByteBuffer, then second: ByteBuffer, timeout: Duration) async throws -> (Reply, Reply) {
+        let eventLoop = channel.eventLoop
+        let deadline = NIODeadline.now() + TimeAmount(timeout)
+        let handler = self.handler
+        let firstReply = eventLoop.makePromise(of: Reply.self)
+        // The handler completes every command it queued (a reply, a timeout or a closed
+        // connection), so the first promise is fulfilled even when the second reply throws.
+        let secondReply = try await withUnsafeThrowingContinuation { continuation in
+            if eventLoop.inEventLoop {
+                handler.value.send(first, deadline: deadline, promise: firstReply)
+                handler.value.send(second, deadline: deadline, continuation: continuation)
+            } else {
+                eventLoop.execute {
+                    handler.value.send(first, deadline: deadline, promise: firstReply)
+                    handler.value.send(second, deadline: deadline, continuation: continuation)
+                }
+            }
+        }
+        return (try await firstReply.futureResult.get(), secondReply)
+    }
 }

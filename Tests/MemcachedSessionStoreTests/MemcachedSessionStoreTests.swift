@@ -24,6 +24,10 @@ struct MemcachedSessionStoreTests {
         }
     }
 
+    @Test func locksAreComparedByCASAndExpire() async throws {
+        try await withStore { store, _ in try await StoreLockContract.check(store) }
+    }
+
     @Test func everyCommandRoundTripsBinaryValues() async throws {
         try await withStore { store, _ in
             let all = Array(UInt8.min...UInt8.max)

@@ -107,15 +107,8 @@ struct RedisSessionStoreTests {
         }
     }
 
-    @Test func locksReleaseOnlyForTheirToken() async throws {
-        try await withStore { store, _ throws in
-            #expect(try await store.lock("lock:s", token: "me", ttl: .seconds(10)))
-            #expect(try await store.lock("lock:s", token: "you", ttl: .seconds(10)) == false)
-            #expect(try await store.unlock("lock:s", token: "you") == false, "a foreign token does not release")
-            #expect(try await store.lock("lock:s", token: "you", ttl: .seconds(10)) == false)
-            #expect(try await store.unlock("lock:s", token: "me"))
-            #expect(try await store.lock("lock:s", token: "you", ttl: .seconds(10)))
-        }
+    @Test func locksAreComparedByTokenAndExpire() async throws {
+        try await withStore { store, _ throws in try await StoreLockContract.check(store) }
     }
 
     @Test func redisErrorsAreTypedWithTheServersMessage() async throws {

@@ -289,7 +289,28 @@ import Testing
         (#"sessionBackupTimeout="0""#, "milliseconds"),
         (#"storageKeyPrefix="host,colour""#, "unknown token 'colour'"),
         (#"storageKeyPrefix="static:a:b""#, "cannot contain ':'"),
+        (#"lockingMode="all""#, #"locking is for non-sticky mode: add sticky="false""#),
+        (#"sticky="false" lockingMode="sometimes""#, "expected none, all, auto or uriPattern:<regex>"),
+        (#"sticky="false" lockingMode="uriPattern:(x""#, "not a valid regular expression"),
+        (#"sticky="false" lockingMode="uriPattern:""#, "needs a regular expression"),
+        (#"lockExpiration="0""#, "seconds, 1-3600"),
+        (#"lockFailure="retry""#, "expected reject (answer 503) or proceed"),
     ]
+
+    @Test func lockingAttributes() throws {
+        let m = try manager(#"sticky="false" lockingMode="uriPattern:^GET /a/count.*" lockExpiration="12" lockFailure="proceed""#)
+        guard case .uriPattern(let pattern, let regex) = m.lockingMode else {
+            Issue.record("uriPattern expected")
+            return
+        }
+        #expect(pattern == "^GET /a/count.*")
+        #expect(regex.matches("GET /a/count?x=1") && !regex.matches("GET /a/read"))
+        #expect(m.lockExpiration == .seconds(12) && m.lockFailure == .proceed)
+        let defaults = try manager("")
+        #expect(!defaults.lockingMode.locks && defaults.lockExpiration == .seconds(5) && defaults.lockFailure == .reject)
+        #expect(try manager(#"sticky="false" lockingMode="auto""#).lockingMode.locks)
+        #expect(try manager(#"lockingMode="none""#).lockingMode.locks == false, "none is fine with sticky")
+    }
 
     @Test(arguments: clusterErrors)
     func clusterConfigurationErrorsNameTheFileLineAndWhy(attributes: String, message: String) {

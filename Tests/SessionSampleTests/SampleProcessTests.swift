@@ -67,6 +67,16 @@ import Testing
         throw SampleProcessError("sample on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
     }
 
+    /// What a process started by ``startServing(_:port:ulimit:)`` wrote to its standard error
+    /// so far (kept in a file beside its configuration).
+    static func stderr(of process: Process) throws -> String {
+        let command = process.arguments?.last ?? ""
+        guard let start = command.range(of: "--config '"), let end = command[start.upperBound...].firstIndex(of: "'") else {
+            throw SampleProcessError("not started by startServing")
+        }
+        return try String(contentsOfFile: String(command[start.upperBound..<end]) + ".stderr", encoding: .utf8)
+    }
+
     static func writeConfig(_ text: String) throws -> String {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("sm-\(UUID().uuidString).xml").path
         try text.write(toFile: path, atomically: true, encoding: .utf8)
@@ -78,7 +88,7 @@ import Testing
         ("<Server>\n<Connector port=\"99999\"/>\n<Engine><Context path=\"/myapp\" app=\"sample\"/></Engine></Server>", 2, "'port'"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager requestUriIgnorePattern=\"[a-\"/>\n</Context></Engine></Server>", 3, "'requestUriIgnorePattern'"),
         ("this is not XML\n", 1, "not an XML document"),
-        ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager lockingMode=\"all\"/>\n</Context></Engine></Server>", 3, "not supported yet: lockingMode"),
+        ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager lockingMode=\"all\"/>\n</Context></Engine></Server>", 3, "locking is for non-sticky mode"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager memcachedNodes=\"n1:127.0.0.1:x\"/>\n</Context></Engine></Server>", 3, "'memcachedNodes'"),
         ("<Server><Engine>\n<Context path=\"/myapp\" app=\"sample\">\n<Manager transcoderFactoryClass=\"kryo\"/>\n</Context></Engine></Server>", 3, "known: binary, json, plist"),
     ] as [(String, Int, String)])

@@ -1,0 +1,171 @@
+import Logging
+import Synchronization
+
+/// Counters of the store locks of one manager (non-sticky locking), for the operability issue's
+/// statistics.
+public struct LockCounters: Sendable, Equatable {
+    /// Locks taken.
+    public var taken = 0
+    /// Locks that were held by someone else at the first try, so the request waited.
+    public var waits = 0
+    /// Total time requests waited for a lock held by someone else, in milliseconds.
+    public var waitMilliseconds = 0
+    /// Locks not had within `operationTimeout` (or a store error while locking).
+    public var failures = 0
+    /// Of those, requests that went on unlocked (``LockFailurePolicy/proceed``).
+    public var proceededUnlocked = 0
+    /// Locks extended because a request ran past half of `lockExpiration`.
+    public var renewals = 0
+    /// Locks found lost at a renewal (expired, taken by another node).
+    public var lost = 0
+    /// Request ids learned as read-only (``LockingMode/auto``).
+    public var readOnlyLearned = 0
+}
+
+/// The atomics behind ``LockCounters``.
+final class LockStatistics: Sendable {
+    let taken = Atomic<Int>(0)
+    let waits = Atomic<Int>(0)
+    let waitNanoseconds = Atomic<Int>(0)
+    let failures = Atomic<Int>(0)
+    let proceeded = Atomic<Int>(0)
+    let renewals = Atomic<Int>(0)
+    let lost = Atomic<Int>(0)
+    let learned = Atomic<Int>(0)
+
+    var snapshot: LockCounters {
+        LockCounters(
+            taken: taken.load(ordering: .relaxed),
+            waits: waits.load(ordering: .relaxed),
+            waitMilliseconds: waitNanoseconds.load(ordering: .relaxed) / 1_000_000,
+            failures: failures.load(ordering: .relaxed),
+            proceededUnlocked: proceeded.load(ordering: .relaxed),
+            renewals: renewals.load(ordering: .relaxed),
+            lost: lost.load(ordering: .relaxed),
+            readOnlyLearned: learned.load(ordering: .relaxed)
+        )
+    }
+}
+
+extension SessionManager {
+    /// Lock counters so far.
+    public var lockCounters: LockCounters { lockStatistics.snapshot }
+
+    /// Whether a request with this method, path and query locks its session (``LockingMode``).
+    /// The request id is built only for the modes that look at it.
+    func locks(method: String, path: Substring, query: Substring?) -> Bool {
+        guard lockingEnabled else { return false }
+        switch configuration.lockingMode {
+        case .none: return false
+        case .all: return true
+        case .auto: return !readOnlyRequests.isReadOnly(Self.requestID(method: method, path: path, query: query))
+        case .uriPattern(_, let regex): return regex.matches(Self.requestID(method: method, path: path, query: query))
+        }
+    }
+
+    /// msm's request id: `"<METHOD> <path>[?<query>]"`, the query omitted for `POST`.
+    static func requestID(method: String, path: Substring, query: Substring?) -> String {
+        guard let query, method != "POST" else { return "\(method) \(path)" }
+        return "\(method) \(path)?\(query)"
+    }
+
+    /// ``LockingMode/auto``: a request with this id ended having changed a session or not.
+    func learn(method: String, path: Substring, query: Substring?, modified: Bool) {
+        guard lockingEnabled, case .auto = configuration.lockingMode else { return }
+        if readOnlyRequests.learn(Self.requestID(method: method, path: path, query: query), modified: modified) {
+            lockStatistics.learned.add(1, ordering: .relaxed)
+        }
+    }
+
+    /// Takes the session's lock and reads it. While another holder has the lock, tries again after
+    /// 10 ms, doubling up to 500 ms, until `operationTimeout` has passed since the first try (msm's
+    /// schedule). A lock not had by then, or a store error, is a lock failure: with
+    /// ``LockFailurePolicy/reject`` it throws ``SessionManagerError/Code/sessionLocked``; with
+    /// ``LockFailurePolicy/proceed`` it is logged and the session is read unlocked.
+    func readLocked(_ id: SessionID, ttl: Duration) async throws -> (SessionStorage.Read?, SessionLock?) {
+        let start = ContinuousClock.now
+        let deadline = start + configuration.operationTimeout
+        var pause = Duration.milliseconds(10)
+        var waited = false
+        while true {
+            let outcome: SessionStorage.LockedReadResult
+            do {
+                outcome = try await storage.readLocked(id, ttl: ttl, token: Self.lockToken(), lockTTL: configuration.lockExpiration)
+            } catch {
+                storeFailed(error)
+                return try await lockFailed(id, reason: "the store failed while locking: \(error)", error: error, ttl: ttl)
+            }
+            if case .read(let read, let lock) = outcome {
+                storeWorked()
+                if lock != nil { lockStatistics.taken.add(1, ordering: .relaxed) }
+                if waited {
+                    let nanoseconds = (ContinuousClock.now - start).components
+                    lockStatistics.waitNanoseconds.add(Int(nanoseconds.seconds) * 1_000_000_000 + Int(nanoseconds.attoseconds / 1_000_000_000), ordering: .relaxed)
+                }
+                return (read, lock)
+            }
+            if !waited {
+                waited = true
+                lockStatistics.waits.add(1, ordering: .relaxed)
+            }
+            let now = ContinuousClock.now
+            guard now < deadline else {
+                return try await lockFailed(id, reason: "the session is locked by another request for longer than operationTimeout", error: nil, ttl: ttl)
+            }
+            try await Task.sleep(for: min(pause, deadline - now))
+            pause = min(pause * 2, .milliseconds(500))
+        }
+    }
+
+    private func lockFailed(_ id: SessionID, reason: String, error: (any Error)?, ttl: Duration) async throws -> (SessionStorage.Read?, SessionLock?) {
+        lockStatistics.failures.add(1, ordering: .relaxed)
+        let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)"]
+        guard configuration.lockFailure == .proceed else {
+            logger.debug("lock not acquired; the request is answered 503", metadata: metadata)
+            throw SessionManagerError(.sessionLocked, reason, underlying: error)
+        }
+        lockStatistics.proceeded.add(1, ordering: .relaxed)
+        logger.warning("lock not acquired (\(reason)); lockFailure=proceed: the request goes on with the session unlocked", metadata: metadata)
+        return (try await storage.read(id, ttl: ttl), nil)
+    }
+
+    /// A lock's value: 16 bytes from the system CSPRNG, in hex.
+    static func lockToken() -> [UInt8] {
+        var generator = SystemRandomNumberGenerator()
+        let digits = Array("0123456789abcdef".utf8)
+        var token: [UInt8] = []
+        token.reserveCapacity(32)
+        for _ in 0..<2 {
+            let word = generator.next() as UInt64
+            for shift in stride(from: 60, through: 0, by: -4) { token.append(digits[Int((word >> UInt64(shift)) & 0xF)]) }
+        }
+        return token
+    }
+
+    /// How often the held locks are looked at for renewal: a quarter of `lockExpiration`, at most
+    /// a second, so a lock is extended between half and three quarters of its life.
+    var lockRenewalInterval: Duration { min(.seconds(1), configuration.lockExpiration / 4) }
+
+    /// Extends every lock held past half of its expiration; a lock found lost is logged (its
+    /// session is then not written, see ``SessionLifecycle/PersistAction/lockLost``).
+    func renewLocks() async {
+        for lock in active.locksDueForRenewal() {
+            let started = ContinuousClock.now
+            let renewed: SessionLock?
+            do {
+                renewed = try await storage.extendLock(lock)
+            } catch {
+                // Tried again next time; a lock not extended for a whole expiration counts as lost.
+                continue
+            }
+            if renewed != nil { lockStatistics.renewals.add(1, ordering: .relaxed) }
+            if active.lockRenewed(lock, as: renewed, startedAt: started) {
+                lockStatistics.lost.add(1, ordering: .relaxed)
+                logger.warning(
+                    "a session lock was lost while its request ran (it expired, or another node took it); the request's changes will not be written",
+                    metadata: ["sm.lock": "\(lock.lock.key.suffix(12))"]
+                )
+            }
+        }
+    }
+}
