@@ -17,12 +17,17 @@
 # realistic load, see round-robin.lua), NODES (store nodes, default 1; 2: ids n1/n2 on ports
 # STORE_PORT and STORE_PORT+1, with backups), OURS_BIN (a SessionSample binary to measure instead
 # of building this tree: a baseline from another commit, measured in the same sitting), STICKY
-# (with --store: msm's sticky attribute, default true like the product; false for non-sticky).
+# (with --store: msm's sticky attribute, default true like the product; false for non-sticky),
+# LOCKING (with --store: msm's lockingMode, e.g. all, auto or uriPattern:…; default none; any
+# other value runs non-sticky, as locking requires).
+# With --store, the end of the output compares the sessions' final counts with the /count
+# requests answered 2xx (lost updates: fewer counted than acknowledged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT=${PORT:-8090}; PEER_PORT=${PEER_PORT:-8081}
-SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}
+SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}
+[ "$LOCKING" != none ] && STICKY=false
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -110,7 +115,7 @@ case "$store" in
 <Server>
   <Connector port="$PORT" address="127.0.0.1"/>
   <Engine jvmRoute="bench">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
   </Engine>
 </Server>
 XML
@@ -132,6 +137,7 @@ declare -A ports=([ours]=$PORT)
 if [ -n "$peer_bin" ]; then servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; cookies[hummingbird]=$(cookie_file "$PEER_PORT"); fi
 
 results=$(mktemp)
+acknowledged=0  # /count requests of ours answered 2xx, warm-up included
 one_run() { # server route duration -> RESULT line (+ store commands per request for ours)
   local before=0 line
   [ "$1" = ours ] && [ "$store" != memory ] && before=$(store_commands)
@@ -144,20 +150,40 @@ one_run() { # server route duration -> RESULT line (+ store commands per request
   fi
   echo "$line"
 }
-for s in "${servers[@]}"; do for r in plain count read; do one_run "$s" "$r" 5s >/dev/null; done; done
+count_acknowledged() { # server route RESULT-line
+  if [ "$1" = ours ] && [ "$2" = count ]; then
+    acknowledged=$((acknowledged + $(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$3") - $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$3")))
+  fi
+}
+for s in "${servers[@]}"; do for r in plain count read; do line=$(one_run "$s" "$r" 5s); count_acknowledged "$s" "$r" "$line"; done; done
 for run in $(seq 1 "$RUNS"); do
   for s in "${servers[@]}"; do
     for r in plain count read; do
       line=$(one_run "$s" "$r" "$DURATION")
+      count_acknowledged "$s" "$r" "$line"
       echo "$s $r run$run $line" | tee -a "$results" >&2
     done
   done
 done
+if [ "$store" != memory ]; then
+  # Every session was created with count=1 by cookie_for; each acknowledged /count added one.
+  counted=0
+  while read -r cookie; do
+    c=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/myapp/read" | sed -n 's/^count=//p')
+    counted=$((counted + ${c:-0} - 1))
+  done < "${cookies[ours]}"
+  echo "updates: $counted counted in the sessions, $acknowledged /count requests answered 2xx; lost: $((acknowledged > counted ? acknowledged - counted : 0))" >&2
+  echo "lost-updates counted=$counted acknowledged=$acknowledged" >> "$results"
+fi
 
 python3 - "$results" <<'PY'
 import re, statistics, sys
 rows = {}
+lost = None
 for line in open(sys.argv[1]):
+    if line.startswith("lost-updates"):
+        lost = dict(f.split("=") for f in line.split()[1:])
+        continue
     server, route, _, _, *fields = line.split()
     values = dict(f.split("=") for f in fields)
     rows.setdefault((server, route), []).append(values)
@@ -180,4 +206,7 @@ if "hummingbird" in servers:
     for r in ("plain", "count", "read"):
         print(f"ours/hummingbird {r}: {med('ours', r, 'rps') / med('hummingbird', r, 'rps'):.2f}")
 print("÷ plain: ratio of medians; paired: median of the per-run ratios (same run, back to back)")
+if lost:
+    counted, acknowledged = int(lost["counted"]), int(lost["acknowledged"])
+    print(f"updates: {counted} counted in the sessions, {acknowledged} /count answers 2xx, lost: {max(0, acknowledged - counted)}")
 PY

@@ -48,9 +48,6 @@ public struct SessionMiddleware: Sendable {
         let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: sessions)
         var response: HTTPResponse
         do {
-            // A request that locks its session takes the lock before the app runs: when it cannot
-            // be had, the app has done nothing yet and the client is told to retry.
-            try await sessions.prepare()
             response = try await app.respond(to: request)
         } catch let error as SessionManagerError where error.isTemporary {
             // The session layer cannot serve this request now (store down or slow, session limit

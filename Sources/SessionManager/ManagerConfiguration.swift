@@ -72,7 +72,9 @@ public struct ManagerConfiguration: Sendable {
     /// session (one round trip for both), and the last request on this node that holds the session
     /// releases it after the write. Requests on this node for a session that another of its
     /// requests is locking wait in process; only one polls the store (10 ms doubling to 500 ms, for
-    /// at most ``operationTimeout``).
+    /// at most ``operationTimeout``). Only non-sticky sessions in a shared store lock: with
+    /// ``sticky`` or a process-local store the mode has no effect (the XML loader refuses it with
+    /// `sticky="true"`).
     public var lockingMode: LockingMode = .none
     /// How long a lock lives in the store (msm `lockExpiration`, seconds in XML): a process that
     /// dies holding a lock frees it after this long. A request still running at half of it extends

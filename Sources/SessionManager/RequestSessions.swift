@@ -75,22 +75,17 @@ public final class RequestSessions: Sendable {
     }
 
     /// Whether this request locks its session in the store (see ``ManagerConfiguration/lockingMode``).
+    /// The lock is taken when the session is first used, as the load: a request that never uses
+    /// its session costs no store operation, locked or not.
     public var locksSession: Bool { locking?.needsLock ?? false }
 
-    /// Takes the session's lock now, before the app runs, when this request locks and the client
-    /// sent a session id: a lock that cannot be had then fails the request before the app has done
-    /// anything (the bundled server answers `503` with `Retry-After: 1`). Nothing otherwise: the
-    /// session stays loaded on first use.
-    /// - Throws: ``SessionManagerError`` (`.sessionLocked`, or the store's error).
-    public func prepare() async throws {
-        guard locksSession, requestedIDs.first != nil else { return }
-        _ = try await existingSession()
-    }
-
     /// Set by ``finish()`` when the store could not take this request's session changes (a write
-    /// or an invalidation's delete failed because the store is unreachable or timed out): the
-    /// answer the app prepared claims what the store does not hold, so an HTTP layer should not
-    /// send it. The bundled server answers `503` with `Retry-After` instead.
+    /// or an invalidation's delete failed because the store is unreachable or timed out, or the
+    /// session's lock was lost), and as soon as the session's lock could not be had
+    /// (``SessionManagerError/Code/sessionLocked``, even if the app caught that error): the answer
+    /// the app prepared claims what the store does not hold, or was made without the session, so
+    /// an HTTP layer should not send it. The bundled server answers `503` with `Retry-After`
+    /// instead (`Retry-After: 1` for a lock).
     public var saveFailure: SessionManagerError? { state.withLock { $0.saveFailure } }
 
     /// The session the client's cookies name, if the store knows it; `nil` otherwise (never creates
@@ -105,7 +100,16 @@ public final class RequestSessions: Sendable {
         for requestedID in requestedIDs {
             // Most requests find their session in memory: only a load suspends.
             let lookup = manager.active.begin(requestedID, residentIsStale: manager.namesAnotherAppNode(requestedID), needsLock: locksSession)
-            if case .shared(let session) = lookup { found = session } else { found = try await find(requestedID, lookup) }
+            if case .shared(let session) = lookup {
+                found = session
+            } else {
+                do {
+                    found = try await find(requestedID, lookup)
+                } catch let error as SessionManagerError where error.code == .sessionLocked {
+                    state.withLock { $0.saveFailure = $0.saveFailure ?? error }
+                    throw error
+                }
+            }
             if found != nil {
                 foundID = requestedID
                 break
@@ -181,9 +185,10 @@ public final class RequestSessions: Sendable {
             return (state.current, state.replaced, state.resolved)
         }
         if let locking, resolved || current != nil {
-            // lockingMode="auto" learns from each request that looked at its session.
+            // lockingMode="auto" learns from each request that looked at its session. Creating a
+            // session is no change (a fresh id needs no lock), changing one is.
             let modified = !replaced.isEmpty
-                || current.map { $0.knownID == nil || !$0.session.isValid || $0.session.withState { $0.generation } != $0.startGeneration } ?? false
+                || current.map { !$0.session.isValid || $0.session.withState { $0.generation } != $0.startGeneration } ?? false
             manager.learn(method: locking.method, path: locking.path, query: locking.query, modified: modified)
         }
         var clientKnewAnInvalidatedSession = false

@@ -39,9 +39,12 @@ import Testing
 
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func lockingAllLosesNoIncrementAcrossTwoProcesses(kind: StoreServerProcess.Kind) async throws {
-        try await Self.withCluster(kind, #"lockingMode="all""#) { _, nodes in
+        try await Self.withCluster(kind, #"lockingMode="all""#) { store, nodes in
             let first = try await nodes[0].get("/count", cookie: nil)
             let cookie = try #require(first.cookie)
+            let before = try await store.sessionCommandCount()
+            #expect(try await RawHTTPClient.get(port: nodes[1].port, "/myapp/plain", headers: [("Cookie", cookie)]).status == 200)
+            #expect(try await store.sessionCommandCount() == before, "a request that never uses its session neither loads nor locks it")
             // 16 clients, each on its own keep-alive connection, alternating between the two
             // processes; a 503 (lock not had within operationTimeout) is retried, as a client
             // honouring Retry-After would, only sooner.
