@@ -164,7 +164,22 @@ public final class MemcachedSessionStore: SessionStore {
 
     /// Compare-and-delete on the lock's CAS value.
     public func unlock(_ lock: StoreLock) async throws -> Bool {
-        switch try await pool.send(MemcachedCommand.metaDelete(lock.key, compareCAS: lock.version, allocator: allocator)) {
+        try unlocked(try await pool.send(MemcachedCommand.metaDelete(lock.key, compareCAS: lock.version, allocator: allocator)))
+    }
+
+    /// `set` and the compare-and-delete of the lock back to back on one connection.
+    public func set(_ key: String, value: [UInt8], ttl: Duration, thenUnlock lock: StoreLock) async throws -> Bool {
+        try MemcachedCommand.validate(key)
+        let (written, released) = try await pool.send(
+            MemcachedCommand.store("set", key, value: value, ttl: ttl, allocator: allocator),
+            then: MemcachedCommand.metaDelete(lock.key, compareCAS: lock.version, allocator: allocator)
+        )
+        guard case .stored = written else { throw unexpected(written, "set") }
+        return try unlocked(released)
+    }
+
+    private func unlocked(_ response: MemcachedResponse) throws -> Bool {
+        switch response {
         case .meta("HD", _): return true
         case .meta("EX", _), .meta("NF", _): return false
         case let other: throw unexpected(other, "md (unlock)")

@@ -202,6 +202,20 @@ public final class RedisSessionStore: SessionStore {
     /// Compare-and-delete: one script deletes the lock only while it holds our token, so a lock that
     /// expired and was taken by another request is never released by the old holder.
     public func unlock(_ lock: StoreLock) async throws -> Bool {
+        try Self.unlocked(try checked(try await pool.send(unlockCommand(lock))))
+    }
+
+    /// `SET` and the compare-and-delete of the lock back to back on one connection.
+    public func set(_ key: String, value: [UInt8], ttl: Duration, thenUnlock lock: StoreLock) async throws -> Bool {
+        let (written, released) = try await pool.send(command("SET", key, value: value, ttl: ttl), then: unlockCommand(lock))
+        switch try checked(written) {
+        case .status("OK"): break
+        case let other: throw unexpected(other, "SET")
+        }
+        return try Self.unlocked(try checked(released))
+    }
+
+    private func unlockCommand(_ lock: StoreLock) -> ByteBuffer {
         let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
         var command = RedisCommand(arguments: 5, capacity: script.utf8.count + lock.key.utf8.count + lock.token.count, allocator: allocator)
         command.append("EVAL")
@@ -209,10 +223,14 @@ public final class RedisSessionStore: SessionStore {
         command.append(1)
         command.append(lock.key)
         command.append(bytes: lock.token)
-        switch try await send(command.buffer) {
-        case .integer(let deleted): return deleted == 1
-        case let other: throw unexpected(other, "EVAL (unlock)")
+        return command.buffer
+    }
+
+    private static func unlocked(_ reply: RedisValue) throws -> Bool {
+        guard case .integer(let deleted) = reply else {
+            throw StoreClientError(.protocolError, "Redis answered EVAL (unlock) with \(reply)")
         }
+        return deleted == 1
     }
 
     /// Opens one connection at start so that a wrong password or database stops the service with

@@ -288,8 +288,9 @@ final class ActiveSessions: Sendable {
         case handedToWriter
         /// The session's store lock was lost: not written (see ``SessionLifecycle/PersistAction/lockLost``).
         case lockLost
-        /// Write this snapshot of generation `generation` under `id`, then ``writeCompleted(_:registeredID:_:)``.
-        case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?)
+        /// Write this snapshot of generation `generation` under `id` (and release `unlock` with
+        /// it), then ``writeCompleted(_:registeredID:_:)``.
+        case write(SessionSnapshot, generation: UInt64, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?, unlock: SessionLock? = nil)
     }
 
     /// Whether the store holds every change made to `session` so far and no touch is due, so a
@@ -325,10 +326,10 @@ final class ActiveSessions: Sendable {
             case .lockLost: return .lockLost
             case .touch(let id, let ttl): return .touch(id, ttl: ttl)
             case .wait: return .wait(target: target)
-            case .write(let previous, let previousID):
+            case .write(let previous, let previousID, let unlock):
                 // Taken under the table lock, so the generation is the one the machine now writes.
                 let (snapshot, generation, id) = session.snapshot(now: Date())
-                return .write(snapshot, generation: generation, id: id, previous: previous, previousID: previousID)
+                return .write(snapshot, generation: generation, id: id, previous: previous, previousID: previousID, unlock: unlock)
             }
         }
     }

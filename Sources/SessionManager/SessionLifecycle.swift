@@ -71,6 +71,9 @@ struct SessionLifecycle {
         var renewed: ContinuousClock.Instant
         /// A renewal found it gone (expired, taken by another node): the session is not written.
         var lost = false
+        /// The last request's write releases it, pipelined behind the write (one round trip
+        /// saved); no request joins meanwhile.
+        var releasingWithWrite = false
     }
 
     private(set) var phase: Phase
@@ -125,7 +128,7 @@ struct SessionLifecycle {
     private func mustWaitForRelease(needsLock: Bool, now: ContinuousClock.Instant) -> Bool {
         guard isActive else { return false }
         guard let hold = lockedHold else { return needsLock }
-        return now - hold.acquired > Self.holdQuantum
+        return hold.releasingWithWrite || now - hold.acquired > Self.holdQuantum
     }
 
     /// A request asks for the session (`needsLock`: it must hold it locked).
@@ -234,8 +237,10 @@ struct SessionLifecycle {
         case lockLost
         /// Write it (the caller takes the snapshot now, under the same lock), then report with
         /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
-        /// the same id is not written again, and a copy under an older id is deleted.
-        case write(previous: SessionSnapshot?, previousID: SessionID?)
+        /// the same id is not written again, and a copy under an older id is deleted. `unlock`:
+        /// the writer is the session's last request on this node and holds its lock: the write
+        /// releases it (pipelined behind the write, or alone when nothing needs writing).
+        case write(previous: SessionSnapshot?, previousID: SessionID?, unlock: SessionLock? = nil)
     }
 
     /// Whether the store holds generation `target` and no touch is due: ``persistRequested(target:id:ttl:now:)``
@@ -270,6 +275,11 @@ struct SessionLifecycle {
         }
         if lockIsLost(now: now) { return .lockLost }
         persistence.writing = true
+        if case .active(references: 1) = phase, var hold = lockedHold {
+            hold.releasingWithWrite = true
+            lockedHold = hold
+            return .write(previous: persistence.stored, previousID: persistence.storedID, unlock: hold.lock)
+        }
         return .write(previous: persistence.stored, previousID: persistence.storedID)
     }
 
@@ -380,6 +390,11 @@ struct SessionLifecycle {
     /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write.
     mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> WriteCompletion {
         persistence.writing = false
+        if var hold = lockedHold, hold.releasingWithWrite {
+            // Written: the lock went with it. Failed: the departure releases it (best effort).
+            hold.releasingWithWrite = false
+            lockedHold = result.failure == nil ? nil : hold
+        }
         let writeAgain = persistence.rewriteRequested && result.failure == nil
         persistence.rewriteRequested = false
         if result.failure == nil {

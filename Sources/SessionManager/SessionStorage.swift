@@ -255,13 +255,21 @@ final class SessionStorage: Sendable {
 
     /// Writes a session's primary copy, then its backup copy; when the session had another id in
     /// the store (`previousID`: an id change or a relocation), deletes the old copies, best effort.
-    func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?) async throws {
+    ///
+    /// `unlocking`: the session's lock, released with the primary write (pipelined behind it on
+    /// one connection when the lock is on the primary's node; after it otherwise).
+    func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?, unlocking lock: SessionLock? = nil) async throws {
         guard let primary = node(for: id) else {
             throw SessionManagerError(.storeUnavailable, "the session has no store node")
         }
         let key = key(for: id)
         func writePrimary() async throws {
-            try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
+            if let lock, nodes[lock.node].id == primary.id {
+                _ = try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl, thenUnlock: lock.lock) }
+            } else {
+                try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
+                if let lock { await unlock(lock) }
+            }
             primary.statistics.wrote()
             if let previousID, previousID != id { await deleteOldCopies(of: previousID) }
         }

@@ -35,6 +35,11 @@ public protocol SessionStore: Service {
     /// taken by someone else since).
     func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock?
 
+    /// Stores a value as ``set(_:value:ttl:)`` does, then releases `lock` as ``unlock(_:)`` does,
+    /// the release reaching the store after the write: a network store sends both on one
+    /// connection, in one round trip. Returns what the release returned.
+    func set(_ key: String, value: [UInt8], ttl: Duration, thenUnlock lock: StoreLock) async throws -> Bool
+
     /// Releases a lock only if it is still this holder's (compare-and-delete where the store can);
     /// `false` when it was not (expired, taken by someone else).
     func unlock(_ lock: StoreLock) async throws -> Bool

@@ -49,11 +49,11 @@ final class SessionWriter: Sendable {
                 active.storeLostCopy(session, registeredID: registeredID)
             case .wait(let target):
                 if try await active.waitForWrite(session, registeredID: registeredID, target: target) { return false }
-            case .write(var snapshot, let generation, let id, let previous, let previousID):
+            case .write(var snapshot, let generation, let id, let previous, let previousID, let unlock):
                 if let filter { snapshot.attributes = filter.apply(snapshot.attributes) }
                 var failure: (any Error)?
                 do {
-                    try await write(snapshot, id: id, previous: previous, previousID: previousID)
+                    try await write(snapshot, id: id, previous: previous, previousID: previousID, unlock: unlock)
                 } catch {
                     failure = error
                 }
@@ -71,12 +71,16 @@ final class SessionWriter: Sendable {
         }
     }
 
-    /// One store write, skipped when the store already holds these exact contents.
-    private func write(_ snapshot: SessionSnapshot, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?) async throws {
+    /// One store write, skipped when the store already holds these exact contents; `unlock` is
+    /// released with it (or alone, when it is skipped).
+    private func write(_ snapshot: SessionSnapshot, id: SessionID, previous: SessionSnapshot?, previousID: SessionID?, unlock: SessionLock?) async throws {
         let unchanged = previous.map {
             $0.attributes == snapshot.attributes && $0.maxInactiveInterval == snapshot.maxInactiveInterval
         } ?? false
-        if unchanged && previousID == id { return }
+        if unchanged && previousID == id {
+            if let unlock { await storage.unlock(unlock) }
+            return
+        }
         let bytes = try transcoder.encode(snapshot)
         guard bytes.count <= maxSessionSize else {
             throw SessionManagerError(
@@ -84,7 +88,7 @@ final class SessionWriter: Sendable {
                 "encoded session is \(bytes.count) bytes, over maxSessionSize \(maxSessionSize); not written, the store keeps the previous copy"
             )
         }
-        try await storage.write(id, bytes: bytes, ttl: .seconds(snapshot.maxInactiveInterval), previousID: previousID)
+        try await storage.write(id, bytes: bytes, ttl: .seconds(snapshot.maxInactiveInterval), previousID: previousID, unlocking: unlock)
     }
 
     /// Deletes every key the session was ever stored under (invalidation).

@@ -39,6 +39,12 @@ extension SessionStore {
         try await touch(lock.key, ttl: ttl) ? lock : nil
     }
 
+    /// Writes, then releases: two round trips.
+    public func set(_ key: String, value: [UInt8], ttl: Duration, thenUnlock lock: StoreLock) async throws -> Bool {
+        try await set(key, value: value, ttl: ttl)
+        return try await unlock(lock)
+    }
+
     /// Deletes the lock key, whoever holds it now.
     public func unlock(_ lock: StoreLock) async throws -> Bool {
         try await delete(lock.key)

@@ -35,8 +35,13 @@ public enum StoreLockContract {
         try rule(try await store.unlock(current) == false, "a stale holder cannot release the next holder's lock")
         try await Task.sleep(for: .milliseconds(2100))
         try rule(try await store.extendLock(yours, ttl: .seconds(10)) == nil, "an expired lock is not extended")
-        guard case .acquired = try await store.lockAndRead(lock: "lock:sm:lc:s", token: me, lockTTL: .seconds(10), read: "sm:lc:s", ttl: .seconds(60)) else {
+        guard case .acquired(let last, _) = try await store.lockAndRead(lock: "lock:sm:lc:s", token: me, lockTTL: .seconds(10), read: "sm:lc:s", ttl: .seconds(60)) else {
             throw Violation(description: "an expired lock is free")
+        }
+        try rule(try await store.set("sm:lc:s", value: [8], ttl: .seconds(60), thenUnlock: last), "a write releases the lock with it")
+        try rule(try await store.getAndTouch("sm:lc:s", ttl: .seconds(60)) == [8], "the write landed")
+        guard case .acquired = try await store.lockAndRead(lock: "lock:sm:lc:s", token: you, lockTTL: .seconds(10), read: "sm:lc:s", ttl: .seconds(60)) else {
+            throw Violation(description: "the lock released with a write is free")
         }
     }
 }

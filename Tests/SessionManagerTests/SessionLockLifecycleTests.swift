@@ -92,6 +92,34 @@ import Testing
         #expect(departure.unlock == nil, "a lost lock is not released: it may be another node's now")
     }
 
+    @Test(arguments: [false, true])
+    func theLastRequestsWriteReleasesTheLockAndNobodyJoinsMeanwhile(fails: Bool) {
+        var (machine, session) = held(lock: lock())
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "shared")
+        session.set("a", 2)
+        var status = session.status()
+        let shared = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0)
+        #expect(shared == .write(previous: nil, previousID: nil) || Self.writes(shared), "another request holds it: a plain write")
+        if case .write(_, _, let unlock) = shared { #expect(unlock == nil) }
+        _ = machine.writeCompleted(.init(generation: status.generation, snapshot: session.snapshot(now: Date()).0, id: status.id), now: t0)
+        #expect(machine.requestReleased(status: status, residency: .off, ifUnsaved: .askToPersist, now: t0) == .stillShared)
+
+        session.set("a", 3)
+        status = session.status()
+        let last = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0)
+        guard case .write(_, _, let unlock) = last else { Issue.record("a write expected"); return }
+        #expect(unlock == lock(), "the last request's write takes the lock's release along")
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: false)) == "loading", "no request joins a hold being released")
+        #expect(SessionLifecycleTests.label(machine.waiterArrived(5, now: t0)) == "queued")
+        var result = SessionLifecycle.WriteResult(generation: status.generation, snapshot: session.snapshot(now: Date()).0, id: status.id)
+        if fails { result.failure = SessionManagerError(.storeUnavailable, "down") }
+        _ = machine.writeCompleted(result, now: t0)
+        #expect(machine.requestReleased(status: status, residency: .off, ifUnsaved: .askToPersist, now: t0) == .remove)
+        let departure = machine.departed()
+        #expect(departure.wake == [5])
+        #expect(departure.unlock == (fails ? lock() : nil), "released with the write, or (the write failed) at the departure")
+    }
+
     static func writes(_ action: Machine.PersistAction) -> Bool {
         if case .write = action { true } else { false }
     }
