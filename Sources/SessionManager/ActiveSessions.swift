@@ -426,11 +426,23 @@ final class ActiveSessions: Sendable {
 
     // MARK: - Releasing a session
 
+    /// Requests to resume to look again for a session (they waited for its hold to end).
+    struct Wakes: Sendable {
+        fileprivate var waiters: [Waiter] = []
+        static let none = Wakes()
+
+        /// Resumes them.
+        func resume() {
+            for waiter in waiters { waiter.resume(returning: .lookAgain) }
+        }
+    }
+
     /// What ``release(_:registeredID:ifUnsaved:)`` did.
     enum ReleaseOutcome {
-        /// The reference is dropped; the session's state at that moment, and the store lock to
-        /// release when the session left this node with it.
-        case released(Session.Status, unlock: SessionLock?)
+        /// The reference is dropped; the session's state at that moment, the store lock to release
+        /// when the session left this node with it, and the requests that waited for that: resume
+        /// them once the lock is released (woken before, they would find it still taken).
+        case released(Session.Status, unlock: SessionLock?, then: Wakes)
         /// Nothing was done: this is the last reference, the resident set is full and the store
         /// lacks the session's latest state. Write it, then release again.
         case persistFirst
@@ -451,30 +463,24 @@ final class ActiveSessions: Sendable {
         keepInMemory: Bool = false
     ) -> ReleaseOutcome {
         let now = ContinuousClock.now
-        let (outcome, wakes) = table.withLock { table -> (ReleaseOutcome, [Waiter]) in
-            var wakes: [Waiter] = []
-            let outcome = release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory, now: now, &table, waking: &wakes)
-            return (outcome, wakes)
+        return table.withLock { table in
+            release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory, now: now, &table)
         }
-        for waiter in wakes { waiter.resume(returning: .lookAgain) }
-        return outcome
     }
 
-    /// ``release(_:registeredID:ifUnsaved:keepInMemory:)`` under the table lock; `wakes`: the
-    /// requests that waited for the session's hold to end.
+    /// ``release(_:registeredID:ifUnsaved:keepInMemory:)`` under the table lock.
     private func release(
         _ session: Session,
         registeredID: SessionID,
         ifUnsaved: Lifecycle.UnsavedSession,
         keepInMemory: Bool,
         now: ContinuousClock.Instant,
-        _ table: inout Table,
-        waking wakes: inout [Waiter]
+        _ table: inout Table
     ) -> ReleaseOutcome {
         if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
         let status = session.status()
         guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
-            return .released(status, unlock: nil)
+            return .released(status, unlock: nil, then: .none)
         }
         // A session that must stay in memory (no store node is up) is kept whatever the limit;
         // maxActiveSessions bounds those.
@@ -494,8 +500,7 @@ final class ActiveSessions: Sendable {
         case .remove:
             table.entries[filedKey] = nil
             let departure = entry.lifecycle.departed()
-            wakes += departure.wake.compactMap { table.resume($0) }
-            return .released(status, unlock: departure.unlock)
+            return .released(status, unlock: departure.unlock, then: Wakes(waiters: departure.wake.compactMap { table.resume($0) }))
         case .stillShared, .resident:
             if case .resident = action {
                 table.residentCount += 1
@@ -509,7 +514,7 @@ final class ActiveSessions: Sendable {
                 table.entries[filedKey] = nil
                 table.entries[status.id.randomKey] = entry
             }
-            return .released(status, unlock: nil)
+            return .released(status, unlock: nil, then: .none)
         }
     }
 

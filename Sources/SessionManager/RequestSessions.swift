@@ -167,7 +167,7 @@ public final class RequestSessions: Sendable {
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
                 created.invalidate()
-                _ = manager.active.release(created, registeredID: created.id)
+                if case .released(_, _, let wakes) = manager.active.release(created, registeredID: created.id) { wakes.resume() }
                 return current.session
             }
             if let old = state.current { state.replaced.append(old) }
@@ -277,9 +277,11 @@ public final class RequestSessions: Sendable {
         var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
         while true {
             switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
-            case .released(let status, let unlock):
-                // The last request on this node let the session go: its lock goes too, after the write.
+            case .released(let status, let unlock, let wakes):
+                // The last request on this node let the session go: its lock goes too (after the
+                // write), then the requests waiting to lock it look again.
                 if let unlock { await manager.storage.unlock(unlock) }
+                wakes.resume()
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
@@ -301,8 +303,9 @@ public final class RequestSessions: Sendable {
         } catch {
             log("session delete failed", held.session, error)
         }
-        if case .released(_, let unlock?) = manager.active.release(held.session, registeredID: held.registeredID) {
-            await manager.storage.unlock(unlock)
+        if case .released(_, let unlock, let wakes) = manager.active.release(held.session, registeredID: held.registeredID) {
+            if let unlock { await manager.storage.unlock(unlock) }
+            wakes.resume()
         }
         return held.knownID != nil
     }

@@ -8,11 +8,6 @@ import Testing
     typealias AppNode = StickySessionTests.AppNode
     static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
 
-    static func node(_ kind: StoreServerProcess.Kind, _ port: Int) -> String {
-        if case .redis = kind { return "n1:redis://127.0.0.1:\(port)" }
-        return "n1:127.0.0.1:\(port)"
-    }
-
     /// A store and `count` app nodes (routes node1, node2, …) with these `<Manager>` attributes
     /// besides the store node and `sticky="false"`.
     static func withCluster<T>(
@@ -25,7 +20,7 @@ import Testing
             var nodes: [AppNode] = []
             defer { for node in nodes { node.kill() } }
             for index in 1...count {
-                nodes.append(try await AppNode.start(route: "node\(index)", #"memcachedNodes="\#(node(kind, store.port))" sticky="false" \#(attributes)"#))
+                nodes.append(try await AppNode.start(route: "node\(index)", #"memcachedNodes="\#(StickySessionTests.entry(kind, "n1", store))" sticky="false" \#(attributes)"#))
             }
             return try await body(store, nodes)
         }
