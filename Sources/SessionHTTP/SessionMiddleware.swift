@@ -9,9 +9,10 @@ import SessionManager
 /// An app that lets a temporary session error through (``SessionManagerError/isTemporary``: the
 /// store is unreachable or timed out, or the context is at `maxActiveSessions`) answers
 /// `503 Service Unavailable` with `Retry-After`; any other error it throws answers `500`. When the
-/// session changes of a request could not be saved for such a reason, its answer is replaced by the
-/// same `503` (its other effects are not undone): the client never sees a count, a login or a
-/// logout that the store does not hold.
+/// session changes of a request could not be saved for such a reason, or its session's lock could
+/// not be had (``ManagerConfiguration/lockingMode``), its answer is replaced by the same `503`
+/// (`Retry-After: 1` for a lock; its other effects are not undone): the client never sees a
+/// count, a login or a logout that the store does not hold.
 public struct SessionMiddleware: Sendable {
     /// The manager of the context.
     public let manager: SessionManager

@@ -426,6 +426,24 @@ final class ActiveSessions: Sendable {
 
     // MARK: - Releasing a session
 
+    /// A store lock to release for a session that left this node, and where its entry waits.
+    struct Unlock: Sendable {
+        let lock: SessionLock
+        fileprivate let key: SessionRandomKey
+    }
+
+    /// Reports the release of a lock (``ReleaseOutcome/released(_:then:unlock:)``): the entry goes,
+    /// and the requests that waited for it look again.
+    func unlockCompleted(_ unlock: Unlock) {
+        let wakes: Wakes = table.withLock { table in
+            guard let entry = table.entries[unlock.key] else { return .none }
+            let waiting = entry.lifecycle.unlockCompleted()
+            table.entries[unlock.key] = nil
+            return Wakes(waiters: waiting.compactMap { table.resume($0) })
+        }
+        wakes.resume()
+    }
+
     /// Requests to resume to look again for a session (they waited for its hold to end).
     struct Wakes: Sendable {
         fileprivate var waiters: [Waiter] = []
@@ -439,10 +457,10 @@ final class ActiveSessions: Sendable {
 
     /// What ``release(_:registeredID:ifUnsaved:)`` did.
     enum ReleaseOutcome {
-        /// The reference is dropped; the session's state at that moment, the store lock to release
-        /// when the session left this node with it, and the requests that waited for that: resume
-        /// them once the lock is released (woken before, they would find it still taken).
-        case released(Session.Status, unlock: SessionLock?, then: Wakes)
+        /// The reference is dropped; the session's state at that moment, the requests to resume
+        /// (they waited for the hold to end), and, when the session left this node locked, its
+        /// lock: release it, then report with ``unlockCompleted(_:)``.
+        case released(Session.Status, then: Wakes, unlock: Unlock?)
         /// Nothing was done: this is the last reference, the resident set is full and the store
         /// lacks the session's latest state. Write it, then release again.
         case persistFirst
@@ -480,7 +498,7 @@ final class ActiveSessions: Sendable {
         if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
         let status = session.status()
         guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
-            return .released(status, unlock: nil, then: .none)
+            return .released(status, then: .none, unlock: nil)
         }
         // A session that must stay in memory (no store node is up) is kept whatever the limit;
         // maxActiveSessions bounds those.
@@ -498,9 +516,14 @@ final class ActiveSessions: Sendable {
         case .persistFirst:
             return .persistFirst
         case .remove:
-            table.entries[filedKey] = nil
             let departure = entry.lifecycle.departed()
-            return .released(status, unlock: departure.unlock, then: Wakes(waiters: departure.wake.compactMap { table.resume($0) }))
+            let wakes = Wakes(waiters: departure.wake.compactMap { table.resume($0) })
+            guard let lock = departure.unlock else {
+                table.entries[filedKey] = nil
+                return .released(status, then: wakes, unlock: nil)
+            }
+            // The entry stays until the lock is released (see SessionLifecycle.Departure).
+            return .released(status, then: wakes, unlock: Unlock(lock: lock, key: filedKey))
         case .stillShared, .resident:
             if case .resident = action {
                 table.residentCount += 1
@@ -514,7 +537,7 @@ final class ActiveSessions: Sendable {
                 table.entries[filedKey] = nil
                 table.entries[status.id.randomKey] = entry
             }
-            return .released(status, unlock: nil, then: .none)
+            return .released(status, then: .none, unlock: nil)
         }
     }
 

@@ -167,7 +167,7 @@ public final class RequestSessions: Sendable {
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
                 created.invalidate()
-                if case .released(_, _, let wakes) = manager.active.release(created, registeredID: created.id) { wakes.resume() }
+                if case .released(_, let wakes, _) = manager.active.release(created, registeredID: created.id) { wakes.resume() }
                 return current.session
             }
             if let old = state.current { state.replaced.append(old) }
@@ -277,11 +277,11 @@ public final class RequestSessions: Sendable {
         var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
         while true {
             switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
-            case .released(let status, let unlock, let wakes):
+            case .released(let status, let wakes, let unlock):
+                wakes.resume()
                 // The last request on this node let the session go: its lock goes too (after the
                 // write), then the requests waiting to lock it look again.
-                if let unlock { await manager.storage.unlock(unlock) }
-                wakes.resume()
+                if let unlock { await self.unlock(unlock) }
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
@@ -296,6 +296,13 @@ public final class RequestSessions: Sendable {
         }
     }
 
+    /// Releases the store lock of a session that left this node, then lets the requests waiting
+    /// for it look again.
+    private func unlock(_ unlock: ActiveSessions.Unlock) async {
+        await manager.storage.unlock(unlock.lock)
+        manager.active.unlockCompleted(unlock)
+    }
+
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
     private func retire(_ held: Held) async -> Bool {
         do {
@@ -303,9 +310,9 @@ public final class RequestSessions: Sendable {
         } catch {
             log("session delete failed", held.session, error)
         }
-        if case .released(_, let unlock, let wakes) = manager.active.release(held.session, registeredID: held.registeredID) {
-            if let unlock { await manager.storage.unlock(unlock) }
+        if case .released(_, let wakes, let unlock) = manager.active.release(held.session, registeredID: held.registeredID) {
             wakes.resume()
+            if let unlock { await self.unlock(unlock) }
         }
         return held.knownID != nil
     }

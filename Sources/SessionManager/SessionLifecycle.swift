@@ -316,20 +316,34 @@ struct SessionLifecycle {
 
     /// What follows the departure of the session from this node (the last request let it go).
     struct Departure: Equatable {
-        /// The lock to release in the store.
+        /// The lock to release in the store. While it is released the entry stays, as an empty
+        /// load that every request for the session waits on (a request that found no entry would
+        /// try to lock, find the lock still taken and back off 10 ms); ``unlockCompleted()`` ends it.
         var unlock: SessionLock?
-        /// The requests that waited for the hold to end: they look again.
+        /// The requests to wake now (they look again); with a lock to release, none: they wake
+        /// once it is released.
         var wake: [WaiterID]
     }
 
-    /// The entry goes (its last request released it, or it was evicted): the lock to release and
-    /// the requests to wake.
+    /// Its last request released the session: the lock to release and the requests to wake.
     mutating func departed() -> Departure {
-        defer {
+        let waiting = releaseWaiters
+        releaseWaiters = []
+        guard let hold = lockedHold, !hold.lost else {
             lockedHold = nil
-            releaseWaiters = []
+            return Departure(unlock: nil, wake: waiting)
         }
-        return Departure(unlock: lockedHold.flatMap { $0.lost ? nil : $0.lock }, wake: releaseWaiters)
+        lockedHold = nil
+        session = nil
+        phase = .loading(waiting.map { ($0, true) })
+        return Departure(unlock: hold.lock, wake: [])
+    }
+
+    /// The lock a departure asked to release is released (or its release failed: it expires):
+    /// the entry goes, and the requests that waited look again.
+    func unlockCompleted() -> [WaiterID] {
+        guard case .loading(let waiting) = phase else { return [] }
+        return waiting.map(\.waiter)
     }
 
     private func touchIsDue(ttl: Duration, now: ContinuousClock.Instant) -> Bool {

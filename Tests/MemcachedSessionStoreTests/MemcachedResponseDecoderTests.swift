@@ -9,12 +9,14 @@ import Testing
 @Suite struct MemcachedResponseDecoderTests {
     /// Several replies in one stream, one of each kind, with a value containing CRLF and "END".
     static let stream: [UInt8] = Array(
-        "VALUE sm:a 0 12\r\nEND\r\n\r\nEND\r\n\r\nEND\r\nEND\r\nEND\r\nSTORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR bad data chunk\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 0\r\n\r\nEND\r\n"
+        "VALUE sm:a 0 12\r\nEND\r\n\r\nEND\r\n\r\nEND\r\nEND\r\nEND\r\nSTORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR bad data chunk\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 0\r\n\r\nEND\r\nHD c1234567890123\r\nNS\r\nEX\r\nNF\r\nHD\r\n"
             .utf8)
     static let expected: [MemcachedResponse] = [
         .value(Array("END\r\n\r\nEND\r\n".utf8)), .miss, .miss, .stored, .notStored, .deleted, .notFound, .touched,
         .error(kind: .error, message: "unknown command"), .error(kind: .client, message: "bad data chunk"),
         .error(kind: .server, message: "object too large for cache"), .value([]),
+        .meta(code: "HD", cas: 1_234_567_890_123), .meta(code: "NS", cas: nil), .meta(code: "EX", cas: nil),
+        .meta(code: "NF", cas: nil), .meta(code: "HD", cas: nil),
     ]
 
     func decode(_ chunks: [[UInt8]]) throws -> [MemcachedResponse] {
@@ -43,7 +45,7 @@ import Testing
 
     @Test func malformedRepliesAreProtocolErrors() {
         let bad = [
-            "HELLO\r\n", "VALUE k 0 abc\r\n", "VALUE k 0 3\r\nabcXX\r\nEND\r\n", "VALUE k\r\n", "VALUE k 0 3 7 9\r\n", "VALUE k 0 -3\r\n",
+            "HELLO\r\n", "HX\r\n", "HDx\r\n", "VALUE k 0 abc\r\n", "VALUE k 0 3\r\nabcXX\r\nEND\r\n", "VALUE k\r\n", "VALUE k 0 3 7 9\r\n", "VALUE k 0 -3\r\n",
             String(repeating: "x", count: 4096),
         ]
         for text in bad {
