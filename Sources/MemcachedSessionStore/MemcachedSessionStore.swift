@@ -20,6 +20,8 @@ public final class MemcachedSessionStore: SessionStore {
     private let logger: Logger
     /// `false` once the server answered `gat` with `ERROR` (memcached older than 1.5.3).
     private let gatSupported = Atomic<Bool>(true)
+    /// Set once a server without meta commands (older than 1.6) was reported.
+    private let metaUnsupportedLogged = Atomic<Bool>(false)
 
     /// Creates a store for `host:port`; nothing connects until the first command.
     /// Commands sent from a thread other than their connection's event loop (see
@@ -141,6 +143,15 @@ public final class MemcachedSessionStore: SessionStore {
         switch locked {
         case .meta("HD", let cas?): lock = StoreLock(key: key, token: token, version: cas)
         case .meta("NS", _): return .busy
+        case .error(.error, _):
+            // Unknown command: a server older than 1.6. Said once; every lock fails until upgraded.
+            if !metaUnsupportedLogged.exchange(true, ordering: .relaxed) {
+                logger.error(
+                    "memcached does not know meta commands (older than 1.6): lockingMode needs memcached 1.6 or later; locked requests fail",
+                    metadata: ["sm.node": "\(node)"]
+                )
+            }
+            throw unexpected(locked, "ms (lock)")
         case let other: throw unexpected(other, "ms (lock)")
         }
         switch read {
