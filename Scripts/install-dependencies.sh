@@ -3,18 +3,21 @@
 #   Scripts/install-dependencies.sh run     what running the sample needs
 #   Scripts/install-dependencies.sh test    what the test suite needs (real servers the tests start)
 #   Scripts/install-dependencies.sh bench   what the benchmark scripts need
+#   Scripts/install-dependencies.sh cluster what Samples/cluster/run-local.sh needs (stores, nginx)
 # Uses sudo when not root. Safe to run repeatedly.
 set -euo pipefail
 
 run_packages=(pkg-config libhiredis-dev)
-test_packages=(memcached redis-server)
+test_packages=(memcached redis-server nginx-light docker-compose)
+cluster_packages=(memcached redis-server nginx-light)
 bench_packages=(wrk curl redis-server memcached libmemcached-tools)
 
 case "${1:-run}" in
   run) wanted=("${run_packages[@]}") ;;
   test) wanted=("${run_packages[@]}" "${test_packages[@]}") ;;
   bench) wanted=("${run_packages[@]}" "${bench_packages[@]}") ;;
-  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+  cluster) wanted=("${run_packages[@]}" "${cluster_packages[@]}") ;;
+  *) echo "usage: $0 run|test|bench|cluster" >&2; exit 2 ;;
 esac
 
 missing=()

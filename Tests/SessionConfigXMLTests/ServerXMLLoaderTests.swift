@@ -162,11 +162,17 @@ import Testing
     @Test func shippedClusterFilesAreValid() throws {
         let cluster = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../Samples/cluster").standardized
-        for (file, port, route) in [("node1.xml", 8091, "node1"), ("node2.xml", 8092, "node2")] {
-            let configuration = try loader.load(contentsOf: cluster.appendingPathComponent(file).path)
-            #expect(configuration.connector.port == port)
-            #expect(configuration.jvmRoute == route)
-            #expect(configuration.contexts.first?.path == "/myapp")
+        for folder in ["", "nonsticky-memcached/", "sticky-memcached/", "nonsticky-redis/"] {
+            for (file, port, route) in [("node1.xml", 8091, "node1"), ("node2.xml", 8092, "node2")] {
+                let configuration = try loader.load(contentsOf: cluster.appendingPathComponent(folder + file).path)
+                #expect(configuration.connector.port == port)
+                #expect(configuration.jvmRoute == route)
+                #expect(configuration.contexts.first?.path == "/myapp")
+                let manager = try #require(configuration.contexts.first?.manager)
+                #expect(manager.sticky == folder.hasPrefix("sticky") || folder.isEmpty, "\(folder)\(file)")
+                #expect(manager.memcachedNodes.count == (folder.isEmpty ? 0 : 2), "\(folder)\(file)")
+                if folder.hasPrefix("sticky") { #expect(manager.failoverNodes == [route == "node1" ? "n1" : "n2"], "its own memcached") }
+            }
         }
     }
 

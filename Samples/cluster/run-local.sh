@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# A two-node cluster of the sample on this machine, on loopback, behind nginx on port 8080.
+#
+#   Samples/cluster/run-local.sh nonsticky-memcached   # two memcached, round-robin, backups
+#   Samples/cluster/run-local.sh sticky-memcached      # two memcached, sticky by jvmRoute, failoverNodes
+#   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
+#   Samples/cluster/run-local.sh status                # what runs
+#   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
+#   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
+#   Samples/cluster/run-local.sh stop                  # stop everything it started
+#
+# Parts: the stores n1 and n2 (memcached on 21211/21212, or Redis on 26379/26380), the app nodes
+# node1 and node2 (8091/8092, the configurations in Samples/cluster/<variant>/) and nginx (8080,
+# Samples/cluster/nginx-roundrobin.conf or nginx-sticky.conf). Each part's pid, command line and
+# log are kept in the run directory; `stop` stops exactly the processes recorded there.
+#
+# Environment: PORT_OFFSET (added to every port, default 0; the tests use it to run beside other
+# servers), RUN_DIR (default Samples/cluster/.run), SESSION_SAMPLE (a SessionSample binary to use
+# instead of building the release one).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+RUN_DIR=${RUN_DIR:-$here/.run}
+PORT_OFFSET=${PORT_OFFSET:-0}
+parts=(n1 n2 node1 node2 nginx)
+
+port_of() {
+  local base
+  case "$1" in
+    nginx) base=8080 ;; node1) base=8091 ;; node2) base=8092 ;;
+    n1) if [ "$(variant)" = nonsticky-redis ]; then base=26379; else base=21211; fi ;;
+    n2) if [ "$(variant)" = nonsticky-redis ]; then base=26380; else base=21212; fi ;;
+  esac
+  echo $((base + PORT_OFFSET))
+}
+variant() { cat "$RUN_DIR/variant" 2>/dev/null || echo none; }
+pid_of() { cat "$RUN_DIR/$1.pid" 2>/dev/null || true; }
+alive() { local pid; pid=$(pid_of "$1"); [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
+in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+find_tool() { PATH="$PATH:/usr/sbin:/sbin" command -v "$1" || { echo "run-local: $1 is not installed (Scripts/install-dependencies.sh cluster installs it)" >&2; exit 1; }; }
+
+# Starts a recorded part in the background and waits until its port answers.
+start_part() {
+  local part=$1 port
+  port=$(port_of "$part")
+  if in_use "$port"; then
+    echo "run-local: port $port (for $part) is already in use; stop what uses it, or set PORT_OFFSET" >&2
+    exit 1
+  fi
+  # The command line was written by `launch` (its words one per line).
+  mapfile -t command < "$RUN_DIR/$part.cmd"
+  nohup "${command[@]}" >>"$RUN_DIR/$part.log" 2>&1 &
+  echo $! > "$RUN_DIR/$part.pid"
+  for _ in $(seq 1 100); do
+    in_use "$port" && return 0
+    alive "$part" || break
+    sleep 0.1
+  done
+  echo "run-local: $part did not start on port $port; its log: $RUN_DIR/$part.log" >&2
+  tail -5 "$RUN_DIR/$part.log" >&2 || true
+  exit 1
+}
+
+# Records a part's command line and starts it.
+launch() {
+  local part=$1; shift
+  printf '%s\n' "$@" > "$RUN_DIR/$part.cmd"
+  start_part "$part"
+}
+
+# A copy of a configuration file with every port moved by PORT_OFFSET.
+configure() { # source target
+  local script=()
+  for base in 8080 8091 8092 21211 21212 26379 26380; do script+=(-e "s/\\b$base\\b/$((base + PORT_OFFSET))/g"); done
+  sed "${script[@]}" "$1" > "$2"
+}
+
+start() {
+  local variant=$1 store nginx_conf
+  case "$variant" in
+    nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
+    sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
+    nonsticky-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|status|kill PART|revive PART|stop" >&2; exit 2 ;;
+  esac
+  for part in "${parts[@]}"; do
+    if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
+  done
+  mkdir -p "$RUN_DIR"
+  rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.cmd "$RUN_DIR"/*.log
+  echo "$variant" > "$RUN_DIR/variant"
+  for part in "${parts[@]}"; do
+    if in_use "$(port_of "$part")"; then
+      echo "run-local: port $(port_of "$part") (for $part) is already in use; stop what uses it, or set PORT_OFFSET" >&2
+      exit 1
+    fi
+  done
+
+  local sample=${SESSION_SAMPLE:-}
+  if [ -z "$sample" ]; then
+    "$root/Scripts/install-dependencies.sh" cluster
+    (cd "$root" && swift build -c release --product SessionSample >&2)
+    sample="$(cd "$root" && swift build -c release --show-bin-path)/SessionSample"
+  fi
+  trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' ERR
+
+  for part in n1 n2; do
+    if [ "$store" = memcached ]; then
+      # memcached refuses to run as root unless told which user to be.
+      local user=()
+      [ "$(id -u)" -eq 0 ] && user=(-u root)
+      launch "$part" "$(find_tool memcached)" -l 127.0.0.1 -p "$(port_of "$part")" -U 0 -m 64 "${user[@]}"
+    else
+      launch "$part" "$(find_tool redis-server)" --bind 127.0.0.1 --port "$(port_of "$part")" --save "" --appendonly no
+    fi
+  done
+  for node in node1 node2; do
+    configure "$here/$variant/$node.xml" "$RUN_DIR/$node.xml"
+    launch "$node" "$sample" --config "$RUN_DIR/$node.xml" --log-level notice
+  done
+  configure "$here/$nginx_conf" "$RUN_DIR/nginx.conf"
+  local user=()
+  [ "$(id -u)" -eq 0 ] && user=(-g "daemon off; user root root;") || user=(-g "daemon off;")
+  launch nginx "$(find_tool nginx)" -p "$RUN_DIR/" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" "${user[@]}"
+  trap - ERR
+
+  echo "cluster '$variant' runs:"
+  status
+  echo "open http://127.0.0.1:$(port_of nginx)/myapp/ (nodes: http://127.0.0.1:$(port_of node1)/myapp/, http://127.0.0.1:$(port_of node2)/myapp/)"
+}
+
+status() {
+  for part in "${parts[@]}"; do
+    [ -f "$RUN_DIR/$part.cmd" ] || continue
+    if alive "$part"; then
+      printf '  %-6s pid %-8s port %s\n' "$part" "$(pid_of "$part")" "$(port_of "$part")"
+    else
+      printf '  %-6s stopped       port %s\n' "$part" "$(port_of "$part")"
+    fi
+  done
+}
+
+stop_all() {
+  local pids=()
+  for part in "${parts[@]}"; do
+    alive "$part" && { pids+=("$(pid_of "$part")"); kill -TERM "$(pid_of "$part")" 2>/dev/null || true; }
+  done
+  for pid in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  rm -f "$RUN_DIR"/*.pid
+}
+
+case "${1:-}" in
+  status) [ "$(variant)" = none ] && { echo "nothing started"; exit 0; }; echo "cluster '$(variant)':"; status ;;
+  stop) stop_all; echo "stopped" ;;
+  kill)
+    part=${2:-}; [[ " ${parts[*]} " == *" $part "* ]] || { echo "usage: $0 kill n1|n2|node1|node2|nginx" >&2; exit 2; }
+    alive "$part" || { echo "run-local: $part is not running" >&2; exit 1; }
+    pid=$(pid_of "$part"); kill -KILL "$pid"
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    echo "$part (pid $pid) killed" ;;
+  revive)
+    part=${2:-}; [ -f "$RUN_DIR/$part.cmd" ] || { echo "usage: $0 revive n1|n2|node1|node2|nginx (of a started cluster)" >&2; exit 2; }
+    alive "$part" && { echo "run-local: $part is running" >&2; exit 1; }
+    start_part "$part"; echo "$part started again (pid $(pid_of "$part"))" ;;
+  *) start "${1:-}" ;;
+esac

@@ -1,0 +1,206 @@
+import Foundation
+import SessionTesting
+import Testing
+
+/// The README's cluster walk-through, end to end: `Samples/cluster/run-local.sh` starts two stores,
+/// two sample processes and real nginx; a client that keeps its cookie counts through nginx while
+/// the store node holding its session and then the app node serving it are SIGKILLed.
+@Suite(.serialized) struct ClusterWalkthroughTests {
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../Samples/cluster/run-local.sh").standardized.path
+
+    /// Whether the tools are there (in CI they must be: a missing one fails the test).
+    static var isRunnable: Bool {
+        ProcessInfo.processInfo.environment["CI"] != nil
+            || ["nginx", "memcached", "redis-server"].allSatisfy { tool in
+                ["/usr/sbin/", "/usr/bin/", "/sbin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + tool) }
+            }
+    }
+
+    /// Waits for `process` to exit and returns its status. Foundation's own exit notice was seen
+    /// to miss a script whose children outlive it (the script stayed a zombie and `isRunning`
+    /// true), so the test reaps it with `waitpid` when Foundation has not.
+    static func exitStatus(of process: Process) async throws -> Int32 {
+        let deadline = ContinuousClock.now + .seconds(300)
+        while ContinuousClock.now < deadline {
+            if !process.isRunning { return process.terminationStatus }
+            var status: Int32 = 0
+            if waitpid(process.processIdentifier, &status, WNOHANG) == process.processIdentifier {
+                return (status >> 8) & 0xFF
+            }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw SampleProcessTests.SampleProcessError("run-local.sh did not exit")
+    }
+
+    /// A cluster started by run-local.sh with its ports moved by `offset`, in its own run directory.
+    struct Cluster {
+        let offset: Int
+        let runDirectory: String
+
+        var nginxPort: Int { 8080 + offset }
+
+        /// Runs run-local.sh with `arguments`; its exit status and output.
+        @discardableResult
+        func run(_ arguments: String...) async throws -> (status: Int32, output: String) {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/bin/bash")
+            process.arguments = [ClusterWalkthroughTests.script] + arguments
+            var environment = ProcessInfo.processInfo.environment
+            environment["PORT_OFFSET"] = String(offset)
+            environment["RUN_DIR"] = runDirectory
+            environment["SESSION_SAMPLE"] = try SampleProcessTests.executable().path
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            // Our copy of the write end closed, the read ends when the script (and whatever it
+            // left running, which writes to its own log files) closed theirs.
+            try output.fileHandleForWriting.close()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            return (try await ClusterWalkthroughTests.exitStatus(of: process), text)
+        }
+
+        /// The pids recorded in the run directory that are still alive.
+        func livePids() -> [Int32] {
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
+            return files.filter { $0.hasSuffix(".pid") }.compactMap { file in
+                (try? String(contentsOfFile: runDirectory + "/" + file, encoding: .utf8))
+                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+            }.filter { kill($0, 0) == 0 }
+        }
+    }
+
+    /// Starts `variant` on free ports (an offset at which all seven are free), runs `body`, stops it.
+    static func withCluster(_ variant: String, _ body: (Cluster) async throws -> Void) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sm-cluster-\(UUID().uuidString)").path
+        var started: Cluster?
+        var lastOutput = ""
+        for _ in 0..<8 {
+            let cluster = Cluster(offset: Int.random(in: 1...400) * 50, runDirectory: directory)
+            let (status, output) = try await cluster.run(variant)
+            lastOutput = output
+            if status == 0 {
+                started = cluster
+                break
+            }
+            _ = try? await cluster.run("stop")
+            guard output.contains("already in use") else { break }
+        }
+        let cluster = try #require(started, "run-local.sh \(variant) failed: \(lastOutput)")
+        do {
+            try await body(cluster)
+        } catch {
+            _ = try? await cluster.run("stop")
+            throw error
+        }
+        let (status, _) = try await cluster.run("stop")
+        #expect(status == 0)
+        #expect(cluster.livePids().isEmpty, "stop leaves no process behind")
+    }
+
+    /// A browser: keeps its cookie, counts through nginx.
+    final class Client {
+        let port: Int
+        var cookie: String?
+        init(port: Int) { self.port = port }
+
+        /// One `/myapp/count`; the count, the route that served it and the session's store node.
+        func count() async throws -> (count: Int, route: String, store: String) {
+            let response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: cookie.map { [("Cookie", $0)] } ?? [])
+            guard response.status == 200, let count = response.fields["count"].flatMap({ Int($0) }) else {
+                throw SampleProcessTests.SampleProcessError("/myapp/count through nginx answered \(response.status): \(response.body)")
+            }
+            if let pair = response.cookiePair { cookie = pair }
+            return (count, response.fields["route"] ?? "", response.fields["store"] ?? "")
+        }
+
+        /// `n` requests that must continue the count exactly from `from`; the routes and store nodes seen.
+        func counts(_ n: Int, from: Int) async throws -> (routes: Set<String>, stores: [String]) {
+            var routes: Set<String> = []
+            var stores: [String] = []
+            for expected in from..<(from + n) {
+                let answer = try await count()
+                #expect(answer.count == expected, "count \(answer.count), expected \(expected) (route \(answer.route), store \(answer.store))")
+                if answer.count != expected { throw SampleProcessTests.SampleProcessError("the count broke") }
+                routes.insert(answer.route)
+                stores.append(answer.store)
+            }
+            return (routes, stores)
+        }
+    }
+
+    @Test(.enabled(if: isRunnable), arguments: ["nonsticky-memcached", "sticky-memcached", "nonsticky-redis"])
+    func theSessionSurvivesAStoreNodeAndAnAppNodeDying(variant: String) async throws {
+        let sticky = variant.hasPrefix("sticky")
+        try await Self.withCluster(variant) { cluster in
+            let client = Client(port: cluster.nginxPort)
+            let first = try await client.counts(50, from: 1)
+            #expect(first.routes.count == (sticky ? 1 : 2), "\(variant): routes \(first.routes)")
+
+            // The store node that holds the session dies.
+            let store = try #require(first.stores.last)
+            try await cluster.run("kill", store)
+            let second = try await client.counts(50, from: 51)
+            #expect(second.stores.last != store, "\(variant): the session moved off the dead store node \(store)")
+
+            try await cluster.run("revive", store)
+            _ = try await client.counts(50, from: 101)
+
+            // The app node that served the last request dies.
+            let served = try await client.count()
+            #expect(served.count == 151)
+            try await cluster.run("kill", served.route)
+            let fourth = try await client.counts(50, from: 152)
+            #expect(fourth.routes == [served.route == "node1" ? "node2" : "node1"], "\(variant): the other app node serves")
+        }
+    }
+
+    @Test(.enabled(if: isRunnable))
+    func runLocalAlternatesRoutesOnOneSessionAndRefusesATakenPort() async throws {
+        try await Self.withCluster("nonsticky-memcached") { cluster in
+            let client = Client(port: cluster.nginxPort)
+            let answers = try await client.counts(6, from: 1)
+            #expect(answers.routes == ["node1", "node2"], "round-robin over both nodes, one session")
+            let (status, output) = try await cluster.run("status")
+            #expect(status == 0 && output.contains("node1") && output.contains("pid"))
+            // A second cluster on the same ports is refused, with the port named.
+            let other = Cluster(offset: cluster.offset, runDirectory: cluster.runDirectory + "-other")
+            let refused = try await other.run("nonsticky-memcached")
+            #expect(refused.status != 0 && refused.output.contains("already in use"), "\(refused.output)")
+        }
+    }
+
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] != nil || FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose")))
+    func dockerComposeFileIsValidForEveryVariant() async throws {
+        for (variant, nginx) in [("nonsticky-memcached", "roundrobin"), ("sticky-memcached", "sticky"), ("nonsticky-redis", "roundrobin")] {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
+            process.arguments = ["-f", Self.root + "/docker-compose.yml", "config"]
+            process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
+            var environment = ProcessInfo.processInfo.environment
+            environment["VARIANT"] = variant
+            environment["NGINX"] = nginx
+            process.environment = environment
+            let output = Pipe()
+            process.standardOutput = output
+            process.standardError = output
+            try process.run()
+            try output.fileHandleForWriting.close()
+            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            #expect(try await Self.exitStatus(of: process) == 0, "\(text)")
+            for service in ["memcached1:", "memcached2:", "redis1:", "redis2:", "node1:", "node2:", "nginx:"] {
+                #expect(text.contains(service), "\(service) in \(variant)")
+            }
+            #expect(text.contains("/app/cluster/\(variant)/node2.xml"))
+            #expect(text.contains("nginx-\(nginx).conf"))
+            // The files the compose file names exist in the repository.
+            for file in ["Samples/cluster/\(variant)/node1.xml", "Samples/cluster/\(variant)/node2.xml", "Samples/cluster/nginx-\(nginx).conf", "Dockerfile"] {
+                #expect(FileManager.default.fileExists(atPath: Self.root + "/" + file), "\(file)")
+            }
+        }
+    }
+}
