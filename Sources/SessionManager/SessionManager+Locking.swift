@@ -87,12 +87,20 @@ extension SessionManager {
         let deadline = start + configuration.operationTimeout
         var pause = Duration.milliseconds(10)
         var waited = false
+        var triedAnotherNode = false
         while true {
             let outcome: SessionStorage.LockedReadResult
             do {
                 outcome = try await storage.readLocked(id, ttl: ttl, token: Self.lockToken(), lockTTL: configuration.lockExpiration)
             } catch {
                 storeFailed(error)
+                // The session's node stopped answering and is marked down now: once, the lock is
+                // tried again, on the node of the backup (where the session moves), rather than
+                // failing the first request after a node died.
+                if !triedAnotherNode && storage.writesBackups && Self.isOutage(error) {
+                    triedAnotherNode = true
+                    continue
+                }
                 return try await lockFailed(id, reason: "the store failed while locking: \(error)", error: error, ttl: ttl)
             }
             if case .read(let read, let lock) = outcome {

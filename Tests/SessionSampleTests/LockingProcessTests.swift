@@ -207,4 +207,23 @@ import Testing
             try await group.waitForAll()
         }
     }
+
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func aLockedRequestMovesToTheBackupWhenTheSessionsStoreNodeDies(kind: StoreServerProcess.Kind) async throws {
+        try await StoreServerProcess.with(kind) { one in
+            try await StoreServerProcess.with(kind) { two in
+                let nodes = StickySessionTests.entry(kind, "n1", one) + "," + StickySessionTests.entry(kind, "n2", two)
+                let app = try await AppNode.start(route: "node1", #"memcachedNodes="\#(nodes)" sticky="false" lockingMode="all""#)
+                defer { app.kill() }
+                let first = try await RawHTTPClient.get(port: app.port, "/myapp/count")
+                let cookie = try #require(first.cookiePair)
+                let store = try #require(first.fields["store"])
+                (store == "n1" ? one : two).kill()
+                let next = try await RawHTTPClient.get(port: app.port, "/myapp/count", headers: [("Cookie", cookie)])
+                #expect(next.status == 200, "the first request after the node died locks on the backup's node: \(next.body)")
+                #expect(next.fields["count"] == "2")
+                #expect(next.cookiePair != nil, "the session moved: a new cookie")
+            }
+        }
+    }
 }
