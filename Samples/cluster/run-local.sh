@@ -102,7 +102,8 @@ start() {
     (cd "$root" && swift build -c release --product SessionSample >&2)
     sample="$(cd "$root" && swift build -c release --show-bin-path)/SessionSample"
   fi
-  trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' ERR
+  # A part that does not start ends the script (exit 1): what started before it is stopped.
+  trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' EXIT
 
   for part in n1 n2; do
     if [ "$store" = memcached ]; then
@@ -122,7 +123,7 @@ start() {
   local user=()
   [ "$(id -u)" -eq 0 ] && user=(-g "daemon off; user root root;") || user=(-g "daemon off;")
   launch nginx "$(find_tool nginx)" -p "$RUN_DIR/" -c "$RUN_DIR/nginx.conf" -e "$RUN_DIR/nginx-error.log" "${user[@]}"
-  trap - ERR
+  trap - EXIT
 
   echo "cluster '$variant' runs:"
   status
