@@ -186,17 +186,27 @@ public final class RedisSessionStore: SessionStore {
     /// Compare-and-extend: one script resets the lock's time to live only while it holds our token.
     public func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock? {
         let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end"
-        var command = RedisCommand(arguments: 6, capacity: script.utf8.count + lock.key.utf8.count + lock.token.count, allocator: allocator)
+        switch try await send(compareScript(script, lock, milliseconds: Self.milliseconds(ttl))) {
+        case .integer(let extended): return extended == 1 ? lock : nil
+        case let other: throw unexpected(other, "EVAL (extend lock)")
+        }
+    }
+
+    /// `EVAL <script> 1 <lock key> <token> [<milliseconds>]`: a script that acts on the lock only
+    /// while it holds our token.
+    private func compareScript(_ script: String, _ lock: StoreLock, milliseconds: Int? = nil) -> ByteBuffer {
+        var command = RedisCommand(
+            arguments: milliseconds == nil ? 5 : 6,
+            capacity: script.utf8.count + lock.key.utf8.count + lock.token.count,
+            allocator: allocator
+        )
         command.append("EVAL")
         command.append(script)
         command.append(1)
         command.append(lock.key)
         command.append(bytes: lock.token)
-        command.append(Self.milliseconds(ttl))
-        switch try await send(command.buffer) {
-        case .integer(let extended): return extended == 1 ? lock : nil
-        case let other: throw unexpected(other, "EVAL (extend lock)")
-        }
+        if let milliseconds { command.append(milliseconds) }
+        return command.buffer
     }
 
     /// Compare-and-delete: one script deletes the lock only while it holds our token, so a lock that
@@ -216,14 +226,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     private func unlockCommand(_ lock: StoreLock) -> ByteBuffer {
-        let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end"
-        var command = RedisCommand(arguments: 5, capacity: script.utf8.count + lock.key.utf8.count + lock.token.count, allocator: allocator)
-        command.append("EVAL")
-        command.append(script)
-        command.append(1)
-        command.append(lock.key)
-        command.append(bytes: lock.token)
-        return command.buffer
+        compareScript("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", lock)
     }
 
     private static func unlocked(_ reply: RedisValue) throws -> Bool {

@@ -41,9 +41,8 @@ public final class RequestSessions: Sendable {
 
     /// What ``ManagerConfiguration/lockingMode`` needs of the request.
     struct Locking: Sendable {
-        let method: String
-        let path: Substring
-        let query: Substring?
+        /// msm's request id, when the locking mode looks at it.
+        let requestID: String?
         /// Whether this request locks its session.
         let needsLock: Bool
     }
@@ -184,12 +183,12 @@ public final class RequestSessions: Sendable {
             state.finished = true
             return (state.current, state.replaced, state.resolved)
         }
-        if let locking, resolved || current != nil {
+        if let requestID = locking?.requestID, resolved || current != nil {
             // lockingMode="auto" learns from each request that looked at its session. Creating a
             // session is no change (a fresh id needs no lock), changing one is.
             let modified = !replaced.isEmpty
                 || current.map { !$0.session.isValid || $0.session.withState { $0.generation } != $0.startGeneration } ?? false
-            manager.learn(method: locking.method, path: locking.path, query: locking.query, modified: modified)
+            manager.learn(requestID: requestID, modified: modified)
         }
         var clientKnewAnInvalidatedSession = false
         for held in replaced {
@@ -278,10 +277,7 @@ public final class RequestSessions: Sendable {
         while true {
             switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
             case .released(let status, let wakes, let unlock):
-                wakes.resume()
-                // The last request on this node let the session go: its lock goes too (after the
-                // write), then the requests waiting to lock it look again.
-                if let unlock { await self.unlock(unlock) }
+                await settle(wakes, unlock)
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
@@ -296,9 +292,12 @@ public final class RequestSessions: Sendable {
         }
     }
 
-    /// Releases the store lock of a session that left this node, then lets the requests waiting
-    /// for it look again.
-    private func unlock(_ unlock: ActiveSessions.Unlock) async {
+    /// What follows a release: the requests that waited for the hold to end look again, and
+    /// when the session left this node locked, its store lock is released first and the requests
+    /// waiting on that then look again.
+    private func settle(_ wakes: ActiveSessions.Wakes, _ unlock: ActiveSessions.Unlock?) async {
+        wakes.resume()
+        guard let unlock else { return }
         await manager.storage.unlock(unlock.lock)
         manager.active.unlockCompleted(unlock)
     }
@@ -311,8 +310,7 @@ public final class RequestSessions: Sendable {
             log("session delete failed", held.session, error)
         }
         if case .released(_, let wakes, let unlock) = manager.active.release(held.session, registeredID: held.registeredID) {
-            wakes.resume()
-            if let unlock { await self.unlock(unlock) }
+            await settle(wakes, unlock)
         }
         return held.knownID != nil
     }

@@ -51,15 +51,24 @@ extension SessionManager {
     /// Lock counters so far.
     public var lockCounters: LockCounters { lockStatistics.snapshot }
 
-    /// Whether a request with this method, path and query locks its session (``LockingMode``).
-    /// The request id is built only for the modes that look at it.
-    func locks(method: String, path: Substring, query: Substring?) -> Bool {
+    /// msm's request id of a request, when the locking mode looks at it (``LockingMode/auto``,
+    /// ``LockingMode/uriPattern(pattern:regex:)``); built once per request.
+    func lockingRequestID(method: String, path: Substring, query: Substring?) -> String? {
+        switch configuration.lockingMode {
+        case .none, .all: return nil
+        case .auto, .uriPattern: return Self.requestID(method: method, path: path, query: query)
+        }
+    }
+
+    /// Whether a request with this request id (see ``lockingRequestID(method:path:query:)``)
+    /// locks its session (``LockingMode``).
+    func locks(requestID: String?) -> Bool {
         guard lockingEnabled else { return false }
         switch configuration.lockingMode {
         case .none: return false
         case .all: return true
-        case .auto: return !readOnlyRequests.isReadOnly(Self.requestID(method: method, path: path, query: query))
-        case .uriPattern(_, let regex): return regex.matches(Self.requestID(method: method, path: path, query: query))
+        case .auto: return !(requestID.map(readOnlyRequests.isReadOnly) ?? false)
+        case .uriPattern(_, let regex): return requestID.map(regex.matches) ?? false
         }
     }
 
@@ -70,9 +79,9 @@ extension SessionManager {
     }
 
     /// ``LockingMode/auto``: a request with this id ended having changed a session or not.
-    func learn(method: String, path: Substring, query: Substring?, modified: Bool) {
+    func learn(requestID: String, modified: Bool) {
         guard lockingEnabled, case .auto = configuration.lockingMode else { return }
-        if readOnlyRequests.learn(Self.requestID(method: method, path: path, query: query), modified: modified) {
+        if readOnlyRequests.learn(requestID, modified: modified) {
             lockStatistics.learned.add(1, ordering: .relaxed)
         }
     }
@@ -87,20 +96,12 @@ extension SessionManager {
         let deadline = start + configuration.operationTimeout
         var pause = Duration.milliseconds(10)
         var waited = false
-        var triedAnotherNode = false
         while true {
             let outcome: SessionStorage.LockedReadResult
             do {
                 outcome = try await storage.readLocked(id, ttl: ttl, token: Self.lockToken(), lockTTL: configuration.lockExpiration)
             } catch {
                 storeFailed(error)
-                // The session's node stopped answering and is marked down now: once, the lock is
-                // tried again, on the node of the backup (where the session moves), rather than
-                // failing the first request after a node died.
-                if !triedAnotherNode && storage.writesBackups && Self.isOutage(error) {
-                    triedAnotherNode = true
-                    continue
-                }
                 return try await lockFailed(id, reason: "the store failed while locking: \(error)", error: error, ttl: ttl)
             }
             if case .read(let read, let lock) = outcome {

@@ -316,11 +316,12 @@ public final class SessionManager: Service, Sendable {
         }
         let ids = requestedIDs()
         guard lockingEnabled else { return RequestSessions(manager: self, ignored: false, requestedIDs: ids) }
+        let requestID = lockingRequestID(method: method, path: path, query: query)
         return RequestSessions(
             manager: self,
             ignored: false,
             requestedIDs: ids,
-            locking: .init(method: method, path: path, query: query, needsLock: locks(method: method, path: path, query: query))
+            locking: .init(requestID: requestID, needsLock: locks(requestID: requestID))
         )
     }
 

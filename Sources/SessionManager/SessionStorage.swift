@@ -203,16 +203,30 @@ final class SessionStorage: Sendable {
 
     /// Takes a session's lock and reads the session, in one round trip to its node. The lock lives
     /// on the session's node, or, while that node is down, on the node of the first backup (where
-    /// every app node looks for the session then, and where it moves).
+    /// every app node looks for the session then, and where it moves). A session node that stops
+    /// answering now is marked down and the backup's node is asked at once, as ``read(_:ttl:)``
+    /// reads the backup when the primary fails: the first request after a node died is served.
     func readLocked(_ id: SessionID, ttl: Duration, token: [UInt8], lockTTL: Duration) async throws -> LockedReadResult {
         guard let primary = node(for: id) else { return .read(nil, nil) }
         let key = key(for: id)
-        let onPrimary = !encodesNodeIDs || primary.availability.isUp
-        guard let lockNode = onPrimary ? primary : backupCandidates(after: primary).first,
-            let index = nodes.firstIndex(where: { $0.id == lockNode.id })
-        else {
+        if !encodesNodeIDs || primary.availability.isUp {
+            do {
+                return try await readLocked(key, on: primary, of: primary, ttl: ttl, token: token, lockTTL: lockTTL)
+            } catch where encodesNodeIDs && SessionManager.isOutage(error) && writesBackups {
+                // `command` marked it down: the backup's node takes the lock.
+            }
+        }
+        guard let backup = backupCandidates(after: primary).first else {
             throw SessionManagerError(.storeUnavailable, "no store node holding this session is up")
         }
+        return try await readLocked(key, on: backup, of: primary, ttl: ttl, token: token, lockTTL: lockTTL)
+    }
+
+    /// The lock of `key` taken on `lockNode` with the read of the copy there (the primary copy on
+    /// `primary`, the backup elsewhere); on a miss, the other backups are read.
+    private func readLocked(_ key: String, on lockNode: Node, of primary: Node, ttl: Duration, token: [UInt8], lockTTL: Duration) async throws -> LockedReadResult {
+        let onPrimary = lockNode.id == primary.id
+        guard let index = nodes.firstIndex(where: { $0.id == lockNode.id }) else { return .read(nil, nil) }
         let readKey = onPrimary ? key : Self.backupKey(key)
         let result = try await command(on: lockNode) {
             try await $0.lockAndRead(lock: Self.lockKey(key), token: token, lockTTL: lockTTL, read: readKey, ttl: ttl)

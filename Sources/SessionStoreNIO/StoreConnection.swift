@@ -44,15 +44,11 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
         // The handler completes every command it queued (a reply, a timeout or a closed
         // connection), so the first promise is fulfilled even when the second reply throws.
         let secondReply = try await withUnsafeThrowingContinuation { continuation in
-            if eventLoop.inEventLoop {
+            let enqueueBoth: @Sendable () -> Void = {
                 handler.value.send(first, deadline: deadline, promise: firstReply)
                 handler.value.send(second, deadline: deadline, continuation: continuation)
-            } else {
-                eventLoop.execute {
-                    handler.value.send(first, deadline: deadline, promise: firstReply)
-                    handler.value.send(second, deadline: deadline, continuation: continuation)
-                }
             }
+            if eventLoop.inEventLoop { enqueueBoth() } else { eventLoop.execute(enqueueBoth) }
         }
         return (try await firstReply.futureResult.get(), secondReply)
     }

@@ -17,6 +17,25 @@ import Testing
             }
     }
 
+    /// Runs `executable` with `arguments` (this process's environment plus `environment`, in the
+    /// repository's root) until it exits; its status and its output (standard output and error).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: root)
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // Our copy of the write end closed, the read ends when the process (and whatever it left
+        // running, which writes to its own log files) closed theirs.
+        try output.fileHandleForWriting.close()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        return (try await exitStatus(of: process), text)
+    }
+
     /// Waits for `process` to exit and returns its status. Foundation's own exit notice was seen
     /// to miss a script whose children outlive it (the script stayed a zombie and `isRunning`
     /// true), so the test reaps it with `waitpid` when Foundation has not.
@@ -43,23 +62,11 @@ import Testing
         /// Runs run-local.sh with `arguments`; its exit status and output.
         @discardableResult
         func run(_ arguments: String...) async throws -> (status: Int32, output: String) {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = [ClusterWalkthroughTests.script] + arguments
-            var environment = ProcessInfo.processInfo.environment
-            environment["PORT_OFFSET"] = String(offset)
-            environment["RUN_DIR"] = runDirectory
-            environment["SESSION_SAMPLE"] = try SampleProcessTests.executable().path
-            process.environment = environment
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            // Our copy of the write end closed, the read ends when the script (and whatever it
-            // left running, which writes to its own log files) closed theirs.
-            try output.fileHandleForWriting.close()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            return (try await ClusterWalkthroughTests.exitStatus(of: process), text)
+            try await ClusterWalkthroughTests.run(
+                "/bin/bash",
+                [ClusterWalkthroughTests.script] + arguments,
+                environment: ["PORT_OFFSET": String(offset), "RUN_DIR": runDirectory, "SESSION_SAMPLE": try SampleProcessTests.executable().path]
+            )
         }
 
         /// The pids recorded in the run directory that are still alive.
@@ -177,21 +184,12 @@ import Testing
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] != nil || FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose")))
     func dockerComposeFileIsValidForEveryVariant() async throws {
         for (variant, nginx) in [("nonsticky-memcached", "roundrobin"), ("sticky-memcached", "sticky"), ("nonsticky-redis", "roundrobin")] {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/docker-compose")
-            process.arguments = ["-f", Self.root + "/docker-compose.yml", "config"]
-            process.currentDirectoryURL = URL(fileURLWithPath: Self.root)
-            var environment = ProcessInfo.processInfo.environment
-            environment["VARIANT"] = variant
-            environment["NGINX"] = nginx
-            process.environment = environment
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            try output.fileHandleForWriting.close()
-            let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            #expect(try await Self.exitStatus(of: process) == 0, "\(text)")
+            let (status, text) = try await Self.run(
+                "/usr/bin/docker-compose",
+                ["-f", Self.root + "/docker-compose.yml", "config"],
+                environment: ["VARIANT": variant, "NGINX": nginx]
+            )
+            #expect(status == 0, "\(text)")
             for service in ["memcached1:", "memcached2:", "redis1:", "redis2:", "node1:", "node2:", "nginx:"] {
                 #expect(text.contains(service), "\(service) in \(variant)")
             }
