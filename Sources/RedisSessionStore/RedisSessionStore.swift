@@ -4,99 +4,114 @@ import NIOPosix
 import SessionManager
 import SessionStoreNIO
 
-/// A ``SessionStore`` on one Redis server (≥ 6.2): SwiftNIO owns the sockets, hiredis reads the
-/// replies, and ``RedisCommand`` writes the commands (see there why not hiredis).
+/// A ``SessionStore`` on Redis (≥ 6.2): one server, a Redis Cluster, or the master Sentinel names.
+/// SwiftNIO owns the sockets, hiredis reads the replies, and ``RedisCommand`` writes the commands
+/// (see there why not hiredis).
 ///
 /// One round trip per operation: `GETEX key PX ms` reads and slides the expiry, `SET key value PX ms`
 /// writes, `SET … NX PX` adds, `DEL` deletes, `PEXPIRE` touches. Commands are pipelined on a few
 /// connections per event loop with `operationTimeout` as each one's deadline; a connection
 /// authenticates (`AUTH`) and selects its database (`SELECT`) before its first command.
+///
+/// Where a command goes is the routing's business (``RedisClusterRouter``, ``RedisSentinelRouter``):
+/// the keys of one session share a hash tag (``SessionID/storeKey(prefix:)``), so the commands of one
+/// operation always go to one server.
 public final class RedisSessionStore: SessionStore {
-    /// The server, password masked.
-    public let url: RedisURL
-    private let pool: NodeConnectionPool<RedisValue>
+    /// The node as configured, password masked.
+    public let name: String
+    private let routing: any RedisRouting
     private let allocator = ByteBufferAllocator()
     private let logger: Logger
+    /// Replicas that must acknowledge each write (`WAIT`), 0 for none.
+    private let replicaAcknowledgements: Int
+    /// How long a `WAIT` may take: three quarters of the operation timeout, so its answer (how many
+    /// replicas acknowledged) arrives before the command's own deadline.
+    private let waitMilliseconds: Int
 
-    /// Creates a store; connections open on first use (``run()`` opens one at start to report a
-    /// wrong password or database at once).
     /// Commands sent from a thread other than their connection's event loop (see
     /// ``NodeConnectionPool/commandsFromOtherThreads``): 0 when every caller runs on the group's loops.
-    public var commandsFromOtherThreads: Int { pool.commandsFromOtherThreads }
+    public var commandsFromOtherThreads: Int { routing.commandsFromOtherThreads }
 
-    public init(
+    /// A store on one server; connections open on first use (``run()`` opens one at start to report
+    /// a wrong password or database at once).
+    /// - Parameter replicaAcknowledgements: replicas that must acknowledge each session write
+    ///   before it counts as done (Redis `WAIT`); 0, the default, waits for none.
+    public convenience init(
         url: RedisURL,
         configuration: StoreClientConfiguration = .init(),
+        replicaAcknowledgements: Int = 0,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        self.url = url
-        self.logger = logger
-        self.pool = NodeConnectionPool(node: url.description, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
-            eventLoop, timeout in
-            try await Self.connect(url, on: eventLoop, timeout: timeout)
-        }
+        self.init(
+            name: url.description,
+            routing: SingleRedisServer(url: url, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger),
+            configuration: configuration,
+            replicaAcknowledgements: replicaAcknowledgements,
+            logger: logger
+        )
     }
 
-    private static func connect(_ url: RedisURL, on eventLoop: any EventLoop, timeout: Duration) async throws -> StoreConnection<RedisValue> {
-        let connection: StoreConnection<RedisValue>
-        do {
-            connection = try await ClientBootstrap(group: eventLoop)
-                .connectTimeout(TimeAmount(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: url.host, port: url.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handler = PipelineHandler<RedisValue>()
-                        try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                        return StoreConnection(channel: channel, handler: handler)
-                    }
-                }
-        } catch {
-            throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)")
-        }
-        let channel = connection.channel
-        do {
-            let allocator = channel.allocator
-            if let password = url.password {
-                var arguments = [Array("AUTH".utf8)]
-                if let user = url.user { arguments.append(Array(user.utf8)) }
-                arguments.append(Array(password.utf8))
-                let reply = try await connection.send(RedisCommand.encode(arguments, allocator: allocator), timeout: timeout)
-                if case .error(let message) = reply {
-                    throw StoreClientError(.authenticationFailed, "Redis at \(url) refused AUTH: \(message)")
-                }
-            }
-            if url.database != 0 {
-                let reply = try await connection.send(RedisCommand.encode("SELECT", String(url.database), allocator: allocator), timeout: timeout)
-                if case .error(let message) = reply {
-                    throw StoreClientError(.serverError, "Redis at \(url) refused SELECT \(url.database): \(message)")
-                }
-            }
-        } catch {
-            try? await channel.close()
-            throw error
-        }
-        return connection
+    /// A store on a Redis Cluster: the slot map is read from a seed at ``run()`` and kept current
+    /// (see ``RedisClusterRouter``).
+    public convenience init(
+        cluster: RedisClusterURL,
+        configuration: StoreClientConfiguration = .init(),
+        replicaAcknowledgements: Int = 0,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "RedisSessionStore")
+    ) {
+        let router = RedisClusterRouter(url: cluster, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.init(name: cluster.description, routing: router, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
     }
+
+    /// A store on the master that Redis Sentinel names: found at ``run()`` and followed through
+    /// failovers (see ``RedisSentinelRouter``).
+    public convenience init(
+        sentinel: RedisSentinelURL,
+        configuration: StoreClientConfiguration = .init(),
+        replicaAcknowledgements: Int = 0,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "RedisSessionStore")
+    ) {
+        let router = RedisSentinelRouter(url: sentinel, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.init(name: sentinel.description, routing: router, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
+    }
+
+    private init(name: String, routing: any RedisRouting, configuration: StoreClientConfiguration, replicaAcknowledgements: Int, logger: Logger) {
+        self.name = name
+        self.routing = routing
+        self.cluster = routing as? RedisClusterRouter
+        self.logger = logger
+        self.replicaAcknowledgements = max(0, replicaAcknowledgements)
+        self.waitMilliseconds = max(1, Self.milliseconds(configuration.operationTimeout) * 3 / 4)
+    }
+
+    /// The cluster router, for its redirect counts; `nil` unless a cluster store.
+    private let cluster: RedisClusterRouter?
+
+    /// The redirections a cluster store followed (`MOVED`, `ASK`); zeros for other stores.
+    public var clusterRedirects: (moved: Int, ask: Int) { cluster?.redirects ?? (0, 0) }
 
     /// Sends a command; a Redis error reply becomes ``StoreClientError/Code/serverError`` with the
     /// server's message (`NOAUTH` as `authenticationFailed`).
+    /// The command is routed by its second argument (the key, for the commands a store sends).
     public func command(_ arguments: [[UInt8]]) async throws -> RedisValue {
-        try await send(RedisCommand.encode(arguments, allocator: allocator))
+        let key = arguments.count > 1 ? String(decoding: arguments[1], as: UTF8.self) : ""
+        return try await send(RedisCommand.encode(arguments, allocator: allocator), key: key)
     }
 
-    private func send(_ command: ByteBuffer) async throws -> RedisValue {
-        try checked(try await pool.send(command))
+    private func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
+        try checked(try await routing.send(command, key: key))
     }
 
     /// A reply, or its error as a ``StoreClientError``.
     private func checked(_ reply: RedisValue) throws -> RedisValue {
         if case .error(let message) = reply {
             if message.hasPrefix("NOAUTH") || message.hasPrefix("WRONGPASS") {
-                throw StoreClientError(.authenticationFailed, "Redis \(url): \(message)")
+                throw StoreClientError(.authenticationFailed, "Redis \(name): \(message)")
             }
-            throw StoreClientError(.serverError, "Redis \(url): \(message)")
+            throw StoreClientError(.serverError, "Redis \(name): \(message)")
         }
         return reply
     }
@@ -123,22 +138,50 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? {
-        switch try await send(command("GETEX", key, ttl: ttl)) {
+        switch try await send(command("GETEX", key, ttl: ttl), key: key) {
         case .bulk(let bytes): return bytes
         case .null: return nil
         case let other: throw unexpected(other, "GETEX")
         }
     }
 
+    /// `SET key value PX ms`; with ``replicaAcknowledgements``, followed on the same connection by
+    /// `WAIT n ms`, and done only once that many replicas have the write.
     public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
-        switch try await send(command("SET", key, value: value, ttl: ttl)) {
-        case .status("OK"): return
-        case let other: throw unexpected(other, "SET")
+        let write = command("SET", key, value: value, ttl: ttl)
+        guard replicaAcknowledgements > 0 else { return try written(try await send(write, key: key)) }
+        let replies = try await routing.send([write, waitCommand()], key: key)
+        try written(try checked(replies[0]))
+        try acknowledged(replies[1])
+    }
+
+    private func written(_ reply: RedisValue) throws {
+        guard case .status("OK") = reply else { throw unexpected(reply, "SET") }
+    }
+
+    /// `WAIT <replicas> <milliseconds>`.
+    private func waitCommand() -> ByteBuffer {
+        var command = RedisCommand(arguments: 3, capacity: 32, allocator: allocator)
+        command.append("WAIT")
+        command.append(replicaAcknowledgements)
+        command.append(waitMilliseconds)
+        return command.buffer
+    }
+
+    /// A `WAIT` reply: fewer replicas than asked means the write may not survive a failover, so
+    /// it is not reported as done (the request gets `503`, and the client retries).
+    private func acknowledged(_ reply: RedisValue) throws {
+        guard case .integer(let replicas) = try checked(reply) else { throw unexpected(reply, "WAIT") }
+        guard replicas >= replicaAcknowledgements else {
+            throw StoreClientError(
+                .serverError,
+                "Redis \(name): only \(replicas) of \(replicaAcknowledgements) replicas acknowledged the write within \(waitMilliseconds) ms"
+            )
         }
     }
 
     public func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
-        switch try await send(command("SET", key, value: value, options: ["NX"], ttl: ttl)) {
+        switch try await send(command("SET", key, value: value, options: ["NX"], ttl: ttl), key: key) {
         case .status("OK"): return true
         case .null: return false
         case let other: throw unexpected(other, "SET NX")
@@ -146,7 +189,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func delete(_ key: String) async throws {
-        switch try await send(RedisCommand.encode("DEL", key, allocator: allocator)) {
+        switch try await send(RedisCommand.encode("DEL", key, allocator: allocator), key: key) {
         case .integer: return
         case let other: throw unexpected(other, "DEL")
         }
@@ -157,7 +200,7 @@ public final class RedisSessionStore: SessionStore {
         command.append("PEXPIRE")
         command.append(key)
         command.append(Self.milliseconds(ttl))
-        switch try await send(command.buffer) {
+        switch try await send(command.buffer, key: key) {
         case .integer(let changed): return changed == 1
         case let other: throw unexpected(other, "PEXPIRE")
         }
@@ -165,18 +208,19 @@ public final class RedisSessionStore: SessionStore {
 
     /// `SET <lock> <token> NX PX <ms>` and `GETEX <key> PX <ms>` back to back on one connection:
     /// Redis runs the read after the lock, and the caller waits one round trip. When the lock is
-    /// held by someone else, the read's answer is dropped (its only effect was a touch).
+    /// held by someone else, the read's answer is dropped (its only effect was a touch). The lock's
+    /// key shares the session's hash tag, so both go to one server in a cluster.
     public func lockAndRead(lock key: String, token: [UInt8], lockTTL: Duration, read readKey: String, ttl: Duration) async throws -> LockedRead {
-        let (locked, read) = try await pool.send(
-            command("SET", key, value: token, options: ["NX"], ttl: lockTTL),
-            then: command("GETEX", readKey, ttl: ttl)
+        let replies = try await routing.send(
+            [command("SET", key, value: token, options: ["NX"], ttl: lockTTL), command("GETEX", readKey, ttl: ttl)],
+            key: key
         )
-        switch try checked(locked) {
+        switch try checked(replies[0]) {
         case .status("OK"): break
         case .null: return .busy
         case let other: throw unexpected(other, "SET NX (lock)")
         }
-        switch try checked(read) {
+        switch try checked(replies[1]) {
         case .bulk(let bytes): return .acquired(StoreLock(key: key, token: token), value: bytes)
         case .null: return .acquired(StoreLock(key: key, token: token), value: nil)
         case let other: throw unexpected(other, "GETEX")
@@ -186,7 +230,7 @@ public final class RedisSessionStore: SessionStore {
     /// Compare-and-extend: one script resets the lock's time to live only while it holds our token.
     public func extendLock(_ lock: StoreLock, ttl: Duration) async throws -> StoreLock? {
         let script = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) else return 0 end"
-        switch try await send(compareScript(script, lock, milliseconds: Self.milliseconds(ttl))) {
+        switch try await send(compareScript(script, lock, milliseconds: Self.milliseconds(ttl)), key: lock.key) {
         case .integer(let extended): return extended == 1 ? lock : nil
         case let other: throw unexpected(other, "EVAL (extend lock)")
         }
@@ -212,17 +256,18 @@ public final class RedisSessionStore: SessionStore {
     /// Compare-and-delete: one script deletes the lock only while it holds our token, so a lock that
     /// expired and was taken by another request is never released by the old holder.
     public func unlock(_ lock: StoreLock) async throws -> Bool {
-        try Self.unlocked(try checked(try await pool.send(unlockCommand(lock))))
+        try Self.unlocked(try await send(unlockCommand(lock), key: lock.key))
     }
 
-    /// `SET` and the compare-and-delete of the lock back to back on one connection.
+    /// `SET`, any `WAIT`, and the compare-and-delete of the lock back to back on one connection.
     public func set(_ key: String, value: [UInt8], ttl: Duration, thenUnlock lock: StoreLock) async throws -> Bool {
-        let (written, released) = try await pool.send(command("SET", key, value: value, ttl: ttl), then: unlockCommand(lock))
-        switch try checked(written) {
-        case .status("OK"): break
-        case let other: throw unexpected(other, "SET")
-        }
-        return try Self.unlocked(try checked(released))
+        var commands = [command("SET", key, value: value, ttl: ttl)]
+        if replicaAcknowledgements > 0 { commands.append(waitCommand()) }
+        commands.append(unlockCommand(lock))
+        let replies = try await routing.send(commands, key: key)
+        try written(try checked(replies[0]))
+        if replicaAcknowledgements > 0 { try acknowledged(replies[1]) }
+        return try Self.unlocked(try checked(replies[replies.count - 1]))
     }
 
     private func unlockCommand(_ lock: StoreLock) -> ByteBuffer {
@@ -236,26 +281,19 @@ public final class RedisSessionStore: SessionStore {
         return deleted == 1
     }
 
-    /// Opens one connection at start so that a wrong password or database stops the service with
-    /// a clear error (an unreachable server is only logged: it may come up later); then keeps the
-    /// connections until graceful shutdown.
+    /// Connects at start (a wrong password, a seed that is no cluster node or a master name no
+    /// sentinel knows stops the service with a clear error; an unreachable server is only logged:
+    /// it may come up later); then keeps the connections until cancelled.
     public func run() async throws {
-        do {
-            _ = try await pool.connection()
-        } catch let error as StoreClientError where error.code == .authenticationFailed || error.code == .serverError {
-            throw error
-        } catch {
-            logger.warning("Redis not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(error)"])
-        }
-        try await pool.run()
+        try await routing.run()
     }
 
     /// Closes the connections now; later commands fail with `shutDown`.
     public func shutdown() async {
-        await pool.shutdown()
+        await routing.shutdown()
     }
 
     private func unexpected(_ reply: RedisValue, _ command: String) -> StoreClientError {
-        StoreClientError(.protocolError, "Redis \(url) answered \(command) with \(reply)")
+        StoreClientError(.protocolError, "Redis \(name) answered \(command) with \(reply)")
     }
 }

@@ -198,7 +198,7 @@ private struct ElementReader {
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
                 "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix", "residentSessionLimit",
-                "lockingMode", "lockExpiration", "lockFailure",
+                "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas",
             ],
             children: []
         )
@@ -232,7 +232,7 @@ private struct ElementReader {
             do {
                 manager.memcachedNodes = try StoreNode.parseList(nodes.value)
             } catch let error as SessionManagerError {
-                throw fail(nodes, in: element, "\(error.message); expected host:port, n1:host:port,n2:host:port, redis://[[user]:password@]host[:port][/db] or n1:redis://…")
+                throw fail(nodes, in: element, "\(error.message); expected host:port, n1:host:port,n2:host:port, [id:]redis://[[user]:password@]host[:port][/db], [id:]redis-cluster://[[user]:password@]host:port[+host:port…] or [id:]redis-sentinel://[[user]:password@]host:port[+host:port…]/<masterName>[/<db>]")
             } catch {
                 throw fail(nodes, in: element, "\(error)")
             }
@@ -266,6 +266,12 @@ private struct ElementReader {
         if let timeout = element.attribute("operationTimeout") {
             let ms = try integer(timeout, in: element, range: 1...600_000, meaning: "milliseconds, 1-600000")
             manager.operationTimeout = .milliseconds(ms)
+        }
+        if let replicas = element.attribute("waitForReplicas") {
+            manager.waitForReplicas = try integer(replicas, in: element, range: 0...16, meaning: "a number of replicas, 0-16")
+            if manager.waitForReplicas > 0 && !manager.memcachedNodes.allSatisfy(\.endpoint.isRedis) {
+                throw fail(replicas, in: element, "replica acknowledgement is a Redis feature; these memcachedNodes are memcached")
+            }
         }
         if let limit = element.attribute("maxActiveSessions") {
             manager.maxActiveSessions = try integer(limit, in: element, range: -1...100_000_000, meaning: "a number of sessions, 0-100000000, or -1 for no limit")

@@ -64,6 +64,12 @@ public struct ManagerConfiguration: Sendable {
     public var enabled = true
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
+    /// Replicas of a Redis node that must acknowledge each session write before it counts as done
+    /// (Redis `WAIT n`, within three quarters of ``operationTimeout``). A write fewer replicas
+    /// acknowledged fails the request (`503`) rather than be lost by a failover to a replica that
+    /// did not have it. Not in msm (Redis nodes only). Default: 0 (a write is done once the master
+    /// has it, as with msm).
+    public var waitForReplicas = 0
 
     /// Which requests lock their session in the store (msm `lockingMode`, non-sticky mode only; see
     /// ``LockingMode``). Default: ``LockingMode/none``.

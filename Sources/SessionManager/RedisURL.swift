@@ -24,8 +24,53 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses `redis://…`; throws a message saying what is wrong.
     public init(parsing text: String) throws {
-        guard text.hasPrefix("redis://") else { throw SessionManagerError(.invalidConfiguration, "a Redis URL starts with redis://") }
-        var rest = Substring(text.dropFirst("redis://".count))
+        let form = "redis://[[user]:password@]host[:port][/db]"
+        var parts = try RedisURLParts(text, scheme: "redis", form: form)
+        var database = 0
+        if let slash = parts.rest.firstIndex(of: "/") {
+            database = try RedisURLParts.database(parts.rest[parts.rest.index(after: slash)...])
+            parts.rest = parts.rest[..<slash]
+        }
+        let address = try RedisURLParts.address(parts.rest, defaultPort: 6379, form: form)
+        self.init(host: address.host, port: address.port, database: database, user: parts.user, password: parts.password)
+    }
+
+    /// This server with another address (a cluster node or a master a sentinel named), same login.
+    public func moved(to address: RedisAddress) -> RedisURL {
+        RedisURL(host: address.host, port: address.port, database: database, user: user, password: password)
+    }
+
+    public var description: String {
+        RedisURLParts.describe(scheme: "redis", user: user, password: password) + "\(host):\(port)" + (database != 0 ? "/\(database)" : "")
+    }
+}
+
+/// A Redis host and port.
+public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
+    /// Host name or IPv4 address.
+    public var host: String
+    /// TCP port.
+    public var port: Int
+
+    /// Creates an address.
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public var description: String { "\(host):\(port)" }
+}
+
+/// The parts every Redis URL form shares: the scheme, `[[user]:password@]`, and what follows.
+struct RedisURLParts {
+    var user: String?
+    var password: String?
+    var rest: Substring
+
+    init(_ text: String, scheme: String, form: String) throws {
+        let prefix = scheme + "://"
+        guard text.hasPrefix(prefix) else { throw SessionManagerError(.invalidConfiguration, "'\(text)' does not start with \(prefix); expected \(form)") }
+        rest = Substring(text.dropFirst(prefix.count))
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -34,35 +79,58 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
                 self.user = user.isEmpty ? nil : try Self.decode(user)
                 self.password = try Self.decode(credentials[credentials.index(after: colon)...])
             } else {
-                // redis://password@host is common shorthand; treat a lone part as the password.
+                // scheme://password@host is common shorthand; treat a lone part as the password.
                 self.password = try Self.decode(credentials)
             }
         }
-        var database = 0
-        if let slash = rest.firstIndex(of: "/") {
-            let db = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-            if !db.isEmpty {
-                guard let number = Int(db), (0...65_535).contains(number) else {
-                    throw SessionManagerError(.invalidConfiguration, "Redis database '\(db)' must be a number 0-65535")
-                }
-                database = number
-            }
-        }
-        var port = 6379
-        if let colon = rest.lastIndex(of: ":") {
-            guard let number = Int(rest[rest.index(after: colon)...]), (1...65_535).contains(number) else {
-                throw SessionManagerError(.invalidConfiguration, "Redis port '\(rest[rest.index(after: colon)...])' must be 1-65535")
+    }
+
+    /// `host[:port]`.
+    static func address(_ text: Substring, defaultPort: Int?, form: String) throws -> RedisAddress {
+        var host = text
+        var port = defaultPort
+        if let colon = text.lastIndex(of: ":") {
+            let digits = text[text.index(after: colon)...]
+            guard let number = Int(digits), (1...65_535).contains(number) else {
+                throw SessionManagerError(.invalidConfiguration, "port '\(digits)' in '\(text)' must be 1-65535")
             }
             port = number
-            rest = rest[..<colon]
+            host = text[..<colon]
         }
-        guard !rest.isEmpty, rest.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") }) else {
-            throw SessionManagerError(.invalidConfiguration, "Redis URL needs a host: redis://[[user]:password@]host[:port][/db]")
+        guard let port else { throw SessionManagerError(.invalidConfiguration, "'\(text)' needs a port; expected \(form)") }
+        guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "/") && $0 != UInt8(ascii: "+") }) else {
+            throw SessionManagerError(.invalidConfiguration, "'\(text)' has no valid host; expected \(form)")
         }
-        self.host = String(rest)
-        self.port = port
-        self.database = database
+        return RedisAddress(host: String(host), port: port)
+    }
+
+    /// `host:port[+host:port…]`: a cluster's seed nodes or the sentinels.
+    static func addresses(_ text: Substring, form: String) throws -> [RedisAddress] {
+        let entries = text.split(separator: "+", omittingEmptySubsequences: false)
+        guard !text.isEmpty, entries.allSatisfy({ !$0.isEmpty }) else {
+            throw SessionManagerError(.invalidConfiguration, "'\(text)' needs host:port entries separated by '+'; expected \(form)")
+        }
+        let addresses = try entries.map { try address($0, defaultPort: nil, form: form) }
+        guard Set(addresses).count == addresses.count else {
+            throw SessionManagerError(.invalidConfiguration, "'\(text)' names an address twice")
+        }
+        return addresses
+    }
+
+    /// A database number, 0-65535; empty is 0.
+    static func database(_ text: Substring) throws -> Int {
+        guard !text.isEmpty else { return 0 }
+        guard let number = Int(text), (0...65_535).contains(number) else {
+            throw SessionManagerError(.invalidConfiguration, "Redis database '\(text)' must be a number 0-65535")
+        }
+        return number
+    }
+
+    /// `scheme://` with the user and a masked password.
+    static func describe(scheme: String, user: String?, password: String?) -> String {
+        var text = scheme + "://"
+        if user != nil || password != nil { text += "\(user ?? ""):\(password == nil ? "" : "***")@" }
+        return text
     }
 
     /// Percent-decoding for user and password (so they may contain `@`, `:` or `/`).
@@ -80,13 +148,5 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             bytes.append(value)
         }
         return String(decoding: bytes, as: UTF8.self)
-    }
-
-    public var description: String {
-        var text = "redis://"
-        if user != nil || password != nil { text += "\(user ?? ""):\(password == nil ? "" : "***")@" }
-        text += "\(host):\(port)"
-        if database != 0 { text += "/\(database)" }
-        return text
     }
 }

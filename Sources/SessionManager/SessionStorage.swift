@@ -3,7 +3,7 @@ import Logging
 /// Where a context's sessions are kept: its store nodes, which node holds which session, and the
 /// key layout on them (msm's non-sticky scheme, `../shared/reference/msm-behaviour.md` §2, §5).
 ///
-/// - The **primary copy** of a session is `<prefix><id>` on the node named in its id (routed by
+/// - The **primary copy** of a session is `<prefix>{<random>}<rest of id>` on the node named in its id (routed by
 ///   the id, never by re-parsing a key, so prefixes may contain `-` and `.`). A context whose nodes
 ///   have no ids has one node, and ids without a node part.
 /// - With several primary nodes, each write is followed by a **backup copy** `bak:<prefix><id>` on
@@ -57,9 +57,9 @@ final class SessionStorage: Sendable {
         self.backupTimeout = configuration.sessionBackupTimeout
     }
 
-    /// The store key of a session's primary copy.
+    /// The store key of a session's primary copy (see ``SessionID/storeKey(prefix:)``).
     @inline(__always)
-    func key(for id: SessionID) -> String { keyPrefix + id.description }
+    func key(for id: SessionID) -> String { id.storeKey(prefix: keyPrefix) }
 
     /// The store key of the backup copy of the session stored under `key`.
     static func backupKey(_ key: String) -> String { "bak:" + key }

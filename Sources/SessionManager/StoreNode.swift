@@ -3,7 +3,8 @@ import Foundation
 /// One entry of msm's `memcachedNodes`: a store node with an optional id.
 ///
 /// Accepted forms, separated by commas or spaces (as msm does):
-/// `host:port` · `id:host:port` (memcached) · `redis://…` · `id:redis://…` (Redis).
+/// `host:port` · `id:host:port` (memcached) · `[id:]redis://…` (one Redis server) ·
+/// `[id:]redis-cluster://…` (a Redis Cluster) · `[id:]redis-sentinel://…` (a master Sentinel watches).
 /// Node ids (`[A-Za-z0-9_]{1,32}`) are what msm encodes in session ids; they are required when
 /// there are several nodes, and must differ.
 public struct StoreNode: Sendable, Hashable {
@@ -13,6 +14,16 @@ public struct StoreNode: Sendable, Hashable {
         case memcached(host: String, port: Int)
         /// A Redis server.
         case redis(RedisURL)
+        /// A Redis Cluster, found through its seed nodes.
+        case redisCluster(RedisClusterURL)
+        /// The master of a Redis replication group, found through its sentinels.
+        case redisSentinel(RedisSentinelURL)
+
+        /// Whether this is a Redis node of any form.
+        public var isRedis: Bool {
+            if case .memcached = self { return false }
+            return true
+        }
     }
 
     /// The node id, if given.
@@ -32,7 +43,7 @@ public struct StoreNode: Sendable, Hashable {
         let entries = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" })
         guard !entries.isEmpty else { throw SessionManagerError(.invalidConfiguration, "no nodes given") }
         let nodes = try entries.map { try parse(String($0)) }
-        let kinds = Set(nodes.map { if case .redis = $0.endpoint { "redis" } else { "memcached" } })
+        let kinds = Set(nodes.map(\.endpoint.isRedis))
         guard kinds.count == 1 else { throw SessionManagerError(.invalidConfiguration, "nodes must all be Redis or all be memcached") }
         if nodes.count > 1 {
             guard nodes.allSatisfy({ $0.id != nil }) else {
@@ -48,22 +59,31 @@ public struct StoreNode: Sendable, Hashable {
 
     /// Parses one entry.
     public static func parse(_ entry: String) throws -> StoreNode {
-        if let scheme = entry.range(of: "://"), !entry[..<scheme.lowerBound].hasSuffix("redis") {
-            // Read as host:port these would start and fail on the first request (msm accepts
-            // `rediss://` and Couchbase `http://` URLs; we serve neither).
-            let name = entry[..<scheme.lowerBound].split(separator: ":").last.map(String.init) ?? ""
-            let why = name == "rediss" ? "Redis over TLS (rediss://) is not supported yet" : "'\(name)://' nodes are not supported"
-            throw SessionManagerError(.invalidConfiguration, "'\(entry)': \(why); use host:port (memcached) or redis://host:port")
-        }
-        if entry.hasPrefix("redis://") { return StoreNode(id: nil, endpoint: .redis(try RedisURL(parsing: entry))) }
-        if let range = entry.range(of: ":redis://") {
-            let id = String(entry[..<range.lowerBound])
-            try checkID(id, entry)
-            return StoreNode(id: id, endpoint: .redis(try RedisURL(parsing: String(entry[entry.index(after: range.lowerBound)...]))))
+        if let scheme = entry.range(of: "://") {
+            // `[id:]scheme://…`: the id, if any, is what precedes the last ':' before the scheme.
+            let head = entry[..<scheme.lowerBound]
+            let colon = head.lastIndex(of: ":")
+            let name = String(colon.map { head[head.index(after: $0)...] } ?? head)
+            let id = colon.map { String(head[..<$0]) }
+            if let id { try checkID(id, entry) }
+            let url = String(entry[(colon.map { head.index(after: $0) } ?? head.startIndex)...])
+            switch name {
+            case "redis": return StoreNode(id: id, endpoint: .redis(try RedisURL(parsing: url)))
+            case "redis-cluster": return StoreNode(id: id, endpoint: .redisCluster(try RedisClusterURL(parsing: url)))
+            case "redis-sentinel": return StoreNode(id: id, endpoint: .redisSentinel(try RedisSentinelURL(parsing: url)))
+            default:
+                // Read as host:port these would start and fail on the first request (msm accepts
+                // `rediss://` and Couchbase `http://` URLs; we serve neither).
+                let why = name == "rediss" ? "Redis over TLS (rediss://) is not supported yet" : "'\(name)://' nodes are not supported"
+                throw SessionManagerError(
+                    .invalidConfiguration,
+                    "'\(entry)': \(why); use host:port (memcached), redis://, redis-cluster:// or redis-sentinel://"
+                )
+            }
         }
         let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {
-            throw SessionManagerError(.invalidConfiguration, "'\(entry)' is not host:port, id:host:port or [id:]redis://…")
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)' is not host:port, id:host:port or [id:]redis://…, [id:]redis-cluster://…, [id:]redis-sentinel://…")
         }
         let id = parts.count == 3 ? parts[0] : nil
         if let id { try checkID(id, entry) }

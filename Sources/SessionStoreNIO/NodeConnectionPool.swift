@@ -80,6 +80,13 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         return try await connection.send(first, then: second, timeout: configuration.operationTimeout)
     }
 
+    /// Sends commands back to back on one connection (see ``StoreConnection/send(_:timeout:)``).
+    public func send(_ commands: [ByteBuffer]) async throws -> [Reply] {
+        let connection = try await connection()
+        if !connection.channel.eventLoop.inEventLoop { hops.add(commands.count, ordering: .relaxed) }
+        return try await connection.send(commands, timeout: configuration.operationTimeout)
+    }
+
     /// Commands sent from a thread other than their connection's event loop (each costs a thread
     /// hop there and back). A caller running on one of the group's event loops, as the bundled
     /// server's requests do, uses a connection of that loop, so this stays 0 under the server.

@@ -7,7 +7,7 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case timeout, connectionClosed, nodeDown, connectFailed, protocolError, serverError, invalidKey, valueTooLarge
-            case authenticationFailed, shutDown
+            case authenticationFailed, shutDown, partUnavailable
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -34,6 +34,9 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
         public static let authenticationFailed = Code(.authenticationFailed)
         /// The store was shut down.
         public static let shutDown = Code(.shutDown)
+        /// One part of a sharded node (the master of a Redis Cluster slot) cannot be reached while
+        /// the rest of the node answers: this command fails, the node is not down.
+        public static let partUnavailable = Code(.partUnavailable)
 
         public var description: String { base.rawValue }
     }
@@ -58,11 +61,12 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
 extension StoreClientError: SessionStoreFailure {
     /// A node that did not answer (timeout, closed or failed connection, down, unreadable
     /// protocol, shut down) is ``StoreFailureKind/unreachable``; one that answered with a refusal
-    /// (a server error, a value too large, a key it cannot hold, wrong credentials) is
+    /// (a server error, a value too large, a key it cannot hold, wrong credentials), or that is a
+    /// cluster whose other parts answer while one is away (``Code/partUnavailable``), is
     /// ``StoreFailureKind/refused``: availability reacts to the first only.
     public var failureKind: StoreFailureKind {
         switch code {
-        case .serverError, .valueTooLarge, .invalidKey, .authenticationFailed: .refused
+        case .serverError, .valueTooLarge, .invalidKey, .authenticationFailed, .partUnavailable: .refused
         default: .unreachable
         }
     }

@@ -37,19 +37,35 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
     /// replies: the server runs the second after the first (a lock, then the read it guards), and
     /// the caller waits one round trip.
     public func send(_ first: ByteBuffer, then second: ByteBuffer, timeout: Duration) async throws -> (Reply, Reply) {
+        let replies = try await send([first, second], timeout: timeout)
+        return (replies[0], replies[1])
+    }
+
+    /// Sends commands back to back on this connection, in one write, and waits for every reply (in
+    /// order): the server runs them in order, with nothing of another connection's in between for
+    /// a command that, like Redis `WAIT`, concerns the connection's own earlier writes.
+    /// - Precondition: `commands` is not empty.
+    public func send(_ commands: [ByteBuffer], timeout: Duration) async throws -> [Reply] {
+        precondition(!commands.isEmpty, "nothing to send")
         let eventLoop = channel.eventLoop
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let handler = self.handler
-        let firstReply = eventLoop.makePromise(of: Reply.self)
+        let earlier = commands.dropLast().map { _ in eventLoop.makePromise(of: Reply.self) }
         // The handler completes every command it queued (a reply, a timeout or a closed
-        // connection), so the first promise is fulfilled even when the second reply throws.
-        let secondReply = try await withUnsafeThrowingContinuation { continuation in
-            let enqueueBoth: @Sendable () -> Void = {
-                handler.value.send(first, deadline: deadline, promise: firstReply)
-                handler.value.send(second, deadline: deadline, continuation: continuation)
+        // connection), so the earlier promises are fulfilled even when the last reply throws.
+        let last = try await withUnsafeThrowingContinuation { continuation in
+            let enqueueAll: @Sendable () -> Void = {
+                for (command, promise) in zip(commands, earlier) {
+                    handler.value.send(command, deadline: deadline, promise: promise)
+                }
+                handler.value.send(commands[commands.count - 1], deadline: deadline, continuation: continuation)
             }
-            if eventLoop.inEventLoop { enqueueBoth() } else { eventLoop.execute(enqueueBoth) }
+            if eventLoop.inEventLoop { enqueueAll() } else { eventLoop.execute(enqueueAll) }
         }
-        return (try await firstReply.futureResult.get(), secondReply)
+        var replies: [Reply] = []
+        replies.reserveCapacity(commands.count)
+        for promise in earlier { replies.append(try await promise.futureResult.get()) }
+        replies.append(last)
+        return replies
     }
 }

@@ -6,7 +6,7 @@ import SessionManager
 import SessionStoreNIO
 
 /// Builds the stores a `<Manager>` asks for: the memory store without `memcachedNodes`, memcached
-/// for `host:port` nodes, Redis for `redis://` nodes.
+/// for `host:port` nodes, Redis for `redis://`, `redis-cluster://` and `redis-sentinel://` nodes.
 ///
 /// Kept apart from the core so that a user of `SessionManager` alone links no store client.
 public enum SessionStores {
@@ -25,8 +25,8 @@ public enum SessionStores {
             switch node.endpoint {
             case .memcached(let host, let port):
                 store = MemcachedSessionStore(host: host, port: port, configuration: client, eventLoopGroup: eventLoopGroup, logger: logger)
-            case .redis(let url):
-                store = try makeRedis(url, client: client, eventLoopGroup: eventLoopGroup, logger: logger)
+            case .redis, .redisCluster, .redisSentinel:
+                store = try makeRedis(node.endpoint, client: client, replicas: manager.waitForReplicas, eventLoopGroup: eventLoopGroup, logger: logger)
             }
             return SessionStoreNode(id: node.id, store: store, isFailover: node.id.map(manager.failoverNodes.contains) ?? false)
         }

@@ -72,7 +72,7 @@ import Testing
         func savedSessionWithBackup() async throws -> (SessionID, primary: Int)? {
             guard case (1, .set(let id), nil) = try await increment(nil) else { return nil }
             let primary = index(of: id)
-            guard try await eventually({ try await holds(1 - primary, "bak:" + ClusterNodesTests.prefix + id.description) }) else { return nil }
+            guard try await eventually({ try await holds(1 - primary, "bak:" + id.storeKey(prefix: ClusterNodesTests.prefix)) }) else { return nil }
             return (id, primary)
         }
     }
@@ -115,7 +115,7 @@ import Testing
             guard case .set(let id) = action, count == 1 else { Issue.record("no new session: \(action)"); return }
             let primary = cluster.index(of: id), other = 1 - primary
             #expect(id.nodeID == ["n1", "n2"][primary])
-            let key = Self.prefix + id.description
+            let key = id.storeKey(prefix: Self.prefix)
             #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + key) }, "the backup is on the other node")
             #expect(try await cluster.holds(primary, key))
             #expect(try await !cluster.holds(other, key))
@@ -182,7 +182,7 @@ import Testing
             #expect(count3 == 3)
             guard case .set(let withNode) = placed else { Issue.record("no cookie with a node: \(placed)"); return }
             #expect(withNode.random == memoryID.random && withNode.nodeID == "n1")
-            #expect(try await cluster.holds(0, Self.prefix + withNode.description))
+            #expect(try await cluster.holds(0, withNode.storeKey(prefix: Self.prefix)))
         }
     }
 
@@ -204,11 +204,11 @@ import Testing
         try await withCluster(kind) { cluster in
             guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
             let other = 1 - primary
-            let old = Self.prefix + id.description
+            let old = id.storeKey(prefix: Self.prefix)
 
             let (changed, _) = try await cluster.request(id) { _ = try await $0.session().changeSessionId() }
             guard case .set(let newID) = changed else { Issue.record("no new cookie"); return }
-            let new = Self.prefix + newID.description
+            let new = newID.storeKey(prefix: Self.prefix)
             #expect(newID.nodeID == id.nodeID && newID.random != id.random)
             #expect(try await cluster.holds(primary, new))
             #expect(try await cluster.eventually { try await cluster.holds(other, "bak:" + new) })
@@ -290,7 +290,7 @@ import Testing
             let garbage = Array("not a session".utf8)
             // On the primary.
             guard let (first, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
-            let key = Self.prefix + first.description
+            let key = first.storeKey(prefix: Self.prefix)
             try await cluster.stores[primary].base.set(key, value: garbage, ttl: .seconds(60))
             let (count, action, _) = try await cluster.increment(first)
             guard case .set(let fresh) = action else { Issue.record("no new session: \(action)"); return }
@@ -298,7 +298,7 @@ import Testing
             #expect(try await !cluster.holds(primary, key))
             // On the backup, found after the primary's node lost its copy.
             guard let (second, primary2) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
-            let key2 = Self.prefix + second.description
+            let key2 = second.storeKey(prefix: Self.prefix)
             try await cluster.stores[primary2].base.delete(key2)
             try await cluster.stores[1 - primary2].base.set("bak:" + key2, value: garbage, ttl: .seconds(60))
             let (count2, action2, _) = try await cluster.increment(second)
@@ -314,7 +314,7 @@ import Testing
         try await withCluster(kind) { cluster in
             // The node answers but lost the copy (a memcached restarted empty): the backup serves.
             guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
-            let key = Self.prefix + id.description
+            let key = id.storeKey(prefix: Self.prefix)
             try await cluster.stores[primary].base.delete(key)
             let (count, action, _) = try await cluster.increment(id)
             #expect(count == 2 && action == SessionCookieAction.none, "restored, same id")
@@ -323,7 +323,7 @@ import Testing
             // A backup written longer ago than the session's timeout may belong to an expired
             // session: it is not restored.
             guard let (old, primary2) = try await cluster.savedSessionWithBackup() else { Issue.record("no session"); return }
-            let oldKey = Self.prefix + old.description
+            let oldKey = old.storeKey(prefix: Self.prefix)
             let stale = SessionSnapshot(
                 id: old.description,
                 creationTime: Date(timeIntervalSinceNow: -7200),

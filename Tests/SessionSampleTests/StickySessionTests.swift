@@ -101,7 +101,7 @@ struct StickySessionTests {
 
         /// The stored bytes of the session `id`, read without touching its time to live.
         func peek(_ id: String) async throws -> [UInt8]? {
-            let key = Self.prefix + id
+            guard let key = SessionID(parsing: id)?.storeKey(prefix: Self.prefix) else { return nil }
             switch store(for: id) {
             case let redis as RedisSessionStore:
                 if case .bulk(let bytes) = try await redis.command([Array("GET".utf8), Array(key.utf8)]) { return bytes }

@@ -1,0 +1,292 @@
+import Logging
+import NIOCore
+import SessionManager
+import SessionStoreNIO
+import Synchronization
+
+/// The routing to a Redis Cluster: each command goes to the master of its key's hash slot.
+///
+/// - **Slot map.** Read with `CLUSTER SLOTS` from any node that answers (the masters known, then
+///   the seeds) at start, every ``refreshInterval``, and soon after anything suggests it changed.
+/// - **Redirects.** `MOVED` updates the map for that slot at once (and asks for a refresh, as a
+///   moved slot rarely moves alone); `ASK` (a slot in migration) resends the command once to the
+///   target after `ASKING`; `TRYAGAIN` retries shortly. At most ``maximumRedirects`` per command.
+///   A batch (commands of one key sent back to back) that is redirected part way resends the rest:
+///   commands before the redirect ran where they were sent.
+/// - **Failover.** A master that cannot be reached makes the command fail at once and asks for a
+///   refresh; once the cluster has promoted a replica, the refreshed map sends the slot's commands
+///   there, with no restart.
+/// - **Availability.** A failure to reach one master while the cluster answers is
+///   ``StoreClientError/Code/partUnavailable`` (the node stays up: its other slots work); only when no
+///   node of the cluster answered the last refresh is it an outage of the node.
+/// - **Connections.** One ``NodeConnectionPool`` per master, as for a single server.
+final class RedisClusterRouter: RedisRouting {
+    /// The longest a slot map is kept without a refresh.
+    static let refreshInterval: Duration = .seconds(5)
+    /// The shortest time between two refreshes asked for by failures or redirects.
+    static let refreshSpacing: Duration = .milliseconds(100)
+    /// Redirects followed for one command before it fails.
+    static let maximumRedirects = 5
+
+    let url: RedisClusterURL
+    private let configuration: StoreClientConfiguration
+    private let eventLoopGroup: any EventLoopGroup
+    private let logger: Logger
+    private let allocator = ByteBufferAllocator()
+
+    private struct State {
+        var map = RedisSlotMap()
+        var pools: [RedisAddress: NodeConnectionPool<RedisValue>] = [:]
+        /// Whether a node answered the last refresh (see the type's availability note).
+        var reachable = true
+        var refreshWanted = false
+        var lastRefresh: ContinuousClock.Instant?
+        var shutDown = false
+    }
+    private let state = Mutex(State())
+    private let moved = Atomic<Int>(0)
+    private let asked = Atomic<Int>(0)
+
+    init(url: RedisClusterURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.url = url
+        self.configuration = configuration
+        self.eventLoopGroup = eventLoopGroup
+        self.logger = logger
+    }
+
+    /// The `MOVED` and `ASK` replies followed so far.
+    var redirects: (moved: Int, ask: Int) { (moved.load(ordering: .relaxed), asked.load(ordering: .relaxed)) }
+
+    var commandsFromOtherThreads: Int {
+        state.withLock { $0.pools.values.reduce(0) { $0 + $1.commandsFromOtherThreads } }
+    }
+
+    // MARK: Sending
+
+    func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
+        try await send([command], key: key)[0]
+    }
+
+    func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue] {
+        let slot = RedisSlotMap.slot(of: key)
+        var (address, pool) = try target(of: slot)
+        var pending = commands[...]
+        var replies: [RedisValue] = []
+        var asking = false
+        var redirects = 0
+        while true {
+            let got: [RedisValue]
+            do {
+                if asking {
+                    // ASKING holds for the next command only: one before each.
+                    let asked = try await pool.send(pending.flatMap { [askingCommand, $0] })
+                    got = stride(from: 1, to: asked.count, by: 2).map { asked[$0] }
+                } else if pending.count == 1, let only = pending.first {
+                    got = [try await pool.send(only)]
+                } else {
+                    got = try await pool.send(Array(pending))
+                }
+            } catch let error as StoreClientError where error.failureKind == .unreachable && error.code != .shutDown {
+                throw unreachable(address, slot: slot, error)
+            }
+            asking = false
+            guard let index = got.firstIndex(where: { RedisRedirect($0) != nil }), let redirect = RedisRedirect(got[index]) else {
+                return replies + got
+            }
+            replies += got[..<index]
+            pending = pending.dropFirst(index)
+            redirects += 1
+            guard redirects <= Self.maximumRedirects else {
+                refreshSoon()
+                throw StoreClientError(.partUnavailable, "Redis Cluster \(url): slot \(slot) still redirected after \(Self.maximumRedirects) redirects")
+            }
+            switch redirect {
+            case .moved(let movedSlot, let to):
+                moved.add(1, ordering: .relaxed)
+                address = Self.resolve(to, from: address)
+                pool = state.withLock { state in
+                    state.map.assign(movedSlot, to: address)
+                    state.refreshWanted = true
+                    return connections(to: address, in: &state)
+                }
+            case .ask(_, let to):
+                asked.add(1, ordering: .relaxed)
+                address = Self.resolve(to, from: address)
+                pool = state.withLock { connections(to: address, in: &$0) }
+                asking = true
+            case .tryAgain:
+                try await Task.sleep(for: .milliseconds(10 * redirects))
+            case .clusterDown:
+                refreshSoon()
+                throw StoreClientError(.partUnavailable, "Redis Cluster \(url): \(got[index])")
+            }
+        }
+    }
+
+    private var askingCommand: ByteBuffer { RedisCommand.encode("ASKING", allocator: allocator) }
+
+    /// A redirect naming no host (`MOVED 3999 :6381`, a node that does not know its address) means
+    /// the host of the node that sent it.
+    private static func resolve(_ address: RedisAddress, from sender: RedisAddress) -> RedisAddress {
+        address.host.isEmpty ? RedisAddress(host: sender.host, port: address.port) : address
+    }
+
+    /// The master of `slot` and its pool.
+    private func target(of slot: Int) throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
+        let found: (RedisAddress, NodeConnectionPool<RedisValue>)? = state.withLock { state in
+            guard let master = state.map.master(of: slot) else {
+                state.refreshWanted = true
+                return nil
+            }
+            return (master, connections(to: master, in: &state))
+        }
+        guard let found else {
+            throw failure(.partUnavailable, "Redis Cluster \(url): no master known for slot \(slot)")
+        }
+        return found
+    }
+
+    /// A failure to reach `address`: the map is refreshed soon (a replica may have been promoted).
+    private func unreachable(_ address: RedisAddress, slot: Int, _ error: StoreClientError) -> StoreClientError {
+        refreshSoon()
+        return failure(.partUnavailable, "Redis Cluster \(url): master \(address) of slot \(slot) not reachable: \(error.message)", otherwise: error)
+    }
+
+    /// `code` while the cluster answers; once no node answered the last refresh, an outage
+    /// (`otherwise`, or ``StoreClientError/Code/nodeDown``).
+    private func failure(_ code: StoreClientError.Code, _ message: String, otherwise: StoreClientError? = nil) -> StoreClientError {
+        if state.withLock({ $0.reachable }) { return StoreClientError(code, message) }
+        return otherwise ?? StoreClientError(.nodeDown, message + " (no node of the cluster answers)")
+    }
+
+    private func refreshSoon() {
+        state.withLock { $0.refreshWanted = true }
+    }
+
+    /// The pool of a cluster node, created on first use.
+    private func connections(to address: RedisAddress, in state: inout State) -> NodeConnectionPool<RedisValue> {
+        if let pool = state.pools[address] { return pool }
+        let pool = RedisServerConnector.pool(url.server(address), configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        state.pools[address] = pool
+        return pool
+    }
+
+    // MARK: Topology
+
+    /// What one refresh found.
+    enum RefreshOutcome: Equatable {
+        /// A node gave a slot map.
+        case refreshed
+        /// Every node that answered refused `CLUSTER SLOTS` (cluster support disabled): the
+        /// configuration can never work. The first refusal.
+        case notACluster(String)
+        /// No node answered, or the nodes that did have no slots assigned yet.
+        case unavailable(String)
+    }
+
+    /// Reads the slot map from the first node that gives one: the known masters, then the seeds.
+    @discardableResult
+    func refresh() async -> RefreshOutcome {
+        let candidates: [(RedisAddress, NodeConnectionPool<RedisValue>)] = state.withLock { state in
+            state.refreshWanted = false
+            state.lastRefresh = .now
+            var seen = Set<RedisAddress>()
+            return (state.map.masters + url.seeds).filter { seen.insert($0).inserted }.map { ($0, connections(to: $0, in: &state)) }
+        }
+        var refusal: String?
+        var problem = "no node answered"
+        for (address, pool) in candidates {
+            let reply: RedisValue
+            do {
+                reply = try await pool.send(RedisCommand.encode("CLUSTER", "SLOTS", allocator: allocator))
+            } catch {
+                problem = "\(address): \(error)"
+                continue
+            }
+            if case .error(let message) = reply {
+                refusal = refusal ?? "\(address) refused CLUSTER SLOTS: \(message)"
+                continue
+            }
+            do {
+                let map = try RedisSlotMap(clusterSlots: reply, asked: address)
+                guard !map.masters.isEmpty else {
+                    problem = "\(address) has no slots assigned yet"
+                    refusal = nil
+                    continue
+                }
+                install(map)
+                return .refreshed
+            } catch {
+                problem = "\(address): \(error)"
+            }
+        }
+        state.withLock { $0.reachable = false }
+        if let refusal, problem == "no node answered" || candidates.count == 1 { return .notACluster(refusal) }
+        return .unavailable(refusal ?? problem)
+    }
+
+    /// Puts a new map in place; pools of nodes no longer masters (a failed master, a slot's former
+    /// owner) are closed, seeds kept.
+    private func install(_ map: RedisSlotMap) {
+        let (changed, retired): (Bool, [NodeConnectionPool<RedisValue>]) = state.withLock { state in
+            let changed = state.map != map
+            state.map = map
+            state.reachable = true
+            let keep = Set(map.masters + url.seeds)
+            let retired = state.pools.filter { !keep.contains($0.key) }
+            for address in retired.keys { state.pools[address] = nil }
+            return (changed, Array(retired.values))
+        }
+        if changed {
+            logger.info(
+                "Redis Cluster slot map",
+                metadata: ["sm.node": "\(url)", "sm.masters": "\(map.masters.map(\.description).joined(separator: ","))", "sm.complete": "\(map.coversAllSlots)"]
+            )
+        }
+        for pool in retired { Task { await pool.shutdown() } }
+    }
+
+    /// Reads the map at start: a cluster whose nodes all refuse `CLUSTER SLOTS` stops the service;
+    /// an unreachable one is logged (it may come up) and its commands fail until it does. Then keeps
+    /// the map current until cancelled: every ``refreshInterval``, and within a few milliseconds of
+    /// a redirect or an unreachable master (at most every ``refreshSpacing``).
+    func run() async throws {
+        switch await refresh() {
+        case .refreshed: break
+        case .notACluster(let why):
+            throw StoreClientError(.serverError, "Redis Cluster \(url) cannot be used: \(why) (is cluster-enabled set on that server?)")
+        case .unavailable(let why):
+            logger.warning("Redis Cluster not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(why)"])
+        }
+        var wasReachable = state.withLock { $0.reachable }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: .milliseconds(20))
+            let due = state.withLock { state in
+                guard let last = state.lastRefresh else { return true }
+                let age = ContinuousClock.now - last
+                return (state.refreshWanted && age >= Self.refreshSpacing) || age >= Self.refreshInterval
+            }
+            guard due, !Task.isCancelled else { continue }
+            let outcome = await refresh()
+            let reachable = outcome == .refreshed
+            if reachable != wasReachable {
+                // A state change, logged once.
+                if reachable {
+                    logger.notice("Redis Cluster reachable again", metadata: ["sm.node": "\(url)"])
+                } else if case .unavailable(let why) = outcome {
+                    logger.warning("Redis Cluster not reachable", metadata: ["sm.node": "\(url)", "sm.error": "\(why)"])
+                }
+                wasReachable = reachable
+            }
+        }
+        await shutdown()
+    }
+
+    func shutdown() async {
+        let pools = state.withLock { state in
+            state.shutDown = true
+            return Array(state.pools.values)
+        }
+        for pool in pools { await pool.shutdown() }
+    }
+}

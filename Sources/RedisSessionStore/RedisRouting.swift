@@ -1,0 +1,20 @@
+import NIOCore
+
+/// Where a ``RedisSessionStore`` sends a command: one server, the master of a key's slot in a
+/// Redis Cluster, or the master Sentinel names. The store builds commands and reads replies; a
+/// routing finds the server, follows what the topology does (redirects, failovers), and says
+/// whether a failure means the node is down.
+protocol RedisRouting: Sendable {
+    /// Sends one command about `key` and returns its reply (a Redis error reply is returned, not
+    /// thrown, except the redirections and role errors the routing handles itself).
+    func send(_ command: ByteBuffer, key: String) async throws -> RedisValue
+    /// Sends commands about `key` (all of one slot) back to back on one connection; replies in order.
+    func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue]
+    /// Connects at start (throws for a configuration that can never work), then keeps the
+    /// connections (and any topology watch) until cancelled.
+    func run() async throws
+    /// Closes every connection.
+    func shutdown() async
+    /// Commands sent from a thread other than their connection's event loop.
+    var commandsFromOtherThreads: Int { get }
+}
