@@ -206,7 +206,7 @@ let package = Package(
             name: "SessionSampleTests",
             dependencies: [
                 "SessionSampleApp", "SessionSample", "SessionTesting", "SessionHTTP", "SessionManager", "SessionConfigXML", "SessionStores",
-                "RedisSessionStore", "MemcachedSessionStore",
+                "RedisSessionStore", "MemcachedSessionStore", "SessionStoreNIO",
                 .product(name: "Logging", package: "swift-log"),
             ],
             resources: [.copy("Fixtures")],

@@ -40,6 +40,7 @@ final class RedisClusterRouter: RedisRouting {
         /// Whether a node answered the last refresh (see the type's availability note).
         var reachable = true
         var refreshWanted = false
+        var refreshing = false
         var lastRefresh: ContinuousClock.Instant?
         var shutDown = false
     }
@@ -69,7 +70,7 @@ final class RedisClusterRouter: RedisRouting {
 
     func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue] {
         let slot = RedisSlotMap.slot(of: key)
-        var (address, pool) = try target(of: slot)
+        var (address, pool) = try await target(of: slot)
         var pending = commands[...]
         var replies: [RedisValue] = []
         var asking = false
@@ -131,19 +132,38 @@ final class RedisClusterRouter: RedisRouting {
         address.host.isEmpty ? RedisAddress(host: sender.host, port: address.port) : address
     }
 
-    /// The master of `slot` and its pool.
-    private func target(of slot: Int) throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
-        let found: (RedisAddress, NodeConnectionPool<RedisValue>)? = state.withLock { state in
+    /// The master of `slot` and its pool. A slot without a master (no map yet: a request before
+    /// ``run()`` read it, or the cluster was away) is looked up with a refresh of the map right away,
+    /// unless one ran in the last ``refreshSpacing``.
+    private func target(of slot: Int) async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
+        var found = lookUp(slot)
+        if found == nil {
+            // A refresh under way (the one at start) is waited for, at most the operation timeout.
+            let deadline = ContinuousClock.now + configuration.operationTimeout
+            while state.withLock({ $0.refreshing }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            found = lookUp(slot)
+            let due = state.withLock { state in state.lastRefresh.map { ContinuousClock.now - $0 >= Self.refreshSpacing } ?? true }
+            if found == nil && due {
+                await refresh()
+                found = lookUp(slot)
+            }
+        }
+        guard let found else {
+            throw failure(.partUnavailable, "Redis Cluster \(url): no master known for slot \(slot)")
+        }
+        return found
+    }
+
+    private func lookUp(_ slot: Int) -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
+        state.withLock { state in
             guard let master = state.map.master(of: slot) else {
                 state.refreshWanted = true
                 return nil
             }
             return (master, connections(to: master, in: &state))
         }
-        guard let found else {
-            throw failure(.partUnavailable, "Redis Cluster \(url): no master known for slot \(slot)")
-        }
-        return found
     }
 
     /// A failure to reach `address`: the map is refreshed soon (a replica may have been promoted).
@@ -187,8 +207,10 @@ final class RedisClusterRouter: RedisRouting {
     /// Reads the slot map from the first node that gives one: the known masters, then the seeds.
     @discardableResult
     func refresh() async -> RefreshOutcome {
+        defer { state.withLock { $0.refreshing = false } }
         let candidates: [(RedisAddress, NodeConnectionPool<RedisValue>)] = state.withLock { state in
             state.refreshWanted = false
+            state.refreshing = true
             state.lastRefresh = .now
             var seen = Set<RedisAddress>()
             return (state.map.masters + url.seeds).filter { seen.insert($0).inserted }.map { ($0, connections(to: $0, in: &state)) }

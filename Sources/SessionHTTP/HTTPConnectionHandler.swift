@@ -67,6 +67,13 @@ final class HTTPConnectionHandler: ChannelDuplexHandler, RemovableChannelHandler
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        guard error is HTTPParserError || error is ByteToMessageDecoderError || error is ByteToMessageDecoderError.PayloadTooLargeError else {
+            // Not a malformed request but a failed connection (a reset by the client, between two
+            // requests as much as during one): nobody to answer. Writing a 400 there reached NIO's
+            // pipeline handler with no request in flight, which traps.
+            context.close(promise: nil)
+            return
+        }
         switch machine.decodingError(error) {
         case .refuse(let refusal):
             refuse(refusal, version: .http1_1, context: context)

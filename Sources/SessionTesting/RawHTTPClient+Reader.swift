@@ -4,7 +4,7 @@ import NIOCore
 /// A test-client failure.
 public struct ClientError: Error, CustomStringConvertible {
     public let description: String
-    init(_ description: String) { self.description = description }
+    public init(_ description: String) { self.description = description }
 }
 
 /// Accumulates bytes from the connection and cuts complete responses out of them.

@@ -16,20 +16,25 @@ public final class StoreServerProcess: Sendable {
         case redis(password: String? = nil)
         /// `memcached`, with its item size limit in bytes (`-I`, default 1 MiB).
         case memcached(itemSizeLimit: Int? = nil)
+        /// `redis-server` with `cluster-enabled yes`, this `cluster-node-timeout`, and replicas that
+        /// always may take over (`cluster-replica-validity-factor 0`) (its
+        /// `nodes.conf` is kept across restarts, so a restarted node rejoins its cluster).
+        case redisClusterNode(nodeTimeoutMilliseconds: Int = 1000)
+        /// `redis-server` as a replica of the Redis on `masterPort` (loopback).
+        case redisReplica(masterPort: Int)
+        /// `redis-sentinel` watching the Redis on `masterPort` under `masterName`, with a quorum
+        /// and the time after which an unanswering master is considered down.
+        case sentinel(masterName: String, masterPort: Int, quorum: Int = 2, downAfterMilliseconds: Int = 1000)
 
         var executable: String {
             switch self {
-            case .redis: return "redis-server"
+            case .redis, .redisClusterNode, .redisReplica: return "redis-server"
             case .memcached: return "memcached"
+            case .sentinel: return "redis-sentinel"
             }
         }
 
-        var package: String {
-            switch self {
-            case .redis: return "redis-server"
-            case .memcached: return "memcached"
-            }
-        }
+        var package: String { executable }
 
         public var description: String { executable }
 
@@ -51,6 +56,9 @@ public final class StoreServerProcess: Sendable {
     public let port: Int
     private let executable: String
     private let process = Mutex<Process?>(nil)
+    /// A folder of this server's own (Redis `dir`: a cluster node's `nodes.conf`, a sentinel's
+    /// configuration, which sentinels rewrite), removed with the object.
+    private let folder: URL
 
     /// `127.0.0.1:<port>`.
     public var address: String { "127.0.0.1:\(port)" }
@@ -59,6 +67,7 @@ public final class StoreServerProcess: Sendable {
         self.kind = kind
         self.port = port
         self.executable = executable
+        self.folder = FileManager.default.temporaryDirectory.appendingPathComponent("sm-\(kind.executable)-\(port)-\(UUID().uuidString)")
     }
 
     /// Starts a server on a free port and waits until it answers.
@@ -103,6 +112,20 @@ public final class StoreServerProcess: Sendable {
             var arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
             if let password { arguments += ["--requirepass", password] }
             return arguments
+        case .redisClusterNode(let timeout):
+            return ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path,
+                "--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "\(timeout)",
+                // A replica may take over however long ago its master last wrote to it (the
+                // default refuses one idle for 10 node timeouts), and hears from it every second.
+                "--cluster-replica-validity-factor", "0", "--repl-ping-replica-period", "1",
+                // The other masters' slots stay served while one master is failing (the default
+                // answers CLUSTERDOWN for every slot until the cluster is whole again).
+                "--cluster-require-full-coverage", "no"]
+        case .redisReplica(let masterPort):
+            return ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path,
+                "--replicaof", "127.0.0.1", "\(masterPort)"]
+        case .sentinel:
+            return [folder.appendingPathComponent("sentinel.conf").path]
         case .memcached(let limit):
             var arguments = ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "64"]
             if getuid() == 0 { arguments += ["-u", "root"] }  // memcached refuses to run as root otherwise
@@ -113,6 +136,23 @@ public final class StoreServerProcess: Sendable {
     }
 
     private func launch() async throws {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        if case .sentinel(let name, let masterPort, let quorum, let downAfter) = kind {
+            let configuration = FileManager.default.fileExists(atPath: folder.appendingPathComponent("sentinel.conf").path)
+                ? nil
+                : """
+                port \(port)
+                bind 127.0.0.1
+                daemonize no
+                dir \(folder.path)
+                sentinel monitor \(name) 127.0.0.1 \(masterPort) \(quorum)
+                sentinel down-after-milliseconds \(name) \(downAfter)
+                sentinel failover-timeout \(name) 3000
+                sentinel parallel-syncs \(name) 1
+
+                """
+            try configuration?.write(to: folder.appendingPathComponent("sentinel.conf"), atomically: true, encoding: .utf8)
+        }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -135,7 +175,7 @@ public final class StoreServerProcess: Sendable {
         let probe: String
         let expected: String
         switch kind {
-        case .redis:
+        case .redis, .redisClusterNode, .redisReplica, .sentinel:
             probe = "PING\r\n"
             expected = "+PONG"  // or -NOAUTH when a password is set: still up
         case .memcached:
@@ -153,7 +193,7 @@ public final class StoreServerProcess: Sendable {
     public func commandCounts() async throws -> [String: Int] {
         var counts: [String: Int] = [:]
         switch kind {
-        case .redis:
+        case .redis, .redisClusterNode, .redisReplica, .sentinel:
             // The PING after INFO marks the end of the reply.
             let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "INFO commandstats\r\nPING\r\n", until: "+PONG\r\n")
             for line in reply.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
@@ -180,7 +220,7 @@ public final class StoreServerProcess: Sendable {
         let counts = try await commandCounts()
         let names: [String]
         switch kind {
-        case .redis: names = ["get", "getex", "set", "del", "pexpire", "expire"]
+        case .redis, .redisClusterNode, .redisReplica, .sentinel: names = ["get", "getex", "set", "del", "pexpire", "expire"]
         case .memcached: names = ["cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"]
         }
         return names.reduce(0) { $0 + (counts[$1] ?? 0) }
@@ -217,6 +257,9 @@ public final class StoreServerProcess: Sendable {
         return stat[stat.index(after: close)...].split(separator: " ").first == "T"
     }
 
+    /// Whether the server process is running (not killed or stopped by the test).
+    public var isRunning: Bool { process.withLock { $0?.isRunning ?? false } }
+
     /// Unfreezes a suspended server (SIGCONT).
     public func resume() { process.withLock { p in if let p, p.isRunning { Foundation.kill(p.processIdentifier, SIGCONT) } } }
 
@@ -237,7 +280,10 @@ public final class StoreServerProcess: Sendable {
         running.waitUntilExit()
     }
 
-    deinit { signal(SIGKILL) }
+    deinit {
+        signal(SIGKILL)
+        try? FileManager.default.removeItem(at: folder)
+    }
 
     /// The absolute path of an executable on `PATH` or in the sbin folders Debian uses.
     static func find(_ name: String) -> String? {

@@ -290,6 +290,20 @@ import Testing
         (#"memcachedNodes="n1:a:1,n2:redis://b:2""#, "all be Redis or all be memcached"),
         (#"memcachedNodes="rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
         (#"memcachedNodes="n1:rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
+        (#"memcachedNodes="redis-cluster://""#, "needs host:port entries separated by '+'"),
+        (#"memcachedNodes="redis-cluster://a:1++b:2""#, "needs host:port entries separated by '+'"),
+        (#"memcachedNodes="redis-cluster://a:1+b""#, "'b' needs a port"),
+        (#"memcachedNodes="redis-cluster://a:1+a:1""#, "names an address twice"),
+        (#"memcachedNodes="redis-cluster://a:1/2""#, "a Redis Cluster has no database"),
+        (#"memcachedNodes="redis-cluster://a:70000""#, "must be 1-65535"),
+        (#"memcachedNodes="bad-id:redis-cluster://a:1""#, "node id 'bad-id' must be"),
+        (#"memcachedNodes="redis-sentinel://a:26379""#, "needs the master's name after the sentinels"),
+        (#"memcachedNodes="redis-sentinel://a:26379/""#, "the master name must be non-empty"),
+        (#"memcachedNodes="redis-sentinel://a:26379/m/x""#, "Redis database 'x' must be a number"),
+        (#"memcachedNodes="redis-sentinel://a:26379/m/1/2""#, "needs the master's name after the sentinels"),
+        (#"memcachedNodes="n1:redis-sentinel://a:26379/m,n2:b:11211""#, "all be Redis or all be memcached"),
+        (#"memcachedNodes="n1:a:1" waitForReplicas="1""#, "replica acknowledgement is a Redis feature"),
+        (#"memcachedNodes="redis://a:1" waitForReplicas="17""#, "a number of replicas, 0-16"),
         (#"memcachedNodes="http://10.0.0.1:8091/pools""#, "'http://' nodes are not supported"),
         (#"sticky="maybe""#, "expected true or false"),
         (#"sessionBackupTimeout="0""#, "milliseconds"),
@@ -324,6 +338,25 @@ import Testing
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n  <Manager \(attributes)/></Context></Engine></Server>",
             line: 2, message
         )
+    }
+
+    @Test func clusterAndSentinelNodes() throws {
+        let m = try manager(
+            #"memcachedNodes="c1:redis-cluster://:pw@10.0.0.1:7000+10.0.0.2:7001 s1:redis-sentinel://10.0.0.5:26379+10.0.0.6:26379/sessions/2" waitForReplicas="1""#
+        )
+        #expect(m.memcachedNodes.map(\.id) == ["c1", "s1"])
+        #expect(
+            m.memcachedNodes[0].endpoint
+                == .redisCluster(RedisClusterURL(seeds: [RedisAddress(host: "10.0.0.1", port: 7000), RedisAddress(host: "10.0.0.2", port: 7001)], password: "pw"))
+        )
+        #expect(
+            m.memcachedNodes[1].endpoint
+                == .redisSentinel(
+                    RedisSentinelURL(sentinels: [RedisAddress(host: "10.0.0.5", port: 26379), RedisAddress(host: "10.0.0.6", port: 26379)], masterName: "sessions", database: 2)
+                )
+        )
+        #expect(m.waitForReplicas == 1)
+        #expect(try manager("").waitForReplicas == 0)
     }
 
     @Test func nodesWithIdsFailoverAndBackupSettings() throws {

@@ -27,9 +27,35 @@ import Testing
         #expect(list.map(\.id) == ["n1", "n2"])
     }
 
+    @Test func clusterAndSentinelForms() throws {
+        let cluster = try RedisClusterURL(parsing: "redis-cluster://app:s%40cret@a:7000+b:7001")
+        #expect(cluster.seeds == [RedisAddress(host: "a", port: 7000), RedisAddress(host: "b", port: 7001)])
+        #expect(cluster.user == "app" && cluster.password == "s@cret")
+        #expect(cluster.description == "redis-cluster://app:***@a:7000+b:7001", "the password is never printed")
+        #expect(cluster.server(RedisAddress(host: "c", port: 7002)) == RedisURL(host: "c", port: 7002, user: "app", password: "s@cret"))
+        let sentinel = try RedisSentinelURL(parsing: "redis-sentinel://:pw@s1:26379+s2:26380/mymaster/3")
+        #expect(sentinel.sentinels.map(\.port) == [26379, 26380])
+        #expect(sentinel.masterName == "mymaster" && sentinel.database == 3 && sentinel.password == "pw")
+        #expect(sentinel.description == "redis-sentinel://:***@s1:26379+s2:26380/mymaster/3")
+        #expect(sentinel.master(RedisAddress(host: "m", port: 6379)) == RedisURL(host: "m", port: 6379, database: 3, password: "pw"))
+        #expect(try RedisSentinelURL(parsing: "redis-sentinel://s1:26379/m").database == 0)
+        let nodes = try StoreNode.parseList("n1:redis-cluster://a:1+b:2,n2:redis://c:3,n3:redis-sentinel://d:4/m")
+        #expect(nodes.map(\.id) == ["n1", "n2", "n3"], "the forms mix: all are Redis")
+        #expect(try StoreNode.parse("redis-cluster://a:1").id == nil)
+    }
+
+    @Test func sessionKeysShareTheRandomPartAsAHashTag() throws {
+        let id = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF-n1.route"))
+        #expect(id.storeKey(prefix: "p_") == "p_{0123456789ABCDEF0123456789ABCDEF}-n1.route")
+        let moved = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF-n2"))
+        #expect(moved.storeKey(prefix: "") == "{0123456789ABCDEF0123456789ABCDEF}-n2")
+    }
+
     @Test(arguments: [
         "", "host", "host:0", "host:99999", "host:port", "n-1:host:1", ":1", "a:b:c:d", "n1:h:1,n1:h:2", "h:1,n2:h:2",
         "n1:h:1,n2:redis://h", "redis://", "redis://h:0", "redis://h/x", "redis://h/70000", "redis://:%zz@h", "bad id:redis://h",
+        "redis-cluster://a", "redis-cluster://a:1+", "redis-sentinel://a:1", "redis-sentinel://a:1/", "redis-sentinel:///m",
+        "n1:redis-cluster://a:1,n2:b:2", "redis-clustr://a:1",
     ])
     func invalidListsAreRejected(text: String) {
         #expect(throws: SessionManagerError.self) { try StoreNode.parseList(text) }

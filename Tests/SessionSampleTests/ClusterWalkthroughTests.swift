@@ -17,39 +17,9 @@ import Testing
             }
     }
 
-    /// Runs `executable` with `arguments` (this process's environment plus `environment`, in the
-    /// repository's root) until it exits; its status and its output (standard output and error).
+    /// Runs `executable` in the repository's root (see ``ChildProcess/run(_:_:environment:directory:)``).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: root)
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        // Our copy of the write end closed, the read ends when the process (and whatever it left
-        // running, which writes to its own log files) closed theirs.
-        try output.fileHandleForWriting.close()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        return (try await exitStatus(of: process), text)
-    }
-
-    /// Waits for `process` to exit and returns its status. Foundation's own exit notice was seen
-    /// to miss a script whose children outlive it (the script stayed a zombie and `isRunning`
-    /// true), so the test reaps it with `waitpid` when Foundation has not.
-    static func exitStatus(of process: Process) async throws -> Int32 {
-        let deadline = ContinuousClock.now + .seconds(300)
-        while ContinuousClock.now < deadline {
-            if !process.isRunning { return process.terminationStatus }
-            var status: Int32 = 0
-            if waitpid(process.processIdentifier, &status, WNOHANG) == process.processIdentifier {
-                return (status >> 8) & 0xFF
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        throw SampleProcessTests.SampleProcessError("run-local.sh did not exit")
+        try await ChildProcess.run(executable, arguments, environment: environment, directory: root)
     }
 
     /// A cluster started by run-local.sh with its ports moved by `offset`, in its own run directory.

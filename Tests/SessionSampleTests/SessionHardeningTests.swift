@@ -111,7 +111,7 @@ import Testing
     static func node(_ kind: StoreServerProcess.Kind, port: Int) throws -> [StoreNode] {
         switch kind {
         case .memcached: try StoreNode.parseList("127.0.0.1:\(port)")
-        case .redis: try StoreNode.parseList("redis://127.0.0.1:\(port)")
+        default: try StoreNode.parseList("redis://127.0.0.1:\(port)")
         }
     }
 

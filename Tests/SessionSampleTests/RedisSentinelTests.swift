@@ -1,0 +1,125 @@
+import Foundation
+import Logging
+import RedisSessionStore
+import SessionManager
+import SessionStoreNIO
+import SessionTesting
+import Testing
+
+/// The Redis store on a master watched by real sentinels (issue 16): discovery, a failover under
+/// load, the durability option, and sentinels that are wrong or away.
+@Suite(.serialized) struct RedisSentinelTests {
+    typealias Cluster = RedisClusterTests
+
+    static func withSentinels<R>(_ body: (RedisTestSentinels) async throws -> R) async throws -> R {
+        let group = try await RedisTestSentinels.start()
+        do {
+            let result = try await body(group)
+            await group.shutdown()
+            return result
+        } catch {
+            await group.shutdown()
+            throw error
+        }
+    }
+
+    @Test(.enabled(if: RedisTestSentinels.isRunnable), arguments: [false, true])
+    func theStoreFollowsThePromotedReplica(durable: Bool) async throws {
+        try await Self.withSentinels { group in
+            let url = "redis-sentinel://\(group.addresses)/\(RedisTestSentinels.masterName)"
+            try await Cluster.withSample(url, { manager in
+                manager.operationTimeout = .milliseconds(500)
+                manager.waitForReplicas = durable ? 1 : 0
+            }) { port, _ in
+                let cookies = try await Cluster.createSessions(20, port: port, clients: 5)
+                let stop = Cluster.StopFlag()
+                async let loads = Cluster.increment(cookies, port: port, until: stop)
+                try await Task.sleep(for: .milliseconds(500))
+                let killed = ContinuousClock.now
+                group.servers[0].kill()
+                if durable {
+                    // The promoted replica has no replica: writes wait for one until the old master
+                    // is back (restarted once the promotion is done, as a supervisor would, so that
+                    // an empty master never answers in its place); Sentinel makes it a replica.
+                    let deadline = ContinuousClock.now + .seconds(15)
+                    while ContinuousClock.now < deadline, await group.masterPort() != group.servers[1].port {
+                        try await Task.sleep(for: .milliseconds(50))
+                    }
+                    try await group.servers[0].restart()
+                }
+                try await Task.sleep(for: .seconds(durable ? 10 : 6))
+                stop.set()
+                let results = try await loads
+                var recovery: Duration = .zero
+                for (index, load) in results.enumerated() {
+                    let first = try #require(load.served.first { $0 > killed }, "session \(index) is served again")
+                    recovery = max(recovery, first - killed)
+                }
+                let slowest = results.map(\.slowest).max() ?? .zero
+                print("sentinel failover (durable: \(durable)): served again \(recovery) after SIGKILL; failures \(results.reduce(0) { $0 + $1.failures.count }); slowest request \(slowest)")
+                #expect(await group.masterPort() == group.servers[1].port, "the replica was promoted")
+                if !durable { #expect(recovery < .seconds(5), "served again within 5 s: \(recovery)") }
+                #expect(slowest < .milliseconds(1500), "requests in between fail fast: \(slowest)")
+                #expect(results.allSatisfy { $0.failures.allSatisfy { $0 == 503 } })
+                if durable {
+                    for (cookie, load) in zip(cookies, results) {
+                        let count = try #require(try await Cluster.count(port: port, cookie))
+                        #expect(count >= load.acknowledged + 1, "no acknowledged increment is lost")
+                        #expect(count <= load.acknowledged + load.failures.count + 1)
+                    }
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: RedisTestSentinels.isRunnable))
+    func aMasterNameNoSentinelKnowsStopsTheStart() async throws {
+        try await StoreServerProcess.with(.redis()) { master in
+            try await StoreServerProcess.with(.sentinel(masterName: "known", masterPort: master.port, quorum: 1)) { sentinel in
+                let store = RedisSessionStore(sentinel: try RedisSentinelURL(parsing: "redis-sentinel://\(sentinel.address)/unknown"))
+                do {
+                    try await store.run()
+                    Issue.record("run() must fail")
+                } catch {
+                    #expect("\(error)".contains("no sentinel knows a master named 'unknown'"), "\(error)")
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: RedisTestSentinels.isRunnable))
+    func aSentinelDownAtStartIsLoggedAndTheNodeServesOnceItIsUp() async throws {
+        try await StoreServerProcess.with(.redis()) { master in
+            try await StoreServerProcess.with(.sentinel(masterName: "m", masterPort: master.port, quorum: 1)) { sentinel in
+                sentinel.kill()
+                let capture = LogCapture()
+                let store = RedisSessionStore(
+                    sentinel: try RedisSentinelURL(parsing: "redis-sentinel://\(sentinel.address)/m"),
+                    configuration: .init(operationTimeout: .milliseconds(300)),
+                    logger: capture.logger()
+                )
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await store.run() }
+                    try await Task.sleep(for: .milliseconds(300))
+                    #expect(!capture.records(.warning, containing: "Redis Sentinel master not found at start").isEmpty)
+                    do {
+                        try await store.set("k", value: [1], ttl: .seconds(10))
+                        Issue.record("no master is known yet")
+                    } catch let error as StoreClientError {
+                        #expect(error.failureKind == .unreachable, "no master known: the node is down (\(error))")
+                    }
+                    try await sentinel.restart()
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    var served = false
+                    while !served, ContinuousClock.now < deadline {
+                        served = (try? await store.set("k", value: [1], ttl: .seconds(10))) != nil
+                        if !served { try await Task.sleep(for: .milliseconds(100)) }
+                    }
+                    #expect(served, "the master is found once a sentinel answers, without a restart")
+                    #expect(capture.records(.notice, containing: "Redis Sentinel master in use").count == 1)
+                    group.cancelAll()
+                }
+            }
+        }
+    }
+}
