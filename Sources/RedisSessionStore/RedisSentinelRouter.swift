@@ -32,6 +32,7 @@ final class RedisSentinelRouter: RedisRouting {
         var master: RedisAddress?
         var pool: NodeConnectionPool<RedisValue>?
         var discoveryWanted = false
+        var discovering = false
         var lastDiscovery: ContinuousClock.Instant?
     }
     private let state = Mutex(State())
@@ -55,7 +56,7 @@ final class RedisSentinelRouter: RedisRouting {
     // MARK: Sending
 
     func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
-        let (master, pool) = try current()
+        let (master, pool) = try await current()
         let reply: RedisValue
         do {
             reply = try await pool.send(command)
@@ -68,7 +69,7 @@ final class RedisSentinelRouter: RedisRouting {
     }
 
     func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue] {
-        let (master, pool) = try current()
+        let (master, pool) = try await current()
         let replies: [RedisValue]
         do {
             replies = try await pool.send(commands)
@@ -80,13 +81,25 @@ final class RedisSentinelRouter: RedisRouting {
         return replies
     }
 
-    private func current() throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
-        let current: (RedisAddress, NodeConnectionPool<RedisValue>)? = state.withLock { state in
-            guard let master = state.master, let pool = state.pool else {
-                state.discoveryWanted = true
-                return nil
+    /// The master in use and its pool. While none is known and a discovery is under way (the one
+    /// at start), it is waited for, at most the operation timeout.
+    private func current() async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
+        func known() -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
+            state.withLock { state in
+                guard let master = state.master, let pool = state.pool else {
+                    state.discoveryWanted = true
+                    return nil
+                }
+                return (master, pool)
             }
-            return (master, pool)
+        }
+        var current = known()
+        if current == nil {
+            let deadline = ContinuousClock.now + configuration.operationTimeout
+            while state.withLock({ $0.discovering || $0.lastDiscovery == nil }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+            current = known()
         }
         guard let current else { throw StoreClientError(.nodeDown, "Redis Sentinel \(url): no master of '\(url.masterName)' known") }
         return current
@@ -122,8 +135,10 @@ final class RedisSentinelRouter: RedisRouting {
     func discover() async -> DiscoveryOutcome {
         state.withLock { state in
             state.discoveryWanted = false
+            state.discovering = true
             state.lastDiscovery = .now
         }
+        defer { state.withLock { $0.discovering = false } }
         var problem = "no sentinel answered"
         var answered = false
         var unknown = true

@@ -50,15 +50,26 @@ import Testing
                 try await Task.sleep(for: .seconds(durable ? 10 : 6))
                 stop.set()
                 let results = try await loads
-                var recovery: Duration = .zero
+                // Durable writes need a replica in sync: the restarted old master must first be made
+                // one by Sentinel and copy the data, so only the non-durable run must be served again
+                // here (reads are served at once either way: the counts below are read).
+                var recovery: Duration? = .zero
                 for (index, load) in results.enumerated() {
-                    let first = try #require(load.served.first { $0 > killed }, "session \(index) is served again")
-                    recovery = max(recovery, first - killed)
+                    guard let first = load.served.first(where: { $0 > killed }) else {
+                        if !durable { Issue.record("session \(index) is served again") }
+                        recovery = nil
+                        break
+                    }
+                    recovery = recovery.map { max($0, first - killed) }
+                }
+                var role = "unknown"
+                if case .array(let fields)? = try? await group.command(0, "ROLE") {
+                    role = fields.compactMap { if case .bulk(let text) = $0 { String(decoding: text, as: UTF8.self) } else { nil } }.joined(separator: " ")
                 }
                 let slowest = results.map(\.slowest).max() ?? .zero
-                print("sentinel failover (durable: \(durable)): served again \(recovery) after SIGKILL; failures \(results.reduce(0) { $0 + $1.failures.count }); slowest request \(slowest)")
+                print("sentinel failover (durable: \(durable)): writes served again \(recovery.map { "\($0)" } ?? "not within the run") after SIGKILL; old master now \(role); failures \(results.reduce(0) { $0 + $1.failures.count }); slowest request \(slowest)")
                 #expect(await group.masterPort() == group.servers[1].port, "the replica was promoted")
-                if !durable { #expect(recovery < .seconds(5), "served again within 5 s: \(recovery)") }
+                if !durable { #expect(recovery.map { $0 < .seconds(5) } == true, "served again within 5 s: \(String(describing: recovery))") }
                 #expect(slowest < .milliseconds(1500), "requests in between fail fast: \(slowest)")
                 #expect(results.allSatisfy { $0.failures.allSatisfy { $0 == 503 } })
                 if durable {
