@@ -109,7 +109,7 @@ import Testing
         let id = try #require(created)
         var stored: [UInt8]?
         for _ in 0..<100 where stored == nil {
-            stored = try await shared.getAndTouch("sm:" + id.description, ttl: .seconds(60))
+            stored = try await shared.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(60))
             if stored == nil { try await Task.sleep(for: .milliseconds(10)) }
         }
         #expect(stored != nil, "written by the background work")
@@ -122,7 +122,7 @@ import Testing
         try await invalidating.existingSession()?.invalidate()
         #expect(await invalidating.finish() == .expire)
         await changing.afterResponse()
-        #expect(try await shared.getAndTouch("sm:" + id.description, ttl: .seconds(60)) == nil, "not written back")
+        #expect(try await shared.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(60)) == nil, "not written back")
         manager.stop()
         try await running.value
     }

@@ -105,11 +105,11 @@ import Testing
     @Test func corruptStoredSessionIsDeletedAndReplaced() async throws {
         let manager = makeManager()
         let id = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF.node1"))
-        try await store.base.set("sm:" + id.description, value: [0x53, 0x4D, 0x42, 1, 0xFF], ttl: .seconds(60))
+        try await store.base.set(id.storeKey(prefix: "sm:"), value: [0x53, 0x4D, 0x42, 1, 0xFF], ttl: .seconds(60))
         var got: SessionID?
         _ = try await request(manager, id: id) { got = try await $0.session().id }
         #expect(got != id)
-        #expect(try await store.base.getAndTouch("sm:" + id.description, ttl: .seconds(1)) == nil)
+        #expect(try await store.base.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(1)) == nil)
     }
 
     @Test func ignoredRequestHasNoSessionAndTouchesNothing() async throws {

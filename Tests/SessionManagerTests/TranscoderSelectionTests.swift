@@ -46,13 +46,13 @@ import Testing
         #expect(await sessions.finish() == .set(fresh.id))
         let warnings = logs.records(.warning, containing: "written by the 'json' transcoder, this context uses 'binary'")
         #expect(warnings.count == 1)
-        #expect(try await store.getAndTouch("sm:" + id.description, ttl: .seconds(60)) == nil, "the foreign blob is deleted")
+        #expect(try await store.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(60)) == nil, "the foreign blob is deleted")
     }
 
     @Test func filteredAttributesAreNotStoredAndTheirChangesWriteNothing() async throws {
         let node = manager { $0.sessionAttributeFilter = try? SessionAttributeFilter("user|cart\\..*") }
         let id = try await create(node, ["user": "ann", "cart.items": 2, "cache": .bytes([1, 2, 3])])
-        let stored = try #require(try await store.getAndTouch("sm:" + id.description, ttl: .seconds(60)))
+        let stored = try #require(try await store.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(60)))
         #expect(try BinarySessionTranscoder().decode(stored).attributes == ["user": "ann", "cart.items": 2])
 
         // Changing only an attribute that is not stored writes nothing.
@@ -75,7 +75,7 @@ import Testing
         #expect(errors.count == 1)
         #expect(errors.first?.metadata["sm.error"]?.description.contains("over maxSessionSize 2048") == true)
 
-        let stored = try #require(try await store.getAndTouch("sm:" + id.description, ttl: .seconds(60)))
+        let stored = try #require(try await store.getAndTouch(id.storeKey(prefix: "sm:"), ttl: .seconds(60)))
         #expect(try BinarySessionTranscoder().decode(stored).attributes == ["small": 1])
     }
 
