@@ -9,6 +9,8 @@
 #   Benchmarks/wrk-sample.sh --store memcached      # sessions in a memcached (or: redis) that the
 #                                                   # script starts on loopback; also prints the
 #                                                   # store commands per request of each route
+#   Benchmarks/wrk-sample.sh --store redis-cluster  # a 3-master Redis Cluster on loopback
+#   Benchmarks/wrk-sample.sh --store redis-sentinel # a master, a replica and 3 sentinels
 # Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081),
 # PEER_BIN (an already built peer binary: used instead of building --peer DIR), STORE_PORT (21211),
 # CONNECTIONS (wrk -c, default 16; with 1 no two requests overlap, which shows the store commands
@@ -19,21 +21,23 @@
 # of building this tree: a baseline from another commit, measured in the same sitting), STICKY
 # (with --store: msm's sticky attribute, default true like the product; false for non-sticky),
 # LOCKING (with --store: msm's lockingMode, e.g. all, auto or uriPattern:…; default none; any
-# other value runs non-sticky, as locking requires).
+# other value runs non-sticky, as locking requires), WAIT_REPLICAS (with a Redis store: the
+# waitForReplicas attribute, default 0; redis-sentinel has one replica to wait for), CLUSTER_MASTERS
+# (with redis-cluster: masters, default 3; 1 measures the routing alone, every slot on one master).
 # With --store, the end of the output compares the sessions' final counts with the /count
 # requests answered 2xx (lost updates: fewer counted than acknowledged).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT=${PORT:-8090}; PEER_PORT=${PEER_PORT:-8081}
-SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}
+SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}; WAIT_REPLICAS=${WAIT_REPLICAS:-0}
 [ "$LOCKING" != none ] && STICKY=false
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
     --peer) peer_dir=$(cd "$2" && pwd); shift 2 ;;
     --store) store=$2; shift 2 ;;
-    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis|redis-cluster|redis-sentinel]" >&2; exit 2 ;;
   esac
 done
 
@@ -90,6 +94,24 @@ def commands(port):
 print(sum(commands(first + n) for n in range(nodes)))
 PY
 }
+# The sample's configuration for the store nodes in $nodes.
+config_store() {
+    # The previous run's servers may still hold the ports for a moment: wait until ours answer.
+    for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
+    store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
+    config=$(mktemp --suffix=.xml)
+    cat > "$config" <<XML
+<Server>
+  <Connector port="$PORT" address="127.0.0.1"/>
+  <Engine jvmRoute="bench">
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING" waitForReplicas="$WAIT_REPLICAS" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+  </Engine>
+</Server>
+XML
+    config_args=(--config "$config")
+}
+
+
 config_args=(--port "$PORT")
 case "$store" in
   memory) ;;
@@ -107,20 +129,41 @@ case "$store" in
       fi
       nodes="${nodes:+$nodes,}$entry"
     done
-    # The previous run's servers may still hold the ports for a moment: wait until ours answer.
+    config_store ;;
+  redis-cluster)
+    # CLUSTER_MASTERS masters (default 3), no replicas; commands are counted on all of them.
+    NODES=${CLUSTER_MASTERS:-3}; seeds=""
+    for n in $(seq 0 $((NODES - 1))); do
+      port=$((STORE_PORT + n)); dir=$(mktemp -d)
+      redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --cluster-enabled yes \
+        --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-require-full-coverage no >/dev/null 2>&1 & pids+=($!)
+      seeds="${seeds:+$seeds+}127.0.0.1:$port"
+    done
     for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
-    store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
-    config=$(mktemp --suffix=.xml)
-    cat > "$config" <<XML
-<Server>
-  <Connector port="$PORT" address="127.0.0.1"/>
-  <Engine jvmRoute="bench">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
-  </Engine>
-</Server>
-XML
-    config_args=(--config "$config") ;;
-  *) echo "unknown store $store (memory, memcached, redis)" >&2; exit 2 ;;
+    if [ "$NODES" -eq 1 ]; then
+      redis-cli -p "$STORE_PORT" cluster addslotsrange 0 16383 >/dev/null  # --cluster create needs 3 masters
+    else
+      redis-cli --cluster create ${seeds//+/ } --cluster-replicas 0 --cluster-yes >/dev/null
+    fi
+    for _ in $(seq 1 100); do redis-cli -p "$STORE_PORT" cluster info | grep -q cluster_state:ok && break; sleep 0.1; done
+    nodes="redis-cluster://$seeds"
+    config_store ;;
+  redis-sentinel)
+    # Master on STORE_PORT, its replica on +1, sentinels on +2..+4; commands counted on the master.
+    NODES=1; sentinels=""
+    redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
+    redis-server --port $((STORE_PORT + 1)) --bind 127.0.0.1 --save "" --appendonly no --replicaof 127.0.0.1 "$STORE_PORT" >/dev/null 2>&1 & pids+=($!)
+    for n in 2 3 4; do
+      conf=$(mktemp --suffix=.conf)
+      printf 'port %s\nbind 127.0.0.1\nsentinel monitor bench 127.0.0.1 %s 2\n' $((STORE_PORT + n)) "$STORE_PORT" > "$conf"
+      redis-sentinel "$conf" >/dev/null 2>&1 & pids+=($!)
+      sentinels="${sentinels:+$sentinels+}127.0.0.1:$((STORE_PORT + n))"
+    done
+    for _ in $(seq 1 100); do redis-cli -p $((STORE_PORT + 1)) info replication | grep -q master_link_status:up && break; sleep 0.1; done
+    for _ in $(seq 1 100); do redis-cli -p $((STORE_PORT + 2)) sentinel get-master-addr-by-name bench | grep -q 127.0.0.1 && break; sleep 0.1; done
+    nodes="redis-sentinel://$sentinels/bench"
+    config_store ;;
+  *) echo "unknown store $store (memory, memcached, redis, redis-cluster, redis-sentinel)" >&2; exit 2 ;;
 esac
 
 "$ours_bin" "${config_args[@]}" --log-level warning & pids+=($!)

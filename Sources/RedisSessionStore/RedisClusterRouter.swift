@@ -35,8 +35,13 @@ final class RedisClusterRouter: RedisRouting {
     private let allocator = ByteBufferAllocator()
 
     private struct State {
-        var map = RedisSlotMap()
+        var map = RedisSlotMap() {
+            didSet { masterPools = [] }
+        }
         var pools: [RedisAddress: NodeConnectionPool<RedisValue>] = [:]
+        /// The pools of ``map``'s masters by index, filled as commands need them: a command finds
+        /// its pool without hashing an address (emptied whenever the map changes).
+        var masterPools: [NodeConnectionPool<RedisValue>?] = []
         /// Whether a node answered the last refresh (see the type's availability note).
         var reachable = true
         var refreshWanted = false
@@ -64,8 +69,25 @@ final class RedisClusterRouter: RedisRouting {
 
     // MARK: Sending
 
+    /// The usual case without arrays: the map knows the slot's master and it answers without a
+    /// redirect. Otherwise the command is sent again through ``send(_:key:)`` with a list, which
+    /// follows redirects (a redirected command did not run).
     func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
-        try await send([command], key: key)[0]
+        let slot = RedisSlotMap.slot(of: key)
+        if let (address, pool) = lookUp(slot) {
+            let reply: RedisValue
+            do {
+                reply = try await pool.send(command)
+            } catch let error as StoreClientError where error.failureKind == .unreachable {
+                throw unreachable(address, slot: slot, error)
+            }
+            if case .error = reply, RedisRedirect(reply) != nil {
+                // Followed below.
+            } else {
+                return reply
+            }
+        }
+        return try await send([command], key: key)[0]
     }
 
     func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue] {
@@ -87,7 +109,7 @@ final class RedisClusterRouter: RedisRouting {
                 } else {
                     got = try await pool.send(Array(pending))
                 }
-            } catch let error as StoreClientError where error.failureKind == .unreachable && error.code != .shutDown {
+            } catch let error as StoreClientError where error.failureKind == .unreachable {
                 throw unreachable(address, slot: slot, error)
             }
             asking = false
@@ -158,16 +180,24 @@ final class RedisClusterRouter: RedisRouting {
 
     private func lookUp(_ slot: Int) -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
         state.withLock { state in
-            guard let master = state.map.master(of: slot) else {
+            guard let index = state.map.masterIndex(of: slot) else {
                 state.refreshWanted = true
                 return nil
             }
-            return (master, connections(to: master, in: &state))
+            let master = state.map.masters[index]
+            if index < state.masterPools.count, let pool = state.masterPools[index] { return (master, pool) }
+            let pool = connections(to: master, in: &state)
+            if state.masterPools.count <= index { state.masterPools += Array(repeating: nil, count: index + 1 - state.masterPools.count) }
+            state.masterPools[index] = pool
+            return (master, pool)
         }
     }
 
     /// A failure to reach `address`: the map is refreshed soon (a replica may have been promoted).
     private func unreachable(_ address: RedisAddress, slot: Int, _ error: StoreClientError) -> StoreClientError {
+        // A pool shut down while the store runs was retired by a new map (its master lost its
+        // slots): like any unreachable master, only this command fails.
+        if error.code == .shutDown && state.withLock({ $0.shutDown }) { return error }
         refreshSoon()
         return failure(.partUnavailable, "Redis Cluster \(url): master \(address) of slot \(slot) not reachable: \(error.message)", otherwise: error)
     }

@@ -22,8 +22,13 @@ struct RedisSlotMap: Sendable, Equatable {
 
     /// The master serving `slot`, if the map knows one.
     func master(of slot: Int) -> RedisAddress? {
+        masterIndex(of: slot).map { masters[$0] }
+    }
+
+    /// The index in ``masters`` of the master serving `slot`, if the map knows one.
+    func masterIndex(of slot: Int) -> Int? {
         let owner = owners[slot]
-        return owner == Self.unassigned ? nil : masters[Int(owner)]
+        return owner == Self.unassigned ? nil : Int(owner)
     }
 
     /// Whether every slot has a master.

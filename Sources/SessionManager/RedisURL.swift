@@ -35,11 +35,6 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         self.init(host: address.host, port: address.port, database: database, user: parts.user, password: parts.password)
     }
 
-    /// This server with another address (a cluster node or a master a sentinel named), same login.
-    public func moved(to address: RedisAddress) -> RedisURL {
-        RedisURL(host: address.host, port: address.port, database: database, user: user, password: password)
-    }
-
     public var description: String {
         RedisURLParts.describe(scheme: "redis", user: user, password: password) + "\(host):\(port)" + (database != 0 ? "/\(database)" : "")
     }

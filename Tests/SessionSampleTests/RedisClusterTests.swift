@@ -128,6 +128,25 @@ import Testing
         }
     }
 
+    /// Runs `store` (its start and its topology watch) while `body` runs.
+    static func whileRunning(_ store: RedisSessionStore, _ body: () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await store.run() }
+            defer { group.cancelAll() }
+            try await body()
+        }
+    }
+
+    /// Whether a write to `key` works within 10 s (tried every 100 ms).
+    static func eventuallyWrites(_ store: RedisSessionStore, _ key: String) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if (try? await store.set(key, value: [1], ttl: .seconds(10))) != nil { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
     @Test(.enabled(if: RedisTestCluster.isRunnable))
     func sessionsSpreadOverEveryMasterAndEachSessionsKeysShareOneSlot() async throws {
         try await Self.withCluster { cluster in
@@ -277,8 +296,7 @@ import Testing
                 configuration: .init(operationTimeout: .milliseconds(300)),
                 logger: capture.logger()
             )
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await store.run() }
+            try await Self.whileRunning(store) {
                 try await Task.sleep(for: .milliseconds(300))
                 #expect(!capture.records(.warning, containing: "Redis Cluster not reachable at start").isEmpty)
                 await #expect(throws: StoreClientError.self) { try await store.set("{a}x", value: [1], ttl: .seconds(10)) }
@@ -289,14 +307,7 @@ import Testing
                 }
                 for node in cluster.nodes { try await node.restart() }
                 try await cluster.waitUntilConsistent(masters: 3)
-                let deadline = ContinuousClock.now + .seconds(10)
-                var served = false
-                while !served, ContinuousClock.now < deadline {
-                    served = (try? await store.set("{a}x", value: [1], ttl: .seconds(10))) != nil
-                    if !served { try await Task.sleep(for: .milliseconds(100)) }
-                }
-                #expect(served, "commands work once the cluster answers, without a restart")
-                group.cancelAll()
+                #expect(try await Self.eventuallyWrites(store, "{a}x"), "commands work once the cluster answers, without a restart")
             }
         }
     }

@@ -109,8 +109,7 @@ import Testing
                     configuration: .init(operationTimeout: .milliseconds(300)),
                     logger: capture.logger()
                 )
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await store.run() }
+                try await Cluster.whileRunning(store) {
                     try await Task.sleep(for: .milliseconds(300))
                     #expect(!capture.records(.warning, containing: "Redis Sentinel master not found at start").isEmpty)
                     do {
@@ -120,15 +119,8 @@ import Testing
                         #expect(error.failureKind == .unreachable, "no master known: the node is down (\(error))")
                     }
                     try await sentinel.restart()
-                    let deadline = ContinuousClock.now + .seconds(10)
-                    var served = false
-                    while !served, ContinuousClock.now < deadline {
-                        served = (try? await store.set("k", value: [1], ttl: .seconds(10))) != nil
-                        if !served { try await Task.sleep(for: .milliseconds(100)) }
-                    }
-                    #expect(served, "the master is found once a sentinel answers, without a restart")
+                    #expect(try await Cluster.eventuallyWrites(store, "k"), "the master is found once a sentinel answers, without a restart")
                     #expect(capture.records(.notice, containing: "Redis Sentinel master in use").count == 1)
-                    group.cancelAll()
                 }
             }
         }

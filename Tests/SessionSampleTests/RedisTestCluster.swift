@@ -112,7 +112,7 @@ final class RedisTestCluster: Sendable {
             }
             guard !names.isEmpty else { break }
             let arguments = ["MIGRATE", "127.0.0.1", "\(nodes[target].port)", "", "0", "5000", "KEYS"] + names
-            try await admins[source].command(arguments.map { Array($0.utf8) })
+            _ = try await admins[source].command(arguments.map { Array($0.utf8) })
         }
         try await Task.sleep(for: pause)
         for index in [target, source] + masters.filter({ $0 != source && $0 != target }) {
