@@ -151,8 +151,10 @@ case "$store" in
   redis-sentinel)
     # Master on STORE_PORT, its replica on +1, sentinels on +2..+4; commands counted on the master.
     NODES=1; sentinels=""
-    redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
-    redis-server --port $((STORE_PORT + 1)) --bind 127.0.0.1 --save "" --appendonly no --replicaof 127.0.0.1 "$STORE_PORT" >/dev/null 2>&1 & pids+=($!)
+    # In folders of their own: a replica writes the RDB it receives to its `dir`.
+    redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$(mktemp -d)" >/dev/null 2>&1 & pids+=($!)
+    redis-server --port $((STORE_PORT + 1)) --bind 127.0.0.1 --save "" --appendonly no --dir "$(mktemp -d)" \
+      --replicaof 127.0.0.1 "$STORE_PORT" >/dev/null 2>&1 & pids+=($!)
     for n in 2 3 4; do
       conf=$(mktemp --suffix=.conf)
       printf 'port %s\nbind 127.0.0.1\nsentinel monitor bench 127.0.0.1 %s 2\n' $((STORE_PORT + n)) "$STORE_PORT" > "$conf"

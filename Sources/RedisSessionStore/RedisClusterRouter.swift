@@ -11,8 +11,8 @@ import Synchronization
 /// - **Redirects.** `MOVED` updates the map for that slot at once (and asks for a refresh, as a
 ///   moved slot rarely moves alone); `ASK` (a slot in migration) resends the command once to the
 ///   target after `ASKING`; `TRYAGAIN` retries shortly. At most ``maximumRedirects`` per command.
-///   A batch (commands of one key sent back to back) that is redirected part way resends the rest:
-///   commands before the redirect ran where they were sent.
+///   A batch (commands of one session sent back to back) that is redirected part way resends the
+///   rest one command at a time (see ``send(_:key:)-(…)``).
 /// - **Failover.** A master that cannot be reached makes the command fail at once and asks for a
 ///   refresh; once the cluster has promoted a replica, the refreshed map sends the slot's commands
 ///   there, with no restart.
@@ -70,8 +70,8 @@ final class RedisClusterRouter: RedisRouting {
     // MARK: Sending
 
     /// The usual case without arrays: the map knows the slot's master and it answers without a
-    /// redirect. Otherwise the command is sent again through ``send(_:key:)`` with a list, which
-    /// follows redirects (a redirected command did not run).
+    /// redirect. Otherwise the command is sent again, following redirects (a redirected command
+    /// did not run).
     func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
         let slot = RedisSlotMap.slot(of: key)
         if let (address, pool) = lookUp(slot) {
@@ -87,37 +87,52 @@ final class RedisClusterRouter: RedisRouting {
                 return reply
             }
         }
-        return try await send([command], key: key)[0]
+        return try await sendFollowingRedirects([command], slot: slot)[0]
     }
 
+    /// A batch goes whole to the slot's master. When a reply is a redirect, the commands before it
+    /// ran; it and the ones after it are sent again **one at a time, in order, each from the slot's
+    /// master**, each following its own redirects: during a migration the keys of one session may
+    /// sit on both nodes (a lock created on the target, the session not moved yet), and a read
+    /// must still come after the lock it follows. A `WAIT` travels with the command before it, as
+    /// it concerns that command's connection.
     func send(_ commands: [ByteBuffer], key: String) async throws -> [RedisValue] {
         let slot = RedisSlotMap.slot(of: key)
+        let (address, pool) = try await target(of: slot)
+        let got: [RedisValue]
+        do {
+            got = try await pool.send(commands)
+        } catch let error as StoreClientError where error.failureKind == .unreachable {
+            throw unreachable(address, slot: slot, error)
+        }
+        guard let index = got.firstIndex(where: { RedisRedirect($0) != nil }) else { return got }
+        var replies = Array(got[..<index])
+        var position = index
+        while position < commands.count {
+            var group = [commands[position]]
+            if position + 1 < commands.count, RedisCommand.isWait(commands[position + 1]) { group.append(commands[position + 1]) }
+            replies += try await sendFollowingRedirects(group, slot: slot)
+            position += group.count
+        }
+        return replies
+    }
+
+    /// Sends `group` (a command, maybe with its `WAIT`) to the slot's master and follows `MOVED`,
+    /// `ASK` and `TRYAGAIN` until a reply that is none of them, at most ``maximumRedirects`` times.
+    private func sendFollowingRedirects(_ group: [ByteBuffer], slot: Int) async throws -> [RedisValue] {
         var (address, pool) = try await target(of: slot)
-        var pending = commands[...]
-        var replies: [RedisValue] = []
         var asking = false
         var redirects = 0
         while true {
             let got: [RedisValue]
             do {
-                if asking {
-                    // ASKING holds for the next command only: one before each.
-                    let asked = try await pool.send(pending.flatMap { [askingCommand, $0] })
-                    got = stride(from: 1, to: asked.count, by: 2).map { asked[$0] }
-                } else if pending.count == 1, let only = pending.first {
-                    got = [try await pool.send(only)]
-                } else {
-                    got = try await pool.send(Array(pending))
-                }
+                // ASKING holds for the next command only.
+                got = asking ? Array(try await pool.send([askingCommand] + group).dropFirst()) : try await pool.send(group)
             } catch let error as StoreClientError where error.failureKind == .unreachable {
                 throw unreachable(address, slot: slot, error)
             }
             asking = false
-            guard let index = got.firstIndex(where: { RedisRedirect($0) != nil }), let redirect = RedisRedirect(got[index]) else {
-                return replies + got
-            }
-            replies += got[..<index]
-            pending = pending.dropFirst(index)
+            guard let redirect = RedisRedirect(got[0]) else { return got }
             redirects += 1
             guard redirects <= Self.maximumRedirects else {
                 refreshSoon()
@@ -141,7 +156,7 @@ final class RedisClusterRouter: RedisRouting {
                 try await Task.sleep(for: .milliseconds(10 * redirects))
             case .clusterDown:
                 refreshSoon()
-                throw StoreClientError(.partUnavailable, "Redis Cluster \(url): \(got[index])")
+                throw StoreClientError(.partUnavailable, "Redis Cluster \(url): \(got[0])")
             }
         }
     }

@@ -20,6 +20,23 @@ struct RedisCommand {
         writeLineEnd()
     }
 
+    /// `WAIT <replicas> <milliseconds>`: wait until that many replicas have this connection's writes.
+    static func wait(replicas: Int, milliseconds: Int, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var command = RedisCommand(arguments: 3, capacity: 32, allocator: allocator)
+        command.append("WAIT")
+        command.append(replicas)
+        command.append(milliseconds)
+        return command.buffer
+    }
+
+    /// Whether `command` is a ``wait(replicas:milliseconds:allocator:)`` (which must stay on the
+    /// connection of the write before it).
+    static func isWait(_ command: ByteBuffer) -> Bool {
+        command.readableBytesView.starts(with: waitPrefix)
+    }
+
+    private static let waitPrefix = Array("*3\r\n$4\r\nWAIT\r\n".utf8)
+
     /// Appends a text argument.
     mutating func append(_ text: String) {
         buffer.writeInteger(UInt8(ascii: "$"))

@@ -161,11 +161,7 @@ public final class RedisSessionStore: SessionStore {
 
     /// `WAIT <replicas> <milliseconds>`.
     private func waitCommand() -> ByteBuffer {
-        var command = RedisCommand(arguments: 3, capacity: 32, allocator: allocator)
-        command.append("WAIT")
-        command.append(replicaAcknowledgements)
-        command.append(waitMilliseconds)
-        return command.buffer
+        RedisCommand.wait(replicas: replicaAcknowledgements, milliseconds: waitMilliseconds, allocator: allocator)
     }
 
     /// A `WAIT` reply: fewer replicas than asked means the write may not survive a failover, so

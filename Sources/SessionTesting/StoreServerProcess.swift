@@ -109,7 +109,9 @@ public final class StoreServerProcess: Sendable {
     private var arguments: [String] {
         switch kind {
         case .redis(let password):
-            var arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+            // Its own folder: a server that becomes a replica (Sentinel converts a returning master)
+            // writes the RDB it receives there, not in the working directory.
+            var arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path]
             if let password { arguments += ["--requirepass", password] }
             return arguments
         case .redisClusterNode(let timeout):

@@ -1,3 +1,4 @@
+import NIOCore
 import SessionManager
 import Testing
 
@@ -54,5 +55,15 @@ import Testing
         #expect(RedisRedirect(.error("ERR unknown command")) == nil)
         #expect(RedisRedirect(.status("OK")) == nil)
         #expect(RedisRedirect(.error("MOVED x y")) == nil)
+    }
+}
+
+@Suite struct RedisWaitCommandTests {
+    @Test func aWaitIsRecognisedAndNothingElseIs() {
+        let allocator = ByteBufferAllocator()
+        #expect(RedisCommand.isWait(RedisCommand.wait(replicas: 1, milliseconds: 750, allocator: allocator)))
+        #expect(String(buffer: RedisCommand.wait(replicas: 2, milliseconds: 9, allocator: allocator)) == "*3\r\n$4\r\nWAIT\r\n$1\r\n2\r\n$1\r\n9\r\n")
+        #expect(!RedisCommand.isWait(RedisCommand.encode("SET", "WAIT", allocator: allocator)))
+        #expect(!RedisCommand.isWait(RedisCommand.encode("GET", "k", allocator: allocator)))
     }
 }

@@ -215,6 +215,32 @@ import Testing
         }
     }
 
+    /// Mid-migration a session's keys sit on two nodes: its copy still on the source, its lock
+    /// (a new key) on the target. The locked request takes the lock there and still reads the
+    /// copy from the source, after the lock; the write and the release go each where its key is.
+    @Test(.enabled(if: RedisTestCluster.isRunnable))
+    func aLockedChangeDuringAMigrationReadsTheSessionWhereItIs() async throws {
+        try await Self.withCluster { cluster in
+            try await Self.withSample("redis-cluster://" + cluster.seeds, { $0.lockingMode = .all }) { port, store in
+                let cookie = try #require(try await Self.createSessions(1, port: port, clients: 1).first)
+                let key = try Self.id(cookie).storeKey(prefix: "")
+                let slot = try await cluster.slot(of: key)
+                let source = try await cluster.master(ofSlot: slot)
+                let target = (source + 1) % 3
+                try await cluster.beginMigration(slot: slot, from: source, to: target)
+                for expected in 2...4 {
+                    let response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: [("Cookie", cookie)])
+                    #expect(response.status == 200 && response.fields["count"] == "\(expected)", "\(response.status) \(response.body)")
+                    #expect(response.values("Set-Cookie").isEmpty, "the same session, not a new one")
+                }
+                #expect(store.clusterRedirects.ask >= 3, "the lock and its release went to the target: \(store.clusterRedirects)")
+                try await cluster.moveKeys(slot: slot, from: source, to: target)
+                try await cluster.finishMigration(slot: slot, to: target, masters: [0, 1, 2])
+                #expect(try await Self.count(port: port, cookie) == 4)
+            }
+        }
+    }
+
     @Test(.enabled(if: RedisTestCluster.isRunnable), arguments: [false, true])
     func aKilledMastersSlotsAreServedAgainAfterItsReplicaIsPromoted(durable: Bool) async throws {
         try await Self.withCluster(replicas: 1) { cluster in

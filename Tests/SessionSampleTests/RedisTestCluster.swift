@@ -100,22 +100,37 @@ final class RedisTestCluster: Sendable {
     /// the source's: clients get `ASK`), then assigns it to the target on every master (clients of
     /// the source get `MOVED`).
     func migrate(slot: Int, from source: Int, to target: Int, masters: [Int], pause: Duration) async throws {
-        let sourceID = try await id(source)
-        let targetID = try await id(target)
-        try await command(target, "CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", sourceID)
-        try await command(source, "CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", targetID)
+        try await beginMigration(slot: slot, from: source, to: target)
+        try await moveKeys(slot: slot, from: source, to: target)
+        try await Task.sleep(for: pause)
+        try await finishMigration(slot: slot, to: target, masters: masters)
+    }
+
+    /// Marks `slot` migrating from `source` and importing on `target`: from now on the source
+    /// serves the slot's keys it still has and answers `ASK` for the others.
+    func beginMigration(slot: Int, from source: Int, to target: Int) async throws {
+        try await command(target, "CLUSTER", "SETSLOT", "\(slot)", "IMPORTING", try await id(source))
+        try await command(source, "CLUSTER", "SETSLOT", "\(slot)", "MIGRATING", try await id(target))
+    }
+
+    /// Moves the keys of `slot` still on `source` to `target` (`MIGRATE`).
+    func moveKeys(slot: Int, from source: Int, to target: Int) async throws {
         while true {
             guard case .array(let keys) = try await command(source, "CLUSTER", "GETKEYSINSLOT", "\(slot)", "100") else { throw ClientError("GETKEYSINSLOT") }
             let names = keys.compactMap { key -> String? in
                 if case .bulk(let bytes) = key { return String(decoding: bytes, as: UTF8.self) }
                 return nil
             }
-            guard !names.isEmpty else { break }
+            guard !names.isEmpty else { return }
             let arguments = ["MIGRATE", "127.0.0.1", "\(nodes[target].port)", "", "0", "5000", "KEYS"] + names
             _ = try await admins[source].command(arguments.map { Array($0.utf8) })
         }
-        try await Task.sleep(for: pause)
-        for index in [target, source] + masters.filter({ $0 != source && $0 != target }) {
+    }
+
+    /// Assigns `slot` to `target` on every master (clients of the others get `MOVED`).
+    func finishMigration(slot: Int, to target: Int, masters: [Int]) async throws {
+        let targetID = try await id(target)
+        for index in [target] + masters.filter({ $0 != target }) {
             try await command(index, "CLUSTER", "SETSLOT", "\(slot)", "NODE", targetID)
         }
     }
