@@ -12,7 +12,7 @@ import Synchronization
 ///   moved slot rarely moves alone); `ASK` (a slot in migration) resends the command once to the
 ///   target after `ASKING`; `TRYAGAIN` retries shortly. At most ``maximumRedirects`` per command.
 ///   A batch (commands of one session sent back to back) that is redirected part way resends the
-///   rest one command at a time (see ``send(_:key:)-(…)``).
+///   rest one command at a time, each from the slot's master (see the batch `send`).
 /// - **Failover.** A master that cannot be reached makes the command fail at once and asks for a
 ///   refresh; once the cluster has promoted a replica, the refreshed map sends the slot's commands
 ///   there, with no restart.

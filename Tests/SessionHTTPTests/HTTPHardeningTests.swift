@@ -20,23 +20,12 @@ import Testing
     @Test func aClientResetBetweenRequestsClosesOnlyItsConnection() async throws {
         try await LiveServer.with(try makeServer()) { port in
             for _ in 0..<20 {
-                let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-                #expect(descriptor >= 0)
-                var address = sockaddr_in()
-                address.sin_family = sa_family_t(AF_INET)
-                address.sin_port = in_port_t(UInt16(port).bigEndian)
-                address.sin_addr.s_addr = inet_addr("127.0.0.1")
-                let connected = withUnsafePointer(to: &address) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-                }
-                #expect(connected == 0)
+                let descriptor = try RawSocket.connect(port: port)
                 let request = Array("GET /myapp/x HTTP/1.1\r\nHost: x\r\n\r\n".utf8)
                 #expect(write(descriptor, request, request.count) == request.count)
                 var buffer = [UInt8](repeating: 0, count: 4096)
                 #expect(read(descriptor, &buffer, buffer.count) > 0, "the first request is answered")
-                var linger = Glibc.linger(l_onoff: 1, l_linger: 0)
-                setsockopt(descriptor, SOL_SOCKET, SO_LINGER, &linger, socklen_t(MemoryLayout<Glibc.linger>.size))
-                close(descriptor)
+                RawSocket.reset(descriptor)
             }
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await RawHTTPClient.get(port: port, "/myapp/x").status == 200, "the server still serves")

@@ -102,19 +102,5 @@ import Testing
     }
 
     /// A blocking socket connected to the port (kept raw: the test must hold more sockets than the server may).
-    static func connectRaw(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard result == 0 else {
-            close(fd)
-            throw SampleProcessTests.SampleProcessError("connect failed: errno \(errno)")
-        }
-        return fd
-    }
+    static func connectRaw(port: Int) throws -> Int32 { try RawSocket.connect(port: port) }
 }
