@@ -44,12 +44,10 @@ final class RedisClusterRouter: RedisRouting {
         var masterPools: [NodeConnectionPool<RedisValue>?] = []
         /// Whether a node answered the last refresh (see the type's availability note).
         var reachable = true
-        var refreshWanted = false
-        var refreshing = false
-        var lastRefresh: ContinuousClock.Instant?
         var shutDown = false
     }
     private let state = Mutex(State())
+    private let watch = TopologyWatch(interval: refreshInterval, spacing: refreshSpacing)
     private let moved = Atomic<Int>(0)
     private let asked = Atomic<Int>(0)
 
@@ -144,9 +142,9 @@ final class RedisClusterRouter: RedisRouting {
                 address = Self.resolve(to, from: address)
                 pool = state.withLock { state in
                     state.map.assign(movedSlot, to: address)
-                    state.refreshWanted = true
                     return connections(to: address, in: &state)
                 }
+                refreshSoon()
             case .ask(_, let to):
                 asked.add(1, ordering: .relaxed)
                 address = Self.resolve(to, from: address)
@@ -170,24 +168,16 @@ final class RedisClusterRouter: RedisRouting {
     }
 
     /// The master of `slot` and its pool. A slot without a master (no map yet: a request before
-    /// ``run()`` read it, or the cluster was away) is looked up with a refresh of the map right away,
-    /// unless one ran in the last ``refreshSpacing``.
+    /// ``run()`` read it, or the cluster was away) waits for a refresh under way, or refreshes the
+    /// map itself (``TopologyWatch/settle(until:lookingWith:)``).
     private func target(of slot: Int) async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
         var found = lookUp(slot)
         if found == nil {
-            // A refresh under way (the one at start) is waited for, at most the operation timeout.
-            let deadline = ContinuousClock.now + configuration.operationTimeout
-            while state.withLock({ $0.refreshing }), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            try await watch.settle(until: .now + configuration.operationTimeout) { await refresh() }
             found = lookUp(slot)
-            let due = state.withLock { state in state.lastRefresh.map { ContinuousClock.now - $0 >= Self.refreshSpacing } ?? true }
-            if found == nil && due {
-                await refresh()
-                found = lookUp(slot)
-            }
         }
         guard let found else {
+            watch.request()
             throw failure(.partUnavailable, "Redis Cluster \(url): no master known for slot \(slot)")
         }
         return found
@@ -195,10 +185,7 @@ final class RedisClusterRouter: RedisRouting {
 
     private func lookUp(_ slot: Int) -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
         state.withLock { state in
-            guard let index = state.map.masterIndex(of: slot) else {
-                state.refreshWanted = true
-                return nil
-            }
+            guard let index = state.map.masterIndex(of: slot) else { return nil }
             let master = state.map.masters[index]
             if index < state.masterPools.count, let pool = state.masterPools[index] { return (master, pool) }
             let pool = connections(to: master, in: &state)
@@ -224,9 +211,7 @@ final class RedisClusterRouter: RedisRouting {
         return otherwise ?? StoreClientError(.nodeDown, message + " (no node of the cluster answers)")
     }
 
-    private func refreshSoon() {
-        state.withLock { $0.refreshWanted = true }
-    }
+    private func refreshSoon() { watch.request() }
 
     /// The pool of a cluster node, created on first use.
     private func connections(to address: RedisAddress, in state: inout State) -> NodeConnectionPool<RedisValue> {
@@ -250,13 +235,10 @@ final class RedisClusterRouter: RedisRouting {
     }
 
     /// Reads the slot map from the first node that gives one: the known masters, then the seeds.
+    /// Run through ``watch`` (which records when it ran).
     @discardableResult
-    func refresh() async -> RefreshOutcome {
-        defer { state.withLock { $0.refreshing = false } }
+    private func refresh() async -> RefreshOutcome {
         let candidates: [(RedisAddress, NodeConnectionPool<RedisValue>)] = state.withLock { state in
-            state.refreshWanted = false
-            state.refreshing = true
-            state.lastRefresh = .now
             var seen = Set<RedisAddress>()
             return (state.map.masters + url.seeds).filter { seen.insert($0).inserted }.map { ($0, connections(to: $0, in: &state)) }
         }
@@ -318,7 +300,7 @@ final class RedisClusterRouter: RedisRouting {
     /// the map current until cancelled: every ``refreshInterval``, and within a few milliseconds of
     /// a redirect or an unreachable master (at most every ``refreshSpacing``).
     func run() async throws {
-        switch await refresh() {
+        switch await watch.look({ await refresh() }) {
         case .refreshed: break
         case .notACluster(let why):
             throw StoreClientError(.serverError, "Redis Cluster \(url) cannot be used: \(why) (is cluster-enabled set on that server?)")
@@ -326,14 +308,7 @@ final class RedisClusterRouter: RedisRouting {
             logger.warning("Redis Cluster not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(why)"])
         }
         var wasReachable = state.withLock { $0.reachable }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(20))
-            let due = state.withLock { state in
-                guard let last = state.lastRefresh else { return true }
-                let age = ContinuousClock.now - last
-                return (state.refreshWanted && age >= Self.refreshSpacing) || age >= Self.refreshInterval
-            }
-            guard due, !Task.isCancelled else { continue }
+        await watch.keepCurrent {
             let outcome = await refresh()
             let reachable = outcome == .refreshed
             if reachable != wasReachable {

@@ -31,11 +31,9 @@ final class RedisSentinelRouter: RedisRouting {
     private struct State {
         var master: RedisAddress?
         var pool: NodeConnectionPool<RedisValue>?
-        var discoveryWanted = false
-        var discovering = false
-        var lastDiscovery: ContinuousClock.Instant?
     }
     private let state = Mutex(State())
+    private let watch = TopologyWatch(interval: checkInterval, spacing: discoverySpacing)
 
     init(url: RedisSentinelURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
@@ -47,9 +45,6 @@ final class RedisSentinelRouter: RedisRouting {
             (address, RedisServerConnector.pool(RedisURL(host: address.host, port: address.port), configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger))
         }
     }
-
-    /// The master in use, if one is known.
-    var master: RedisAddress? { state.withLock { $0.master } }
 
     var commandsFromOtherThreads: Int { state.withLock { $0.pool?.commandsFromOtherThreads ?? 0 } }
 
@@ -81,27 +76,21 @@ final class RedisSentinelRouter: RedisRouting {
         return replies
     }
 
-    /// The master in use and its pool. While none is known and a discovery is under way (the one
-    /// at start), it is waited for, at most the operation timeout.
+    /// The master in use and its pool. While none is known, a discovery under way (the one at
+    /// start) is waited for, or one is run (``TopologyWatch/settle(until:lookingWith:)``).
     private func current() async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
         func known() -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
-            state.withLock { state in
-                guard let master = state.master, let pool = state.pool else {
-                    state.discoveryWanted = true
-                    return nil
-                }
-                return (master, pool)
-            }
+            state.withLock { state in state.master.flatMap { master in state.pool.map { (master, $0) } } }
         }
         var current = known()
         if current == nil {
-            let deadline = ContinuousClock.now + configuration.operationTimeout
-            while state.withLock({ $0.discovering || $0.lastDiscovery == nil }), ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(5))
-            }
+            try await watch.settle(until: .now + configuration.operationTimeout) { await discover() }
             current = known()
         }
-        guard let current else { throw StoreClientError(.nodeDown, "Redis Sentinel \(url): no master of '\(url.masterName)' known") }
+        guard let current else {
+            watch.request()
+            throw StoreClientError(.nodeDown, "Redis Sentinel \(url): no master of '\(url.masterName)' known")
+        }
         return current
     }
 
@@ -113,9 +102,7 @@ final class RedisSentinelRouter: RedisRouting {
         throw StoreClientError(.nodeDown, "Redis Sentinel \(url): \(master) is a replica now (\(message))")
     }
 
-    private func discoverSoon() {
-        state.withLock { $0.discoveryWanted = true }
-    }
+    private func discoverSoon() { watch.request() }
 
     // MARK: Discovery
 
@@ -131,14 +118,9 @@ final class RedisSentinelRouter: RedisRouting {
     }
 
     /// Asks the sentinels for the master and checks it; a master found replaces the one in use.
+    /// Run through ``watch`` (which records when it ran).
     @discardableResult
-    func discover() async -> DiscoveryOutcome {
-        state.withLock { state in
-            state.discoveryWanted = false
-            state.discovering = true
-            state.lastDiscovery = .now
-        }
-        defer { state.withLock { $0.discovering = false } }
+    private func discover() async -> DiscoveryOutcome {
         var problem = "no sentinel answered"
         var answered = false
         var unknown = true
@@ -210,7 +192,7 @@ final class RedisSentinelRouter: RedisRouting {
     /// the service; none answering, or no master reachable, is logged (it may come up) and the node
     /// is down until a master is found. Then follows failovers until cancelled.
     func run() async throws {
-        switch await discover() {
+        switch await watch.look({ await discover() }) {
         case .found: break
         case .unknownName:
             throw StoreClientError(.serverError, "Redis Sentinel \(url): no sentinel knows a master named '\(url.masterName)'")
@@ -228,26 +210,16 @@ final class RedisSentinelRouter: RedisRouting {
         await shutdown()
     }
 
-    /// Discovers again when asked to (at most every ``discoverySpacing``) and every ``checkInterval``.
+    /// Discovers again when asked to (at most every ``discoverySpacing``) and every ``checkInterval``;
+    /// a master lost is logged once per outage, not per attempt.
     private func keepCurrent() async {
-        var lastProblem: String?
-        while !Task.isCancelled {
-            try? await Task.sleep(for: .milliseconds(20))
-            let due = state.withLock { state in
-                guard let last = state.lastDiscovery else { return true }
-                let age = ContinuousClock.now - last
-                return (state.discoveryWanted && age >= Self.discoverySpacing) || age >= Self.checkInterval
+        var missing = false
+        await watch.keepCurrent {
+            let found = if case .found = await discover() { true } else { false }
+            if !found && !missing {
+                logger.warning("Redis Sentinel master not reachable; commands fail until a master is found", metadata: ["sm.node": "\(url)"])
             }
-            guard due, !Task.isCancelled else { continue }
-            switch await discover() {
-            case .found: lastProblem = nil
-            case .unknownName, .unavailable:
-                // Logged once per outage, not per attempt.
-                if lastProblem == nil {
-                    lastProblem = "down"
-                    logger.warning("Redis Sentinel master not reachable; commands fail until a master is found", metadata: ["sm.node": "\(url)"])
-                }
-            }
+            missing = !found
         }
     }
 

@@ -1,4 +1,5 @@
 import SessionManager
+import SessionStoreNIO
 
 /// Which master serves which of Redis Cluster's 16384 hash slots, read from `CLUSTER SLOTS`.
 ///
@@ -64,8 +65,8 @@ struct RedisSlotMap: Sendable, Equatable {
         }
     }
 
-    private static func malformed(_ value: RedisValue) -> StoreClientErrorMessage {
-        StoreClientErrorMessage("CLUSTER SLOTS answered with an unexpected shape: \(value)")
+    private static func malformed(_ value: RedisValue) -> StoreClientError {
+        StoreClientError(.protocolError, "CLUSTER SLOTS answered with an unexpected shape: \(value)")
     }
 
     /// The hash slot of a key: CRC16 (XMODEM) of its hash tag (the text between the first `{` and
@@ -122,10 +123,4 @@ enum RedisRedirect: Equatable {
         let address = RedisAddress(host: String(words[2][..<colon]), port: port)
         self = words[0] == "MOVED" ? .moved(slot: slot, to: address) : .ask(slot: slot, to: address)
     }
-}
-
-/// A topology reply the client cannot read.
-struct StoreClientErrorMessage: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
 }

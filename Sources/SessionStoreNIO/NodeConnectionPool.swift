@@ -72,12 +72,11 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         return try await connection.send(bytes, timeout: configuration.operationTimeout)
     }
 
-    /// Sends two commands back to back on one connection (see
-    /// ``StoreConnection/send(_:then:timeout:)``): the server runs the second after the first.
+    /// Sends two commands back to back on one connection (the list `send`): the server runs
+    /// the second after the first (a lock, then the read it guards), and the caller waits one round trip.
     public func send(_ first: ByteBuffer, then second: ByteBuffer) async throws -> (Reply, Reply) {
-        let connection = try await connection()
-        if !connection.channel.eventLoop.inEventLoop { hops.add(2, ordering: .relaxed) }
-        return try await connection.send(first, then: second, timeout: configuration.operationTimeout)
+        let replies = try await send([first, second])
+        return (replies[0], replies[1])
     }
 
     /// Sends commands back to back on one connection (see ``StoreConnection/send(_:timeout:)``).

@@ -90,8 +90,8 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         enqueue(bytes, Waiting(completion: .continuation(continuation), deadline: deadline), promise: nil, context: context)
     }
 
-    /// As ``send(_:deadline:continuation:)``, with a promise for the reply (the first command of a
-    /// pair, see ``StoreConnection/send(_:then:timeout:)``).
+    /// As ``send(_:deadline:continuation:)``, with a promise for the reply (the earlier commands of a
+    /// batch, see ``StoreConnection/send(_:timeout:)``).
     public func send(_ bytes: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<Reply>) {
         guard let context else {
             promise.fail(StoreClientError(.connectionClosed, "connection is closed"))

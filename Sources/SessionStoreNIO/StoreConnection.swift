@@ -33,14 +33,6 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
         }
     }
 
-    /// Sends two commands back to back on this connection, in one write, and waits for both
-    /// replies: the server runs the second after the first (a lock, then the read it guards), and
-    /// the caller waits one round trip.
-    public func send(_ first: ByteBuffer, then second: ByteBuffer, timeout: Duration) async throws -> (Reply, Reply) {
-        let replies = try await send([first, second], timeout: timeout)
-        return (replies[0], replies[1])
-    }
-
     /// Sends commands back to back on this connection, in one write, and waits for every reply (in
     /// order): the server runs them in order, with nothing of another connection's in between for
     /// a command that, like Redis `WAIT`, concerns the connection's own earlier writes.

@@ -67,3 +67,25 @@ import Testing
         #expect(!RedisCommand.isWait(RedisCommand.encode("GET", "k", allocator: allocator)))
     }
 }
+
+/// When the cluster and Sentinel routers look at their topology again, without sockets.
+@Suite struct RefreshScheduleTests {
+    @Test func looksAtOnceThenEveryIntervalOrSoonAfterARequest() {
+        var schedule = RefreshSchedule(interval: .seconds(5), spacing: .milliseconds(100))
+        let start = ContinuousClock.now
+        #expect(schedule.isDue(at: start) && schedule.mayLookInline(at: start), "never looked: due")
+        schedule.begin(at: start)
+        #expect(!schedule.mayLookInline(at: start), "one under way")
+        schedule.end()
+        #expect(!schedule.isDue(at: start + .seconds(1)), "nothing asked, interval not passed")
+        #expect(schedule.isDue(at: start + .seconds(5)))
+        schedule.request()
+        #expect(!schedule.isDue(at: start + .milliseconds(50)), "asked, but within the spacing")
+        #expect(!schedule.mayLookInline(at: start + .milliseconds(50)), "a flood of commands does not become a flood of looks")
+        #expect(schedule.isDue(at: start + .milliseconds(100)))
+        #expect(schedule.mayLookInline(at: start + .milliseconds(100)))
+        schedule.begin(at: start + .milliseconds(100))
+        schedule.end()
+        #expect(!schedule.isDue(at: start + .milliseconds(250)), "the request was served by that look")
+    }
+}

@@ -55,12 +55,12 @@ import Testing
                 // here (reads are served at once either way: the counts below are read).
                 var recovery: Duration? = .zero
                 for (index, load) in results.enumerated() {
-                    guard let first = load.served.first(where: { $0 > killed }) else {
-                        if !durable { Issue.record("session \(index) is served again") }
+                    guard let again = load.servedAgain(after: killed) else {
+                        if !durable { Issue.record("session \(index) failed after the kill and is served again") }
                         recovery = nil
                         break
                     }
-                    recovery = recovery.map { max($0, first - killed) }
+                    recovery = recovery.map { max($0, again) }
                 }
                 var role = "unknown"
                 if case .array(let fields)? = try? await group.command(0, "ROLE") {
