@@ -1,5 +1,7 @@
 import ArgumentParser
+import CoreMetrics
 import Logging
+import Prometheus
 import NIOCore
 import ServiceLifecycle
 import UnixSignals
@@ -50,7 +52,23 @@ struct SessionSample: AsyncParsableCommand {
             FileHandleOutput.standardError("\(error)\n")
             throw ExitCode(2)
         }
-        let server = try SampleServer.makeServer(configuration: serverConfiguration, logger: logger)
+        // The program picks the metrics backend (the library never does): Prometheus, served by
+        // the status app (`<Context path="/status" app="metrics"/>`) at /status/metrics.
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Store operations take tens of microseconds to milliseconds: finer buckets than the
+        // default (5 ms to 10 s).
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(50), .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1),
+            .milliseconds(2.5), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+            .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5),
+        ]
+        MetricsSystem.bootstrap(factory)
+        let server = try SampleServer.makeServer(
+            configuration: serverConfiguration,
+            metricsExposition: { registry.emitToBuffer() },
+            logger: logger
+        )
         let group = ServiceGroup(
             configuration: .init(services: [server], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
         )

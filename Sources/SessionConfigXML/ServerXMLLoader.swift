@@ -30,7 +30,7 @@ public struct ServerXMLLoader: Sendable {
     /// msm `<Manager>` attributes that later work implements; rejected until then.
     public static let notYetSupportedManagerAttributes: Set<String> = [
         "backupThreadCount",
-        "copyCollectionsForSerialization", "customConverter", "enableStatistics",
+        "copyCollectionsForSerialization", "customConverter",
         "memcachedProtocol", "username", "password",
     ]
 
@@ -197,7 +197,7 @@ private struct ElementReader {
             attributes: [
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
-                "sessionBackupAsync", "sessionBackupTimeout", "enabled", "storageKeyPrefix", "residentSessionLimit",
+                "sessionBackupAsync", "sessionBackupTimeout", "enabled", "enableStatistics", "storageKeyPrefix", "residentSessionLimit",
                 "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas",
             ],
             children: []
@@ -254,6 +254,7 @@ private struct ElementReader {
             manager.sessionBackupTimeout = .milliseconds(try integer(timeout, in: element, range: 1...600_000, meaning: "milliseconds, 1-600000"))
         }
         if let enabled = element.attribute("enabled") { manager.enabled = try boolean(enabled, in: element) }
+        if let statistics = element.attribute("enableStatistics") { manager.enableStatistics = try boolean(statistics, in: element) }
         if let prefix = element.attribute("storageKeyPrefix") {
             do {
                 manager.storageKeyPrefix = try StorageKeyPrefix.make(prefix.value, host: host, context: contextPath)

@@ -68,6 +68,7 @@ extension HTTPServer {
                 configuration: context.manager,
                 nodes: try nodes(context),
                 jvmRoute: configuration.jvmRoute,
+                context: context.path.isEmpty ? "/" : context.path,
                 logger: contextLogger
             )
             return MountedContext(

@@ -38,6 +38,8 @@ public final class HTTPServer: Service {
     ) {
         self.connector = connector
         self.router = ContextRouter(contexts: contexts)
+        // A status app shows the contexts of the server it is mounted on.
+        for context in contexts { (context.app as? StatusApp)?.board.show(contexts) }
         var seen = Set<ObjectIdentifier>()
         self.managers = contexts.map(\.sessions.manager).filter { seen.insert(ObjectIdentifier($0)).inserted }
         self.group = eventLoopGroup

@@ -62,6 +62,10 @@ public struct ManagerConfiguration: Sendable {
     /// `false`: sessions live only in this process's memory and no store is used (msm `enabled`).
     /// Default: `true`.
     public var enabled = true
+    /// `false`: the context's statistics (swift-metrics counters and timers, see README →
+    /// Operations) are no-ops whatever backend the program bootstrapped (msm `enableStatistics`).
+    /// The status page's node table is kept either way. Default: `true`.
+    public var enableStatistics = true
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
     public var operationTimeout: Duration = .milliseconds(1000)
     /// Replicas of a Redis node that must acknowledge each session write before it counts as done

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -16,9 +17,11 @@ final class NodeAvailability: Sendable {
     private let up = Atomic<Bool>(true)
     private let transitions = Atomic<Int>(0)
     private let name: String
+    private let metrics: NodeMetrics
 
-    init(name: String) {
+    init(name: String, metrics: NodeMetrics) {
         self.name = name
+        self.metrics = metrics
     }
 
     /// `true` unless the last operation on the node failed for want of an answer.
@@ -33,6 +36,8 @@ final class NodeAvailability: Sendable {
         guard !up.load(ordering: .relaxed) else { return }
         if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             transitions.add(1, ordering: .relaxed)
+            metrics.cameBack.increment()
+            metrics.up.record(1)
             logger.notice("store node available again", metadata: ["sm.node": "\(name)"])
         }
     }
@@ -41,6 +46,8 @@ final class NodeAvailability: Sendable {
     func failed(_ error: any Error, _ logger: Logger) {
         if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
             transitions.add(1, ordering: .relaxed)
+            metrics.wentDown.increment()
+            metrics.up.record(0)
             logger.warning(
                 "store node unavailable: its sessions are read from their backups and new sessions go to other nodes until it answers again",
                 metadata: ["sm.node": "\(name)", "sm.error": "\(error)"]

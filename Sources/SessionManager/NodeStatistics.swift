@@ -1,7 +1,8 @@
+import CoreMetrics
 import Synchronization
 
-/// Counters of one store node, kept by ``SessionStorage`` (plain counters for now: the
-/// operability work exports them as metrics).
+/// Counters of one store node, kept by ``SessionStorage``: read by ``SessionManager/nodeAvailability``
+/// (the status page) and exported through swift-metrics (``NodeMetrics``).
 ///
 /// Relaxed atomics: each is a statistic read now and then, never a decision.
 final class NodeStatistics: Sendable {
@@ -9,18 +10,70 @@ final class NodeStatistics: Sendable {
     private let writes = Atomic<Int>(0)
     private let backupWrites = Atomic<Int>(0)
     private let refusals = Atomic<Int>(0)
+    private let operations = Atomic<Int>(0)
+    private let failures = Atomic<Int>(0)
+    /// Latency of every operation (answered or not).
+    let latency = LatencyHistogram()
+    let metrics: NodeMetrics
+
+    init(metrics: NodeMetrics) {
+        self.metrics = metrics
+    }
 
     /// A session (primary or backup copy) was read from the node.
     func loaded() { loads.add(1, ordering: .relaxed) }
     /// A session's primary copy was written to the node.
     func wrote() { writes.add(1, ordering: .relaxed) }
     /// A session's backup copy was written to the node.
-    func wroteBackup() { backupWrites.add(1, ordering: .relaxed) }
-    /// The node answered a command with a refusal (see ``StoreFailureKind/refused``).
-    func refused() { refusals.add(1, ordering: .relaxed) }
+    func wroteBackup() {
+        backupWrites.add(1, ordering: .relaxed)
+        metrics.backupWritten.increment()
+    }
+    /// A backup copy could not be written to the node.
+    func backupFailed() { metrics.backupFailed.increment() }
+
+    /// One operation ended after `nanoseconds`: answered, refused (see
+    /// ``StoreFailureKind/refused``) or unanswered (unreachable, timed out).
+    @inline(__always)
+    func operation(nanoseconds: Int, outcome: Outcome) {
+        operations.add(1, ordering: .relaxed)
+        latency.record(nanoseconds: nanoseconds)
+        metrics.duration.recordNanoseconds(Int64(nanoseconds))
+        switch outcome {
+        case .answered: metrics.succeeded.increment()
+        case .refused:
+            refusals.add(1, ordering: .relaxed)
+            metrics.refused.increment()
+        case .unanswered:
+            failures.add(1, ordering: .relaxed)
+            metrics.failed.increment()
+        }
+    }
+
+    /// How an operation on the node ended.
+    enum Outcome { case answered, refused, unanswered }
 
     /// The counters now.
-    var snapshot: (loads: Int, writes: Int, backupWrites: Int, refusedCommands: Int) {
-        (loads.load(ordering: .relaxed), writes.load(ordering: .relaxed), backupWrites.load(ordering: .relaxed), refusals.load(ordering: .relaxed))
+    var snapshot: Snapshot {
+        Snapshot(
+            loads: loads.load(ordering: .relaxed),
+            writes: writes.load(ordering: .relaxed),
+            backupWrites: backupWrites.load(ordering: .relaxed),
+            refusedCommands: refusals.load(ordering: .relaxed),
+            operations: operations.load(ordering: .relaxed),
+            failedOperations: failures.load(ordering: .relaxed),
+            latencyBuckets: latency.snapshot
+        )
+    }
+
+    /// The counters at one moment.
+    struct Snapshot {
+        let loads: Int
+        let writes: Int
+        let backupWrites: Int
+        let refusedCommands: Int
+        let operations: Int
+        let failedOperations: Int
+        let latencyBuckets: [Int]
     }
 }

@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -162,6 +163,7 @@ public final class RequestSessions: Sendable {
         if let existing = try await existingSession() { return existing }
         let created = manager.makeSession()
         try manager.register(newSession: created)
+        manager.metrics.created.increment()
         return state.withLock { state in
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
@@ -183,6 +185,7 @@ public final class RequestSessions: Sendable {
             state.finished = true
             return (state.current, state.replaced, state.resolved)
         }
+        (current == nil ? manager.metrics.requestsWithoutSession : manager.metrics.requestsWithSession).increment()
         if let requestID = locking?.requestID, resolved || current != nil {
             // lockingMode="auto" learns from each request that looked at its session. Creating a
             // session is no change (a fresh id needs no lock), changing one is.

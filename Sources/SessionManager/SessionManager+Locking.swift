@@ -1,3 +1,4 @@
+import CoreMetrics
 import Logging
 import Synchronization
 
@@ -106,16 +107,21 @@ extension SessionManager {
             }
             if case .read(let read, let lock) = outcome {
                 storeWorked()
-                if lock != nil { lockStatistics.taken.add(1, ordering: .relaxed) }
+                if lock != nil {
+                    lockStatistics.taken.add(1, ordering: .relaxed)
+                    metrics.lockTaken.increment()
+                }
                 if waited {
-                    let nanoseconds = (ContinuousClock.now - start).components
-                    lockStatistics.waitNanoseconds.add(Int(nanoseconds.seconds) * 1_000_000_000 + Int(nanoseconds.attoseconds / 1_000_000_000), ordering: .relaxed)
+                    let nanoseconds = SessionStorage.nanoseconds(since: start)
+                    lockStatistics.waitNanoseconds.add(nanoseconds, ordering: .relaxed)
+                    metrics.lockWait.recordNanoseconds(Int64(nanoseconds))
                 }
                 return (read, lock)
             }
             if !waited {
                 waited = true
                 lockStatistics.waits.add(1, ordering: .relaxed)
+                metrics.lockWaited.increment()
             }
             let now = ContinuousClock.now
             guard now < deadline else {
@@ -128,6 +134,7 @@ extension SessionManager {
 
     private func lockFailed(_ id: SessionID, reason: String, error: (any Error)?, ttl: Duration) async throws -> (SessionStorage.Read?, SessionLock?) {
         lockStatistics.failures.add(1, ordering: .relaxed)
+        metrics.lockFailed.increment()
         let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)"]
         guard configuration.lockFailure == .proceed else {
             logger.debug("lock not acquired; the request is answered 503", metadata: metadata)
@@ -167,9 +174,13 @@ extension SessionManager {
                 // Tried again next time; a lock not extended for a whole expiration counts as lost.
                 continue
             }
-            if renewed != nil { lockStatistics.renewals.add(1, ordering: .relaxed) }
+            if renewed != nil {
+                lockStatistics.renewals.add(1, ordering: .relaxed)
+                metrics.lockRenewed.increment()
+            }
             if active.lockRenewed(lock, as: renewed, startedAt: started) {
                 lockStatistics.lost.add(1, ordering: .relaxed)
+                metrics.lockLost.increment()
                 logger.warning(
                     "a session lock was lost while its request ran (it expired, or another node took it); the request's changes will not be written",
                     metadata: ["sm.lock": "\(lock.lock.key.suffix(12))"]

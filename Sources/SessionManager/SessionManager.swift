@@ -1,3 +1,4 @@
+import CoreMetrics
 import Foundation
 import Logging
 import ServiceLifecycle
@@ -33,6 +34,10 @@ public final class SessionManager: Service, Sendable {
     let writer: SessionWriter
     let active: ActiveSessions
     let logger: Logger
+    /// The context's statistics as swift-metrics handles.
+    let metrics: SessionMetrics
+    /// Ids the store recently did not know: asked again, they cost no store read.
+    let unknownIDs = UnknownSessionIDs()
     /// Used only to name the writer of a blob the configured transcoder cannot read.
     let knownTranscoders: SessionTranscoders
     /// The store failed and has not worked since (logged when it starts and ends, not per request).
@@ -50,12 +55,15 @@ public final class SessionManager: Service, Sendable {
     ///   - store: where sessions are kept.
     ///   - jvmRoute: this node's route, appended to new ids (`nil`: none).
     ///   - logger: for background events (failed writes, corrupt blobs); never logs whole ids.
+    ///   - context: the context path, the `context` label of its metrics (see ``SessionMetrics``;
+    ///     the handles come from `MetricsSystem.factory` when the manager is made).
     ///   - knownTranscoders: the transcoders whose blobs are named in the warning when the
     ///     configured one cannot read a stored session (after a switch of transcoder).
     public convenience init(
         configuration: ManagerConfiguration,
         store: any SessionStore,
         jvmRoute: String? = nil,
+        context: String = "/",
         logger: Logger,
         knownTranscoders: SessionTranscoders = .standard
     ) {
@@ -63,6 +71,7 @@ public final class SessionManager: Service, Sendable {
             configuration: configuration,
             nodes: [SessionStoreNode(id: nil, store: store)],
             jvmRoute: jvmRoute,
+            context: context,
             logger: logger,
             knownTranscoders: knownTranscoders
         )
@@ -74,11 +83,12 @@ public final class SessionManager: Service, Sendable {
     ///     names its node, and with two or more non-failover nodes every session has a backup copy
     ///     on the next node (see ``SessionStorage``). Run the manager (``run()``): backup writes
     ///     happen in its background work.
-    ///   - Other parameters: as ``init(configuration:store:jvmRoute:logger:knownTranscoders:)``.
+    ///   - Other parameters: as ``init(configuration:store:jvmRoute:context:logger:knownTranscoders:)``.
     public init(
         configuration: ManagerConfiguration,
         nodes: [SessionStoreNode],
         jvmRoute: String? = nil,
+        context: String = "/",
         logger: Logger,
         knownTranscoders: SessionTranscoders = .standard
     ) {
@@ -88,7 +98,9 @@ public final class SessionManager: Service, Sendable {
         self.nodes = nodes
         self.store = nodes[0].store
         self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
-        self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, logger: logger)
+        let metrics = SessionMetrics(context: context, enabled: configuration.enableStatistics)
+        self.metrics = metrics
+        self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, metrics: metrics, logger: logger)
         let mode = Self.residencyMode(configuration, nodes)
         self.residencyMode = mode
         self.active = ActiveSessions(
@@ -97,7 +109,7 @@ public final class SessionManager: Service, Sendable {
         )
         self.stickyRoute = mode == .writeBehind ? jvmRoute : nil
         self.lockingEnabled = configuration.lockingMode.locks && mode == .storeOnly
-        self.writer = SessionWriter(storage: storage, configuration: configuration, active: active)
+        self.writer = SessionWriter(storage: storage, configuration: configuration, active: active, metrics: metrics)
         self.logger = logger
     }
 
@@ -251,6 +263,12 @@ public final class SessionManager: Service, Sendable {
         /// Commands it answered with a refusal (a value too large, a server error): counted, but
         /// they never mark it down (see ``StoreFailureKind``).
         public let refusedCommands: Int
+        /// Operations sent to it (reads, writes, touches, deletes, locks), answered or not.
+        public let operations: Int
+        /// Of those, operations it did not answer (unreachable, timed out).
+        public let failedOperations: Int
+        /// The latencies of its operations so far.
+        public let latency: LatencySnapshot
     }
 
     /// Each node's state and counters, in configuration order.
@@ -259,14 +277,29 @@ public final class SessionManager: Service, Sendable {
             let counters = node.statistics.snapshot
             return NodeState(
                 id: node.id ?? "store",
-                isUp: node.availability.isUp,
+                // A single node without id is never marked down (it has no alternative): the
+                // manager's outage says whether it answers.
+                isUp: node.availability.isUp && (storage.encodesNodeIDs || !storeOutage.isActive),
                 transitionCount: node.availability.transitionCount,
                 loads: counters.loads,
                 writes: counters.writes,
                 backupWrites: counters.backupWrites,
-                refusedCommands: counters.refusedCommands
+                refusedCommands: counters.refusedCommands,
+                operations: counters.operations,
+                failedOperations: counters.failedOperations,
+                latency: LatencySnapshot(buckets: counters.latencyBuckets)
             )
         }
+    }
+
+    /// Sessions this manager keeps in this process's memory: in use by requests, resident between
+    /// requests, and kept by a process-local store (the status page's "in memory").
+    public var sessionsInMemoryCount: Int { active.entryCount + (store.localSessionCount ?? 0) }
+
+    /// Records the gauges of the context's metrics (sessions in memory) now; a metrics endpoint
+    /// calls it before each scrape, so that no timer has to keep them current.
+    public func recordGauges() {
+        metrics.sessionsInMemory.record(sessionsInMemoryCount)
     }
 
     /// Backup touches dropped because the background queue was full.
@@ -337,6 +370,10 @@ public final class SessionManager: Service, Sendable {
     /// handed over in the result; released here when nothing is loaded.
     func load(_ id: SessionID, needsLock: Bool = false) async throws -> ActiveSessions.Loaded? {
         let ttl = Duration.seconds(configuration.maxInactiveInterval)
+        if unknownIDs.contains(id) {
+            metrics.unknownCached.increment()
+            return nil
+        }
         let read: SessionStorage.Read?
         let lock: SessionLock?
         do {
@@ -353,12 +390,15 @@ public final class SessionManager: Service, Sendable {
         }
         guard let read else {
             if let lock { await storage.unlock(lock) }
+            unknownIDs.insert(id)
+            metrics.unknown.increment()
             return nil
         }
         guard var loaded = await decode(read, id, ttl: ttl) else {
             if let lock { await storage.unlock(lock) }
             return nil
         }
+        metrics.loaded.increment()
         loaded.lock = lock
         return loaded
     }
@@ -369,7 +409,9 @@ public final class SessionManager: Service, Sendable {
         let bytes = read.bytes
         let snapshot: SessionSnapshot
         do {
+            let start = ContinuousClock.now
             snapshot = try configuration.transcoder.decode(bytes)
+            metrics.decoding.recordNanoseconds(Int64(SessionStorage.nanoseconds(since: start)))
         } catch {
             let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
             if let writer = knownTranscoders.identify(bytes), writer != configuration.transcoder.name {
@@ -409,6 +451,7 @@ public final class SessionManager: Service, Sendable {
             // id when the request ends, the old key deleted.
             session.takeOver(route: route)
             takeovers.add(1, ordering: .relaxed)
+            metrics.takenOver.increment()
             logger.info("session taken over from another app node", metadata: ["sm.session": "\(id.logTag)", "sm.route": "\(id.jvmRoute ?? "")"])
             if read.relocateTo == nil && !read.fromBackup {
                 return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
@@ -419,6 +462,7 @@ public final class SessionManager: Service, Sendable {
             // is written there with a new backup; the old copies are deleted, best effort.
             session.relocate(toNode: node)
             relocations.add(1, ordering: .relaxed)
+            metrics.relocated.increment()
             logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
             return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
         }
@@ -489,6 +533,7 @@ public final class SessionManager: Service, Sendable {
             if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) { return }
         }
         rejected.add(1, ordering: .relaxed)
+        metrics.rejected.increment()
         sessionLimit.begin {
             logger.warning(
                 "session limit reached (maxActiveSessions \(limit)): new sessions are refused (503) until some expire",

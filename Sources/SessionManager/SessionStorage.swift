@@ -36,15 +36,17 @@ final class SessionStorage: Sendable {
     private let backupAsync: Bool
     private let backupTimeout: Duration
 
-    init(nodes: [SessionStoreNode], configuration: ManagerConfiguration, background: BackgroundWork, logger: Logger) {
+    init(nodes: [SessionStoreNode], configuration: ManagerConfiguration, background: BackgroundWork, metrics: SessionMetrics, logger: Logger) {
         precondition(!nodes.isEmpty, "a manager needs a store node")
         self.nodes = nodes.map { node in
-            Node(
+            let name = node.id ?? "store"
+            let nodeMetrics = metrics.node(name)
+            return Node(
                 id: node.id,
                 store: node.store,
                 isFailover: node.isFailover,
-                availability: NodeAvailability(name: node.id ?? "store"),
-                statistics: NodeStatistics()
+                availability: NodeAvailability(name: name, metrics: nodeMetrics),
+                statistics: NodeStatistics(metrics: nodeMetrics)
             )
         }
         self.availabilities = self.nodes.map(\.availability)
@@ -118,18 +120,23 @@ final class SessionStorage: Sendable {
 
     /// Runs one command on `node`: an answer marks the node up, a failure to answer (unreachable,
     /// timed out) marks it down, a refusal is only counted (``StoreFailureKind``). The error is
-    /// rethrown either way.
+    /// rethrown either way. Its duration and outcome go to the node's statistics.
     private func command<T>(on node: Node, _ body: (any SessionStore) async throws -> T) async throws -> T {
+        let start = ContinuousClock.now
         do {
             let result = try await body(node.store)
+            node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .answered)
             node.availability.worked(logger)
             return result
         } catch {
             if !SessionManager.isOutage(error) {
                 // The node answered: it is up, whatever it thought of this command.
-                node.statistics.refused()
+                node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .refused)
                 node.availability.worked(logger)
-            } else if encodesNodeIDs {
+            } else {
+                node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .unanswered)
+            }
+            if SessionManager.isOutage(error) && encodesNodeIDs {
                 // A single node without id has no alternative: the manager's outage log says it all.
                 node.availability.failed(error, logger)
             }
@@ -293,6 +300,7 @@ final class SessionStorage: Sendable {
                 try await command(on: backup) { try await $0.set(Self.backupKey(key), value: bytes, ttl: Self.backupTTL(ttl)) }
                 backup.statistics.wroteBackup()
             } catch {
+                backup.statistics.backupFailed()
                 logger.debug("backup write failed", metadata: ["sm.node": "\(backup.id ?? "")", "sm.error": "\(error)"])
             }
         }
@@ -354,6 +362,13 @@ final class SessionStorage: Sendable {
         if let backup = backupCandidates(after: primary).first {
             _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
         }
+    }
+
+    /// Nanoseconds from `start` to now.
+    @inline(__always)
+    static func nanoseconds(since start: ContinuousClock.Instant) -> Int {
+        let elapsed = (ContinuousClock.now - start).components
+        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000)
     }
 
     /// Probes each down node once (a cheap command); an answer marks it up.

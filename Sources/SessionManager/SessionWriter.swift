@@ -1,3 +1,4 @@
+import CoreMetrics
 /// Carries out the writes, touches and deletes that the sessions' lifecycles ask for (see
 /// ``SessionLifecycle``): the asynchronous half of the lifecycle, with no decision of its own.
 ///
@@ -12,8 +13,10 @@ final class SessionWriter: Sendable {
     let maxSessionSize: Int
     /// Where the lifecycles are.
     let active: ActiveSessions
+    let metrics: SessionMetrics
 
-    init(storage: SessionStorage, configuration: ManagerConfiguration, active: ActiveSessions) {
+    init(storage: SessionStorage, configuration: ManagerConfiguration, active: ActiveSessions, metrics: SessionMetrics) {
+        self.metrics = metrics
         self.storage = storage
         self.transcoder = configuration.transcoder
         self.filter = configuration.sessionAttributeFilter
@@ -81,7 +84,10 @@ final class SessionWriter: Sendable {
             if let unlock { await storage.unlock(unlock) }
             return
         }
+        let start = ContinuousClock.now
         let bytes = try transcoder.encode(snapshot)
+        metrics.encoding.recordNanoseconds(Int64(SessionStorage.nanoseconds(since: start)))
+        metrics.sessionSize.record(bytes.count)
         guard bytes.count <= maxSessionSize else {
             throw SessionManagerError(
                 .sessionTooLarge,
@@ -89,6 +95,7 @@ final class SessionWriter: Sendable {
             )
         }
         try await storage.write(id, bytes: bytes, ttl: .seconds(snapshot.maxInactiveInterval), previousID: previousID, unlocking: unlock)
+        metrics.written.increment()
     }
 
     /// Deletes every key the session was ever stored under (invalidation).

@@ -1,0 +1,106 @@
+import CoreMetrics
+
+/// The statistics of one context (msm's, `../shared/reference/msm-behaviour.md` §10, in today's
+/// conventions) as swift-metrics handles, made once when the manager is built so that a request
+/// only increments them (no lookup by name on the hot path).
+///
+/// The library never picks the backend: the handles come from `MetricsSystem.factory` (what the
+/// program bootstrapped, or a task-local factory, as tests use); without one they are no-ops.
+/// `enableStatistics="false"` makes them no-ops whatever is bootstrapped.
+///
+/// Labels stay bounded: the context path, the node id, and fixed words (`event`, `outcome`,
+/// `direction`). Never a session id.
+final class SessionMetrics: Sendable {
+    /// The `context` label of every metric of this manager.
+    let context: String
+    let factory: any MetricsFactory
+
+    let requestsWithSession: Counter
+    let requestsWithoutSession: Counter
+    let created: Counter
+    let loaded: Counter
+    let written: Counter
+    let unknown: Counter
+    let unknownCached: Counter
+    let relocated: Counter
+    let takenOver: Counter
+    let rejected: Counter
+    let lockTaken: Counter
+    let lockWaited: Counter
+    let lockFailed: Counter
+    let lockRenewed: Counter
+    let lockLost: Counter
+    let lockWait: Timer
+    let encoding: Timer
+    let decoding: Timer
+    let sessionSize: Recorder
+    let sessionsInMemory: Gauge
+
+    /// - Parameters:
+    ///   - context: the context path (`/` for the root context).
+    ///   - enabled: `false` (msm `enableStatistics="false"`): every handle is a no-op.
+    init(context: String, enabled: Bool) {
+        self.context = context
+        let factory: any MetricsFactory = enabled ? MetricsSystem.factory : NOOPMetricsHandler.instance
+        self.factory = factory
+        let base = [("context", context)]
+        func counter(_ label: String, _ more: [(String, String)]) -> Counter {
+            Counter(label: label, dimensions: base + more, factory: factory)
+        }
+        requestsWithSession = counter("sm_requests_total", [("session", "yes")])
+        requestsWithoutSession = counter("sm_requests_total", [("session", "no")])
+        created = counter("sm_sessions_total", [("event", "created")])
+        loaded = counter("sm_sessions_total", [("event", "loaded")])
+        written = counter("sm_sessions_total", [("event", "written")])
+        unknown = counter("sm_sessions_total", [("event", "unknown")])
+        unknownCached = counter("sm_sessions_total", [("event", "unknown_cached")])
+        relocated = counter("sm_sessions_total", [("event", "relocated")])
+        takenOver = counter("sm_sessions_total", [("event", "taken_over")])
+        rejected = counter("sm_sessions_total", [("event", "rejected")])
+        lockTaken = counter("sm_locks_total", [("event", "taken")])
+        lockWaited = counter("sm_locks_total", [("event", "waited")])
+        lockFailed = counter("sm_locks_total", [("event", "failed")])
+        lockRenewed = counter("sm_locks_total", [("event", "renewed")])
+        lockLost = counter("sm_locks_total", [("event", "lost")])
+        lockWait = Timer(label: "sm_lock_wait_seconds", dimensions: base, factory: factory)
+        encoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "encode")], factory: factory)
+        decoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "decode")], factory: factory)
+        sessionSize = Recorder(label: "sm_session_size_bytes", dimensions: base, aggregate: true, factory: factory)
+        sessionsInMemory = Gauge(label: "sm_sessions_in_memory", dimensions: base, factory: factory)
+    }
+
+    /// The handles of one store node.
+    func node(_ id: String) -> NodeMetrics {
+        NodeMetrics(context: context, node: id, factory: factory)
+    }
+}
+
+/// The swift-metrics handles of one store node of a context.
+struct NodeMetrics: Sendable {
+    let succeeded: Counter
+    let refused: Counter
+    let failed: Counter
+    let duration: Timer
+    let backupWritten: Counter
+    let backupFailed: Counter
+    let wentDown: Counter
+    let cameBack: Counter
+    let up: Gauge
+
+    init(context: String, node: String, factory: any MetricsFactory) {
+        let base = [("context", context), ("node", node)]
+        func counter(_ label: String, _ more: [(String, String)]) -> Counter {
+            Counter(label: label, dimensions: base + more, factory: factory)
+        }
+        succeeded = counter("sm_store_operations_total", [("outcome", "ok")])
+        refused = counter("sm_store_operations_total", [("outcome", "refused")])
+        failed = counter("sm_store_operations_total", [("outcome", "unreachable")])
+        duration = Timer(label: "sm_store_operation_seconds", dimensions: base, factory: factory)
+        backupWritten = counter("sm_backup_writes_total", [("outcome", "ok")])
+        backupFailed = counter("sm_backup_writes_total", [("outcome", "failed")])
+        wentDown = counter("sm_node_transitions_total", [("to", "down")])
+        cameBack = counter("sm_node_transitions_total", [("to", "up")])
+        up = Gauge(label: "sm_node_up", dimensions: base, factory: factory)
+        up.record(1)
+    }
+}
