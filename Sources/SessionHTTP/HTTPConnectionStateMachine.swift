@@ -40,6 +40,7 @@ struct HTTPConnectionStateMachine {
         case payloadTooLarge
         case expectationFailed
         case methodNotImplemented
+        case transferCodingNotImplemented
         case versionNotSupported
         case requestTimeout
 
@@ -49,7 +50,7 @@ struct HTTPConnectionStateMachine {
             case .headerTooLarge: .requestHeaderFieldsTooLarge
             case .payloadTooLarge: .payloadTooLarge
             case .expectationFailed: .expectationFailed
-            case .methodNotImplemented: .notImplemented
+            case .methodNotImplemented, .transferCodingNotImplemented: .notImplemented
             case .versionNotSupported: .httpVersionNotSupported
             case .requestTimeout: .requestTimeout
             }
@@ -62,6 +63,7 @@ struct HTTPConnectionStateMachine {
             case .payloadTooLarge: "payload too large\n"
             case .expectationFailed: "expectation failed: only 100-continue is supported\n"
             case .methodNotImplemented: "CONNECT is not supported: this is not a proxy\n"
+            case .transferCodingNotImplemented: "only the chunked transfer coding is supported\n"
             case .versionNotSupported: "HTTP version not supported: use HTTP/1.1\n"
             case .requestTimeout: "request timeout: the request was not complete in time\n"
             }
@@ -256,6 +258,8 @@ struct HTTPConnectionStateMachine {
         /// The first `Expect` value.
         var expectation: Substring?
         var upgrade = false
+        /// A `Transfer-Encoding` other than exactly `chunked` (codings this server cannot decode).
+        var unsupportedTransferCoding = false
 
         init(_ head: HTTPRequestHead) {
             // "METHOD SP target SP HTTP/1.1 CRLF" ... "CRLF"
@@ -268,6 +272,11 @@ struct HTTPConnectionStateMachine {
                 case 7 where name.equalsIgnoringASCIICase("upgrade"): upgrade = true
                 case 14 where name.equalsIgnoringASCIICase("content-length"):
                     if let length = Int(value) { declaredLength = max(declaredLength ?? 0, length) }
+                case 17 where name.equalsIgnoringASCIICase("transfer-encoding"):
+                    // Rare: the allocation of the filtered copy does not matter.
+                    if !String(value.filter { $0 != " " && $0 != "\t" }).equalsIgnoringASCIICase("chunked") {
+                        unsupportedTransferCoding = true
+                    }
                 default: break
                 }
             }
@@ -291,6 +300,9 @@ struct HTTPConnectionStateMachine {
     private static func refusal(for head: HTTPRequestHead, _ facts: HeadFacts, limits: Limits) -> Refusal? {
         if facts.wireSize > limits.maxHeaderSize { return .headerTooLarge }
         if head.method == .CONNECT { return .methodNotImplemented }
+        // RFC 9112 §6.1: a transfer coding the server does not understand gets 501 (and the
+        // connection closes, so bytes after such a body are never read as a request).
+        if facts.unsupportedTransferCoding { return .transferCodingNotImplemented }
         if head.version.major == 1, head.version.minor >= 1 {
             // RFC 9112 §3.2: exactly one Host in every HTTP/1.1 request.
             switch facts.hostCount {

@@ -144,10 +144,11 @@ import Testing
                     #expect(response.value("Set-Cookie") == nil)
                 }
                 let text = try await RawHTTPClient.get(port: port, "/status/metrics").body
-                // One read asked the store; the 19 others found the id in the cache (all within
-                // 500 ms on loopback; a slow machine may need a second read: at most 3).
+                // One read asked the store, the others found the id in the cache while it was
+                // younger than 500 ms (20 requests take a few ms; a loaded machine may need a few
+                // more reads, never one per request).
                 let reads = (Self.value(text, series) ?? 0) - before
-                #expect(reads >= 1 && reads <= 3)
+                #expect(reads >= 1 && reads <= 10)
                 #expect(Self.value(text, "sm_sessions_total{context=\"/myapp\",event=\"unknown\"}") == reads)
                 #expect(Self.value(text, "sm_sessions_total{context=\"/myapp\",event=\"unknown_cached\"}") == 20 - reads)
                 // After the lifetime (500 ms) the store is asked again.
