@@ -26,11 +26,17 @@
 # (with redis-cluster: masters, default 3; 1 measures the routing alone, every slot on one master).
 # With --store, the end of the output compares the sessions' final counts with the /count
 # requests answered 2xx (lost updates: fewer counted than acknowledged).
+# For Benchmarks/bench.sh: ROUTES (default "plain count read"), WARMUP (default 5s), LOADS (session
+# counts measured in the same sitting, e.g. "1000 1"; default SESSIONS), UNKNOWN_IDS=1 (the loads
+# are instead "random": a different well-formed id the store does not know on every request, and
+# "repeated": one such id), RESULTS (a file: the raw result lines, the lost updates and the
+# server's RSS are appended to it, and the table is left to the caller).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT=${PORT:-8090}; PEER_PORT=${PEER_PORT:-8081}
-SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}; WAIT_REPLICAS=${WAIT_REPLICAS:-0}
+SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; ROUTES=${ROUTES:-plain count read}; WARMUP=${WARMUP:-5s}; LOADS=${LOADS:-$SESSIONS}
+UNKNOWN_IDS=${UNKNOWN_IDS:-}; RESULTS=${RESULTS:-}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}; WAIT_REPLICAS=${WAIT_REPLICAS:-0}
 [ "$LOCKING" != none ] && STICKY=false
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
@@ -168,25 +174,55 @@ case "$store" in
   *) echo "unknown store $store (memory, memcached, redis, redis-cluster, redis-sentinel)" >&2; exit 2 ;;
 esac
 
-"$ours_bin" "${config_args[@]}" --log-level warning & pids+=($!)
+"$ours_bin" "${config_args[@]}" --log-level warning & pids+=($!); ours_pid=$!
 wait_up "$PORT"
 if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); wait_up "$PEER_PORT"; fi
 
-cookie_for() { curl -s -i "http://127.0.0.1:$1/myapp/count" | grep -i '^set-cookie:' | head -1 | sed -E 's/^[^:]*: *//; s/;.*//' | tr -d '\r'; }
-# One file of SESSIONS cookies per server: wrk cycles each connection through them (round-robin.lua).
+# One file of cookies per server and load: wrk cycles each connection through them
+# (round-robin.lua). Sessions are made by /myapp/count over one keep-alive connection.
+cookie_file() { # port sessions
+  local file; file=$(mktemp)
+  python3 - "$1" "$2" > "$file" <<'PY'
+import http.client, sys
+port, count = int(sys.argv[1]), int(sys.argv[2])
+connection = http.client.HTTPConnection("127.0.0.1", port)
+for _ in range(count):
+    connection.request("GET", "/myapp/count")
+    response = connection.getresponse(); response.read()
+    print(response.getheader("Set-Cookie").split(";")[0])
+PY
+  echo "$file"
+}
+unknown_file() { # random|repeated: well-formed ids (32 hex digits) no store knows
+  local file; file=$(mktemp)
+  python3 - "$1" "$NODES" > "$file" <<'PY'
+import secrets, sys
+nodes = int(sys.argv[2])
+for _ in range(100000 if sys.argv[1] == "random" else 1):
+    # With node ids, an id names one of the nodes (an id naming none is refused without a read).
+    node = f"-n{secrets.randbelow(nodes) + 1}" if nodes > 1 else ""
+    print("JSESSIONID=" + secrets.token_hex(16).upper() + node)
+PY
+  echo "$file"
+}
 declare -A cookies
-cookie_file() { local file; file=$(mktemp); for _ in $(seq 1 "$SESSIONS"); do cookie_for "$1" >> "$file"; done; echo "$file"; }
-cookies[ours]=$(cookie_file "$PORT")
 servers=(ours)
 declare -A ports=([ours]=$PORT)
-if [ -n "$peer_bin" ]; then servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; cookies[hummingbird]=$(cookie_file "$PEER_PORT"); fi
+[ -n "$peer_bin" ] && { servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; }
+[ -n "$UNKNOWN_IDS" ] && LOADS="random repeated"
+for s in "${servers[@]}"; do
+  for load in $LOADS; do
+    if [ -n "$UNKNOWN_IDS" ]; then cookies[$s:$load]=$(unknown_file "$load"); else cookies[$s:$load]=$(cookie_file "${ports[$s]}" "$load"); fi
+  done
+done
+multi_load=""; [ "$(wc -w <<<"$LOADS")" -gt 1 ] && multi_load=1
 
 results=$(mktemp)
 acknowledged=0  # /count requests of ours answered 2xx, warm-up included
-one_run() { # server route duration -> RESULT line (+ store commands per request for ours)
+one_run() { # server route duration load -> RESULT line (+ store commands per request for ours)
   local before=0 line
   [ "$1" = ours ] && [ "$store" != memory ] && before=$(store_commands)
-  line=$(COOKIES="${cookies[$1]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/round-robin.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
+  line=$(COOKIES="${cookies[$1:$4]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/round-robin.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
   if [ "$1" = ours ] && [ "$store" != memory ]; then
     local after requests
     after=$(store_commands)
@@ -200,32 +236,45 @@ count_acknowledged() { # server route RESULT-line
     acknowledged=$((acknowledged + $(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$3") - $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$3")))
   fi
 }
-for s in "${servers[@]}"; do for r in plain count read; do line=$(one_run "$s" "$r" 5s); count_acknowledged "$s" "$r" "$line"; done; done
+for s in "${servers[@]}"; do for load in $LOADS; do for r in $ROUTES; do line=$(one_run "$s" "$r" "$WARMUP" "$load"); count_acknowledged "$s" "$r" "$line"; done; done; done
 for run in $(seq 1 "$RUNS"); do
   for s in "${servers[@]}"; do
-    for r in plain count read; do
-      line=$(one_run "$s" "$r" "$DURATION")
-      count_acknowledged "$s" "$r" "$line"
-      echo "$s $r run$run $line" | tee -a "$results" >&2
+    for load in $LOADS; do
+      for r in $ROUTES; do
+        line=$(one_run "$s" "$r" "$DURATION" "$load")
+        count_acknowledged "$s" "$r" "$line"
+        echo "$s $r${multi_load:+@$load} run$run $line" | tee -a "$results" >&2
+      done
     done
   done
 done
-if [ "$store" != memory ]; then
-  # Every session was created with count=1 by cookie_for; each acknowledged /count added one.
-  counted=0
-  while read -r cookie; do
-    c=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$PORT/myapp/read" | sed -n 's/^count=//p')
-    counted=$((counted + ${c:-0} - 1))
-  done < "${cookies[ours]}"
+if [ -z "$UNKNOWN_IDS" ] && [[ " $ROUTES " == *" count "* ]]; then
+  # Every session was created with count=1 by cookie_file; each acknowledged /count added one.
+  counted=$(python3 - "$PORT" $(for load in $LOADS; do echo "${cookies[ours:$load]}"; done) <<'PY'
+import http.client, sys
+port, total = int(sys.argv[1]), 0
+connection = http.client.HTTPConnection("127.0.0.1", port)
+for path in sys.argv[2:]:
+    for cookie in open(path).read().split():
+        connection.request("GET", "/myapp/read", headers={"Cookie": cookie})
+        body = connection.getresponse().read().decode()
+        total += int(dict(l.split("=", 1) for l in body.split("\n") if "=" in l).get("count", 0)) - 1
+print(total)
+PY
+)
   echo "updates: $counted counted in the sessions, $acknowledged /count requests answered 2xx; lost: $((acknowledged > counted ? acknowledged - counted : 0))" >&2
   echo "lost-updates counted=$counted acknowledged=$acknowledged" >> "$results"
 fi
+echo "rss_kb $(ps -o rss= -p "$ours_pid" | tr -d ' ')" >> "$results"
+if [ -n "$RESULTS" ]; then cat "$results" >> "$RESULTS"; exit 0; fi
 
 python3 - "$results" <<'PY'
 import re, statistics, sys
 rows = {}
 lost = None
 for line in open(sys.argv[1]):
+    if line.startswith("rss_kb"):
+        continue
     if line.startswith("lost-updates"):
         lost = dict(f.split("=") for f in line.split()[1:])
         continue

@@ -10,7 +10,7 @@ set -euo pipefail
 run_packages=(pkg-config libhiredis-dev)
 test_packages=(memcached redis-server redis-tools redis-sentinel nginx-light docker-compose)
 cluster_packages=(memcached redis-server nginx-light)
-bench_packages=(wrk curl redis-server redis-tools memcached libmemcached-tools)
+bench_packages=(wrk curl redis-server redis-tools redis-sentinel memcached libmemcached-tools)
 
 case "${1:-run}" in
   run) wanted=("${run_packages[@]}") ;;
