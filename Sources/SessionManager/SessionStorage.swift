@@ -324,6 +324,18 @@ final class SessionStorage: Sendable {
         }
     }
 
+    /// Where a session goes when its write failed because its node stopped answering: an
+    /// available node (a primary one if any, see ``nodeForNewSession()``); `nil` when the failure
+    /// was not the node's (a refusal, a lost lock), nodes have no ids, or no other node is up.
+    func relocationTarget(afterFailedWriteOf id: SessionID, _ failure: any Error) -> String? {
+        // A store's failure to answer (not ours: a session too large, a lost lock), after which
+        // the node is marked down.
+        guard encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
+            let node = node(for: id), !node.availability.isUp
+        else { return nil }
+        return nodeForNewSession()
+    }
+
     /// Resets the time to live of a session's copies (a session kept in memory by overlapping
     /// requests, or resident in sticky mode, reads no store, see ``SessionLifecycle``); the
     /// backup's after the response. `false`: the primary node has no copy (to write it again).

@@ -37,6 +37,7 @@ final class SessionWriter: Sendable {
     func persist(_ session: Session, registeredID: SessionID, waits: Bool = true, rewrites: Int = .max) async throws -> Bool {
         var target: UInt64? = session.withState { $0.generation }
         var rewritten = 0
+        var relocations = 0
         while true {
             switch active.persistStep(session, registeredID: registeredID, target: target, waits: waits) {
             case .upToDate, .handedToWriter:
@@ -65,7 +66,17 @@ final class SessionWriter: Sendable {
                     registeredID: registeredID,
                     .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
                 )
-                if let failure { throw failure }
+                if let failure {
+                    guard let node = storage.relocationTarget(afterFailedWriteOf: id, failure), relocations < 1 else { throw failure }
+                    // The session's node stopped answering between its read and its write (it
+                    // died under the request): the session moves to an available node, as a read
+                    // would move it, and is written there under its new id (a new cookie); the
+                    // old copies are deleted best effort. Once per persist.
+                    session.relocate(toNode: node)
+                    relocations += 1
+                    target = nil
+                    continue
+                }
                 guard writeAgain else { return false }
                 if rewritten >= rewrites { return true }
                 rewritten += 1

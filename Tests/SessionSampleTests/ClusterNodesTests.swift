@@ -222,6 +222,30 @@ import Testing
         }
     }
 
+    /// Found by the soak test (`Benchmarks/soak.sh`): a request whose session's node died between
+    /// its read and its write answered 503 (the change was not saved). The session now moves to
+    /// the other node within the same request, as a read would move it: the change is saved there
+    /// under a new cookie, and nothing is lost.
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
+    func aNodeDyingBetweenReadAndWriteMovesTheSessionAndSavesTheChange(kind: StoreServerProcess.Kind) async throws {
+        try await withCluster(kind) { cluster in
+            guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
+            let (action, failure) = try await cluster.request(id) { sessions in
+                let session = try #require(try await sessions.existingSession())
+                cluster.servers[primary].kill()
+                session.update("count", default: 0) { (n: inout Int) in n += 1 }
+            }
+            #expect(failure == nil, "the change is saved on the other node")
+            guard case .set(let moved) = action else { Issue.record("no new cookie: \(action)"); return }
+            #expect(moved.random == id.random && moved.nodeID == ["n1", "n2"][1 - primary])
+            #expect(!cluster.isUp(primary))
+            var count: Int?
+            _ = try await cluster.request(moved) { count = try await $0.existingSession()?.get("count", as: Int.self) }
+            #expect(count == 2)
+            #expect(cluster.manager.relocationCount == 0, "a write's move is not a read's relocation")
+        }
+    }
+
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func aSessionOnlyReadForLongerThanItsTimeoutStillHasABackup(kind: StoreServerProcess.Kind) async throws {
         try await withCluster(kind, configure: { $0.maxInactiveInterval = 3 }) { cluster in
