@@ -8,5 +8,5 @@ swift build --build-tests "$@"
 # One test at a time: the suite starts dozens of real servers and sample processes, and its
 # deadline tests (a request closed at its deadline, a store command timed out) measure time; run in
 # parallel on a 2-core machine, the heavy tests starved the others past their deadlines now and
-# then. Serial, the suite takes about 2.5 minutes here.
+# then. Serial, the suite takes about 6 minutes here.
 exec swift test --skip-build --no-parallel "$@"

@@ -366,6 +366,8 @@ import Testing
         #expect(m.sticky == false && !m.sessionBackupAsync && m.sessionBackupTimeout == .milliseconds(250) && !m.enabled)
         let defaults = try manager("")
         #expect(defaults.sticky && defaults.sessionBackupAsync && defaults.sessionBackupTimeout == .milliseconds(100) && defaults.enabled)
+        #expect(defaults.enableStatistics)
+        #expect(try !manager(#"enableStatistics="false""#).enableStatistics)
     }
 
     @Test func storageKeyPrefixHasMsmsForms() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import SessionTesting
 import Testing
 
 @testable import SessionManager

@@ -6,6 +6,11 @@ import SessionSampleApp
 import SessionTesting
 import Testing
 
+/// Cases to run: `FUZZ_COUNT`, default 2000.
+let fuzzCount = ProcessInfo.processInfo.environment["FUZZ_COUNT"].flatMap { Int($0) } ?? 2000
+/// 2 minutes in CI; a longer run by hand gets a minute per 1000 cases.
+let fuzzMinutes = max(2, fuzzCount / 1000)
+
 /// Fuzzing of the request path against a live sample: malformed HTTP, request smuggling shapes,
 /// slow writers, hostile cookies and paths, generated from a fixed seed. Whatever arrives: the
 /// server never crashes, bad HTTP gets a `4xx` (or silence), no 5xx, no file outside the app,
@@ -14,8 +19,8 @@ import Testing
 ///
 /// CI runs `FUZZ_COUNT` cases (default 2000, under a minute); by hand, more and another seed:
 /// `FUZZ_COUNT=200000 FUZZ_SEED=7 swift test --filter RequestFuzzTests`.
-@Suite(.timeLimit(.minutes(2))) struct RequestFuzzTests {
-    static let count = ProcessInfo.processInfo.environment["FUZZ_COUNT"].flatMap { Int($0) } ?? 2000
+@Suite(.timeLimit(.minutes(fuzzMinutes))) struct RequestFuzzTests {
+    static let count = fuzzCount
     static let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5E55_1011
 
     @Test func theRequestPathSurvivesHostileInput() async throws {
@@ -336,18 +341,4 @@ struct RequestFuzzer {
             return
         }
     }
-}
-
-/// A small seeded generator (SplitMix64): the same seed gives the same cases on every machine.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }
