@@ -129,14 +129,12 @@ final class SessionStorage: Sendable {
             node.availability.worked(logger)
             return result
         } catch {
-            if !SessionManager.isOutage(error) {
+            let outage = SessionManager.isOutage(error)
+            node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: outage ? .unanswered : .refused)
+            if !outage {
                 // The node answered: it is up, whatever it thought of this command.
-                node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .refused)
                 node.availability.worked(logger)
-            } else {
-                node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .unanswered)
-            }
-            if SessionManager.isOutage(error) && encodesNodeIDs {
+            } else if encodesNodeIDs {
                 // A single node without id has no alternative: the manager's outage log says it all.
                 node.availability.failed(error, logger)
             }

@@ -1,4 +1,5 @@
 import CoreMetrics
+
 /// Carries out the writes, touches and deletes that the sessions' lifecycles ask for (see
 /// ``SessionLifecycle``): the asynchronous half of the lifecycle, with no decision of its own.
 ///
@@ -13,6 +14,7 @@ final class SessionWriter: Sendable {
     let maxSessionSize: Int
     /// Where the lifecycles are.
     let active: ActiveSessions
+    /// Encoding time, sizes and writes of the context's statistics.
     let metrics: SessionMetrics
 
     init(storage: SessionStorage, configuration: ManagerConfiguration, active: ActiveSessions, metrics: SessionMetrics) {
