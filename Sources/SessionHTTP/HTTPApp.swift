@@ -8,4 +8,12 @@
 public protocol HTTPApp: Sendable {
     /// Answers one request.
     func respond(to request: HTTPRequest) async throws -> HTTPResponse
+
+    /// Called once when an ``HTTPServer`` is made with this app mounted, with every context of
+    /// that server: an app that reports on the server (``StatusApp``) keeps them. Default: nothing.
+    func mounted(on contexts: [MountedContext])
+}
+
+extension HTTPApp {
+    public func mounted(on contexts: [MountedContext]) {}
 }

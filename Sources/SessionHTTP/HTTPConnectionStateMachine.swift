@@ -274,7 +274,7 @@ struct HTTPConnectionStateMachine {
                     if let length = Int(value) { declaredLength = max(declaredLength ?? 0, length) }
                 case 17 where name.equalsIgnoringASCIICase("transfer-encoding"):
                     // Rare: the allocation of the filtered copy does not matter.
-                    if !String(value.filter { $0 != " " && $0 != "\t" }).equalsIgnoringASCIICase("chunked") {
+                    if !value.filter({ $0 != " " && $0 != "\t" }).equalsIgnoringASCIICase("chunked") {
                         unsupportedTransferCoding = true
                     }
                 default: break

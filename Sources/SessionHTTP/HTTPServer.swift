@@ -38,8 +38,7 @@ public final class HTTPServer: Service {
     ) {
         self.connector = connector
         self.router = ContextRouter(contexts: contexts)
-        // A status app shows the contexts of the server it is mounted on.
-        for context in contexts { (context.app as? StatusApp)?.board.show(contexts) }
+        for context in contexts { context.app.mounted(on: contexts) }
         var seen = Set<ObjectIdentifier>()
         self.managers = contexts.map(\.sessions.manager).filter { seen.insert(ObjectIdentifier($0)).inserted }
         self.group = eventLoopGroup

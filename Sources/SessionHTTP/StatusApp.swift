@@ -11,8 +11,7 @@ import SessionManager
 ///   nodes with their state, operations per second, p50/p99 latency and failures over the last
 ///   interval, and the context's sessions in memory, relocations, takeovers and lock failures.
 ///
-/// Mounted on an ``HTTPServer``, it shows that server's contexts (the server hands them to its
-/// ``board`` when it is made).
+/// Mounted on an ``HTTPServer``, it shows that server's contexts (``mounted(on:)``).
 public struct StatusApp: HTTPApp {
     /// The name a configuration file uses (`app="metrics"`).
     public static let name = "metrics"
@@ -25,6 +24,10 @@ public struct StatusApp: HTTPApp {
     public init(exposition: (@Sendable () -> [UInt8])? = nil) {
         self.board = StatusBoard()
         self.exposition = exposition
+    }
+
+    public func mounted(on contexts: [MountedContext]) {
+        board.show(contexts)
     }
 
     public func respond(to request: HTTPRequest) async throws -> HTTPResponse {

@@ -15,7 +15,6 @@ final class NodeAvailability: Sendable {
     static let probeInterval = Duration.seconds(1)
 
     private let up = Atomic<Bool>(true)
-    private let transitions = Atomic<Int>(0)
     private let name: String
     private let metrics: NodeMetrics
 
@@ -28,16 +27,14 @@ final class NodeAvailability: Sendable {
     var isUp: Bool { up.load(ordering: .relaxed) }
 
     /// How many times the node went down or came back (a statistic for operators).
-    var transitionCount: Int { transitions.load(ordering: .relaxed) }
+    var transitionCount: Int { metrics.wentDown.value + metrics.cameBack.value }
 
     /// An operation worked. One atomic load when the node was already up.
     @inline(__always)
     func worked(_ logger: Logger) {
         guard !up.load(ordering: .relaxed) else { return }
         if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
-            transitions.add(1, ordering: .relaxed)
             metrics.cameBack.increment()
-            metrics.up.record(1)
             logger.notice("store node available again", metadata: ["sm.node": "\(name)"])
         }
     }
@@ -45,9 +42,7 @@ final class NodeAvailability: Sendable {
     /// An operation failed because the node could not be reached or timed out.
     func failed(_ error: any Error, _ logger: Logger) {
         if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
-            transitions.add(1, ordering: .relaxed)
             metrics.wentDown.increment()
-            metrics.up.record(0)
             logger.warning(
                 "store node unavailable: its sessions are read from their backups and new sessions go to other nodes until it answers again",
                 metadata: ["sm.node": "\(name)", "sm.error": "\(error)"]

@@ -8,11 +8,7 @@ import Synchronization
 final class NodeStatistics: Sendable {
     private let loads = Atomic<Int>(0)
     private let writes = Atomic<Int>(0)
-    private let backupWrites = Atomic<Int>(0)
-    private let refusals = Atomic<Int>(0)
-    private let operations = Atomic<Int>(0)
-    private let failures = Atomic<Int>(0)
-    /// Latency of every operation (answered or not).
+    /// Latency of every operation (answered or not); their number is its count.
     let latency = LatencyHistogram()
     let metrics: NodeMetrics
 
@@ -25,10 +21,7 @@ final class NodeStatistics: Sendable {
     /// A session's primary copy was written to the node.
     func wrote() { writes.add(1, ordering: .relaxed) }
     /// A session's backup copy was written to the node.
-    func wroteBackup() {
-        backupWrites.add(1, ordering: .relaxed)
-        metrics.backupWritten.increment()
-    }
+    func wroteBackup() { metrics.backupWritten.increment() }
     /// A backup copy could not be written to the node.
     func backupFailed() { metrics.backupFailed.increment() }
 
@@ -36,17 +29,12 @@ final class NodeStatistics: Sendable {
     /// ``StoreFailureKind/refused``) or unanswered (unreachable, timed out).
     @inline(__always)
     func operation(nanoseconds: Int, outcome: Outcome) {
-        operations.add(1, ordering: .relaxed)
         latency.record(nanoseconds: nanoseconds)
         metrics.duration.recordNanoseconds(Int64(nanoseconds))
         switch outcome {
         case .answered: metrics.succeeded.increment()
-        case .refused:
-            refusals.add(1, ordering: .relaxed)
-            metrics.refused.increment()
-        case .unanswered:
-            failures.add(1, ordering: .relaxed)
-            metrics.failed.increment()
+        case .refused: metrics.refused.increment()
+        case .unanswered: metrics.failed.increment()
         }
     }
 
@@ -58,11 +46,10 @@ final class NodeStatistics: Sendable {
         Snapshot(
             loads: loads.load(ordering: .relaxed),
             writes: writes.load(ordering: .relaxed),
-            backupWrites: backupWrites.load(ordering: .relaxed),
-            refusedCommands: refusals.load(ordering: .relaxed),
-            operations: operations.load(ordering: .relaxed),
-            failedOperations: failures.load(ordering: .relaxed),
-            latencyBuckets: latency.snapshot
+            backupWrites: metrics.backupWritten.value,
+            refusedCommands: metrics.refused.value,
+            failedOperations: metrics.failed.value,
+            latency: LatencySnapshot(buckets: latency.snapshot)
         )
     }
 
@@ -72,8 +59,7 @@ final class NodeStatistics: Sendable {
         let writes: Int
         let backupWrites: Int
         let refusedCommands: Int
-        let operations: Int
         let failedOperations: Int
-        let latencyBuckets: [Int]
+        let latency: LatencySnapshot
     }
 }

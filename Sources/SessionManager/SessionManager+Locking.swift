@@ -23,34 +23,27 @@ public struct LockCounters: Sendable, Equatable {
     public var readOnlyLearned = 0
 }
 
-/// The atomics behind ``LockCounters``.
+/// The lock counters that are not also metrics (those are ``SessionMetrics``' `lock…` counters).
 final class LockStatistics: Sendable {
-    let taken = Atomic<Int>(0)
-    let waits = Atomic<Int>(0)
     let waitNanoseconds = Atomic<Int>(0)
-    let failures = Atomic<Int>(0)
     let proceeded = Atomic<Int>(0)
-    let renewals = Atomic<Int>(0)
-    let lost = Atomic<Int>(0)
     let learned = Atomic<Int>(0)
-
-    var snapshot: LockCounters {
-        LockCounters(
-            taken: taken.load(ordering: .relaxed),
-            waits: waits.load(ordering: .relaxed),
-            waitMilliseconds: waitNanoseconds.load(ordering: .relaxed) / 1_000_000,
-            failures: failures.load(ordering: .relaxed),
-            proceededUnlocked: proceeded.load(ordering: .relaxed),
-            renewals: renewals.load(ordering: .relaxed),
-            lost: lost.load(ordering: .relaxed),
-            readOnlyLearned: learned.load(ordering: .relaxed)
-        )
-    }
 }
 
 extension SessionManager {
     /// Lock counters so far.
-    public var lockCounters: LockCounters { lockStatistics.snapshot }
+    public var lockCounters: LockCounters {
+        LockCounters(
+            taken: metrics.lockTaken.value,
+            waits: metrics.lockWaited.value,
+            waitMilliseconds: lockStatistics.waitNanoseconds.load(ordering: .relaxed) / 1_000_000,
+            failures: metrics.lockFailed.value,
+            proceededUnlocked: lockStatistics.proceeded.load(ordering: .relaxed),
+            renewals: metrics.lockRenewed.value,
+            lost: metrics.lockLost.value,
+            readOnlyLearned: lockStatistics.learned.load(ordering: .relaxed)
+        )
+    }
 
     /// msm's request id of a request, when the locking mode looks at it (``LockingMode/auto``,
     /// ``LockingMode/uriPattern(pattern:regex:)``); built once per request.
@@ -107,12 +100,9 @@ extension SessionManager {
             }
             if case .read(let read, let lock) = outcome {
                 storeWorked()
-                if lock != nil {
-                    lockStatistics.taken.add(1, ordering: .relaxed)
-                    metrics.lockTaken.increment()
-                }
+                if lock != nil { metrics.lockTaken.increment() }
                 if waited {
-                    let nanoseconds = SessionStorage.nanoseconds(since: start)
+                    let nanoseconds = (ContinuousClock.now - start).nanosecondCount
                     lockStatistics.waitNanoseconds.add(nanoseconds, ordering: .relaxed)
                     metrics.lockWait.recordNanoseconds(Int64(nanoseconds))
                 }
@@ -120,7 +110,6 @@ extension SessionManager {
             }
             if !waited {
                 waited = true
-                lockStatistics.waits.add(1, ordering: .relaxed)
                 metrics.lockWaited.increment()
             }
             let now = ContinuousClock.now
@@ -133,7 +122,6 @@ extension SessionManager {
     }
 
     private func lockFailed(_ id: SessionID, reason: String, error: (any Error)?, ttl: Duration) async throws -> (SessionStorage.Read?, SessionLock?) {
-        lockStatistics.failures.add(1, ordering: .relaxed)
         metrics.lockFailed.increment()
         let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)"]
         guard configuration.lockFailure == .proceed else {
@@ -174,12 +162,8 @@ extension SessionManager {
                 // Tried again next time; a lock not extended for a whole expiration counts as lost.
                 continue
             }
-            if renewed != nil {
-                lockStatistics.renewals.add(1, ordering: .relaxed)
-                metrics.lockRenewed.increment()
-            }
+            if renewed != nil { metrics.lockRenewed.increment() }
             if active.lockRenewed(lock, as: renewed, startedAt: started) {
-                lockStatistics.lost.add(1, ordering: .relaxed)
                 metrics.lockLost.increment()
                 logger.warning(
                     "a session lock was lost while its request ran (it expired, or another node took it); the request's changes will not be written",

@@ -29,7 +29,6 @@ public final class SessionManager: Service, Sendable {
     let background = BackgroundWork()
     /// Opened by ``stop()``.
     private let stopSignal = StopSignal()
-    private let relocations = Atomic<Int>(0)
     let idGenerator: SessionIDGenerator
     let writer: SessionWriter
     let active: ActiveSessions
@@ -44,7 +43,6 @@ public final class SessionManager: Service, Sendable {
     let storeOutage = StateChangeLog()
     /// New sessions are refused (``ManagerConfiguration/maxActiveSessions``).
     let sessionLimit = StateChangeLog()
-    private let rejected = Atomic<Int>(0)
     /// When a full manager last removed expired sessions, so a full table is scanned once a second
     /// at most, not for every refused session.
     private let lastLimitSweep = Mutex<ContinuousClock.Instant?>(nil)
@@ -135,7 +133,6 @@ public final class SessionManager: Service, Sendable {
     /// This node's route when sessions are sticky (``ResidencyMode/writeBehind``), see
     /// ``namesAnotherAppNode(_:)``.
     let stickyRoute: String?
-    private let takeovers = Atomic<Int>(0)
     /// Requests may lock their sessions: a locking mode is set and sessions are not kept resident
     /// (msm locks in non-sticky mode only; a resident session has one node anyway).
     let lockingEnabled: Bool
@@ -166,7 +163,7 @@ public final class SessionManager: Service, Sendable {
 
     /// Number of sessions this node took over from another app node (sticky mode: the id named
     /// another `jvmRoute`; Tomcat's failover).
-    public var takeoverCount: Int { takeovers.load(ordering: .relaxed) }
+    public var takeoverCount: Int { metrics.takenOver.value }
 
     /// Runs the stores and the background work until graceful shutdown or cancellation. A store
     /// that cannot work (a wrong password) ends it with its error.
@@ -244,7 +241,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// Number of sessions moved to another node because theirs was down (msm "memcached failover").
-    public var relocationCount: Int { relocations.load(ordering: .relaxed) }
+    public var relocationCount: Int { metrics.relocated.value }
 
     /// One store node as the last operations on it found it.
     public struct NodeState: Sendable, Equatable {
@@ -285,9 +282,9 @@ public final class SessionManager: Service, Sendable {
                 writes: counters.writes,
                 backupWrites: counters.backupWrites,
                 refusedCommands: counters.refusedCommands,
-                operations: counters.operations,
+                operations: counters.latency.count,
                 failedOperations: counters.failedOperations,
-                latency: LatencySnapshot(buckets: counters.latencyBuckets)
+                latency: counters.latency
             )
         }
     }
@@ -296,10 +293,12 @@ public final class SessionManager: Service, Sendable {
     /// requests, and kept by a process-local store (the status page's "in memory").
     public var sessionsInMemoryCount: Int { active.entryCount + (store.localSessionCount ?? 0) }
 
-    /// Records the gauges of the context's metrics (sessions in memory) now; a metrics endpoint
-    /// calls it before each scrape, so that no timer has to keep them current.
+    /// Records the gauges of the context's metrics (sessions in memory, each node up or down)
+    /// now, from the same state ``nodeAvailability`` reads; a metrics endpoint calls it before each
+    /// scrape, so that no timer has to keep them current.
     public func recordGauges() {
         metrics.sessionsInMemory.record(sessionsInMemoryCount)
+        for (node, state) in zip(storage.nodes, nodeAvailability) { node.statistics.metrics.up.record(state.isUp ? 1 : 0) }
     }
 
     /// Backup touches dropped because the background queue was full.
@@ -310,7 +309,7 @@ public final class SessionManager: Service, Sendable {
 
     /// Number of new sessions refused because the context held
     /// ``ManagerConfiguration/maxActiveSessions`` (Tomcat's `rejectedSessions`).
-    public var rejectedSessionCount: Int { rejected.load(ordering: .relaxed) }
+    public var rejectedSessionCount: Int { metrics.rejected.value }
 
     /// Number of sessions counted against ``ManagerConfiguration/maxActiveSessions``: those held in
     /// memory by this manager and those the store keeps in this process (expired ones not yet removed included).
@@ -411,7 +410,7 @@ public final class SessionManager: Service, Sendable {
         do {
             let start = ContinuousClock.now
             snapshot = try configuration.transcoder.decode(bytes)
-            metrics.decoding.recordNanoseconds(Int64(SessionStorage.nanoseconds(since: start)))
+            metrics.decoding.recordNanoseconds(Int64((ContinuousClock.now - start).nanosecondCount))
         } catch {
             let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
             if let writer = knownTranscoders.identify(bytes), writer != configuration.transcoder.name {
@@ -450,7 +449,6 @@ public final class SessionManager: Service, Sendable {
             // This node takes it over: its route in the id (a new cookie), written under the new
             // id when the request ends, the old key deleted.
             session.takeOver(route: route)
-            takeovers.add(1, ordering: .relaxed)
             metrics.takenOver.increment()
             logger.info("session taken over from another app node", metadata: ["sm.session": "\(id.logTag)", "sm.route": "\(id.jvmRoute ?? "")"])
             if read.relocateTo == nil && !read.fromBackup {
@@ -461,7 +459,6 @@ public final class SessionManager: Service, Sendable {
             // Its node is down: the session moves to the node of the backup (a new cookie), and
             // is written there with a new backup; the old copies are deleted, best effort.
             session.relocate(toNode: node)
-            relocations.add(1, ordering: .relaxed)
             metrics.relocated.increment()
             logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
             return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
@@ -532,7 +529,6 @@ public final class SessionManager: Service, Sendable {
             store.removeExpiredSessions()
             if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) { return }
         }
-        rejected.add(1, ordering: .relaxed)
         metrics.rejected.increment()
         sessionLimit.begin {
             logger.warning(

@@ -22,14 +22,14 @@ final class SessionMetrics: Sendable {
     let written: Counter
     let unknown: Counter
     let unknownCached: Counter
-    let relocated: Counter
-    let takenOver: Counter
-    let rejected: Counter
-    let lockTaken: Counter
-    let lockWaited: Counter
-    let lockFailed: Counter
-    let lockRenewed: Counter
-    let lockLost: Counter
+    let relocated: StatisticCounter
+    let takenOver: StatisticCounter
+    let rejected: StatisticCounter
+    let lockTaken: StatisticCounter
+    let lockWaited: StatisticCounter
+    let lockFailed: StatisticCounter
+    let lockRenewed: StatisticCounter
+    let lockLost: StatisticCounter
     let lockWait: Timer
     let encoding: Timer
     let decoding: Timer
@@ -54,14 +54,14 @@ final class SessionMetrics: Sendable {
         written = counter("sm_sessions_total", [("event", "written")])
         unknown = counter("sm_sessions_total", [("event", "unknown")])
         unknownCached = counter("sm_sessions_total", [("event", "unknown_cached")])
-        relocated = counter("sm_sessions_total", [("event", "relocated")])
-        takenOver = counter("sm_sessions_total", [("event", "taken_over")])
-        rejected = counter("sm_sessions_total", [("event", "rejected")])
-        lockTaken = counter("sm_locks_total", [("event", "taken")])
-        lockWaited = counter("sm_locks_total", [("event", "waited")])
-        lockFailed = counter("sm_locks_total", [("event", "failed")])
-        lockRenewed = counter("sm_locks_total", [("event", "renewed")])
-        lockLost = counter("sm_locks_total", [("event", "lost")])
+        relocated = StatisticCounter(counter("sm_sessions_total", [("event", "relocated")]))
+        takenOver = StatisticCounter(counter("sm_sessions_total", [("event", "taken_over")]))
+        rejected = StatisticCounter(counter("sm_sessions_total", [("event", "rejected")]))
+        lockTaken = StatisticCounter(counter("sm_locks_total", [("event", "taken")]))
+        lockWaited = StatisticCounter(counter("sm_locks_total", [("event", "waited")]))
+        lockFailed = StatisticCounter(counter("sm_locks_total", [("event", "failed")]))
+        lockRenewed = StatisticCounter(counter("sm_locks_total", [("event", "renewed")]))
+        lockLost = StatisticCounter(counter("sm_locks_total", [("event", "lost")]))
         lockWait = Timer(label: "sm_lock_wait_seconds", dimensions: base, factory: factory)
         encoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "encode")], factory: factory)
         decoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "decode")], factory: factory)
@@ -75,16 +75,18 @@ final class SessionMetrics: Sendable {
     }
 }
 
-/// The swift-metrics handles of one store node of a context.
+/// The swift-metrics handles of one store node of a context (the counters also read in process
+/// are ``StatisticCounter``s).
 struct NodeMetrics: Sendable {
     let succeeded: Counter
-    let refused: Counter
-    let failed: Counter
+    let refused: StatisticCounter
+    let failed: StatisticCounter
     let duration: Timer
-    let backupWritten: Counter
+    let backupWritten: StatisticCounter
     let backupFailed: Counter
-    let wentDown: Counter
-    let cameBack: Counter
+    let wentDown: StatisticCounter
+    let cameBack: StatisticCounter
+    /// Recorded at each scrape from the node's state (``SessionManager/recordGauges()``).
     let up: Gauge
 
     init(context: String, node: String, factory: any MetricsFactory) {
@@ -93,14 +95,13 @@ struct NodeMetrics: Sendable {
             Counter(label: label, dimensions: base + more, factory: factory)
         }
         succeeded = counter("sm_store_operations_total", [("outcome", "ok")])
-        refused = counter("sm_store_operations_total", [("outcome", "refused")])
-        failed = counter("sm_store_operations_total", [("outcome", "unreachable")])
+        refused = StatisticCounter(counter("sm_store_operations_total", [("outcome", "refused")]))
+        failed = StatisticCounter(counter("sm_store_operations_total", [("outcome", "unreachable")]))
         duration = Timer(label: "sm_store_operation_seconds", dimensions: base, factory: factory)
-        backupWritten = counter("sm_backup_writes_total", [("outcome", "ok")])
+        backupWritten = StatisticCounter(counter("sm_backup_writes_total", [("outcome", "ok")]))
         backupFailed = counter("sm_backup_writes_total", [("outcome", "failed")])
-        wentDown = counter("sm_node_transitions_total", [("to", "down")])
-        cameBack = counter("sm_node_transitions_total", [("to", "up")])
+        wentDown = StatisticCounter(counter("sm_node_transitions_total", [("to", "down")]))
+        cameBack = StatisticCounter(counter("sm_node_transitions_total", [("to", "up")]))
         up = Gauge(label: "sm_node_up", dimensions: base, factory: factory)
-        up.record(1)
     }
 }

@@ -125,12 +125,12 @@ final class SessionStorage: Sendable {
         let start = ContinuousClock.now
         do {
             let result = try await body(node.store)
-            node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: .answered)
+            node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: .answered)
             node.availability.worked(logger)
             return result
         } catch {
             let outage = SessionManager.isOutage(error)
-            node.statistics.operation(nanoseconds: Self.nanoseconds(since: start), outcome: outage ? .unanswered : .refused)
+            node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: outage ? .unanswered : .refused)
             if !outage {
                 // The node answered: it is up, whatever it thought of this command.
                 node.availability.worked(logger)
@@ -372,13 +372,6 @@ final class SessionStorage: Sendable {
         if let backup = backupCandidates(after: primary).first {
             _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
         }
-    }
-
-    /// Nanoseconds from `start` to now.
-    @inline(__always)
-    static func nanoseconds(since start: ContinuousClock.Instant) -> Int {
-        let elapsed = (ContinuousClock.now - start).components
-        return Int(elapsed.seconds) &* 1_000_000_000 &+ Int(elapsed.attoseconds / 1_000_000_000)
     }
 
     /// Probes each down node once (a cheap command); an answer marks it up.

@@ -99,7 +99,7 @@ final class SessionWriter: Sendable {
         }
         let start = ContinuousClock.now
         let bytes = try transcoder.encode(snapshot)
-        metrics.encoding.recordNanoseconds(Int64(SessionStorage.nanoseconds(since: start)))
+        metrics.encoding.recordNanoseconds(Int64((ContinuousClock.now - start).nanosecondCount))
         metrics.sessionSize.record(bytes.count)
         guard bytes.count <= maxSessionSize else {
             throw SessionManagerError(

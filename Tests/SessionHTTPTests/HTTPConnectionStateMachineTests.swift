@@ -40,6 +40,8 @@ import Testing
             (head(.POST, "/", [("Host", "a"), ("Content-Length", "101")]), .payloadTooLarge),
             (head(.POST, "/", [("Host", "a"), ("Expect", "something-else")]), .expectationFailed),
             (head(.GET, "/", [("Host", "a"), ("X", String(repeating: "v", count: 1000))]), .headerTooLarge),
+            (head(.POST, "/", [("Host", "a"), ("Transfer-Encoding", "gzip, chunked")]), .transferCodingNotImplemented),
+            (head(.POST, "/", [("Host", "a"), ("Transfer-Encoding", "identity")]), .transferCodingNotImplemented),
         ]
         for (head, refusal) in cases {
             var machine = machine()
@@ -52,6 +54,14 @@ import Testing
             #expect(r6 == false, "nothing of a refused request reaches the app")
             let r7 = machine.decodingError(HTTPParserError.closedConnection)
             #expect(r7 == .ignore, "one answer only")
+        }
+    }
+
+    @Test func chunkedInAnyCaseIsTheOneTransferCodingAccepted() {
+        for coding in ["chunked", "Chunked", " CHUNKED "] {
+            var machine = machine()
+            let r = machine.requestHead(head(.POST, "/", [("Host", "a"), ("Transfer-Encoding", coding)]))
+            #expect(r == .forward(sendContinue: false), "\(coding)")
         }
     }
 
