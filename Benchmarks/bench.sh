@@ -31,13 +31,12 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-Scripts/install-dependencies.sh bench
 echo "building the sample (release)…" >&2
-swift build -c release --product SessionSample >&2
+binary=$(env -u OURS_BIN Benchmarks/sample-binary.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 # A copy: a build during the run cannot change what is measured.
-cp "$(swift build -c release --show-bin-path)/SessionSample" "$work/SessionSample"
+cp "$binary" "$work/SessionSample"
 peer_bin=""
 if [ -n "$peer_dir" ]; then
   echo "building the Hummingbird peer (release)…" >&2

@@ -16,13 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-150}; VARIANTS=${VARIANTS:-sticky nonsticky}; STORE=${STORE:-redis}; BACKUPS=${BACKUPS:-1}
-Scripts/install-dependencies.sh bench
-if [ -n "${OURS_BIN:-}" ]; then
-  bin=$OURS_BIN
-else
-  swift build -c release --product SessionSample >&2
-  bin=$(swift build -c release --show-bin-path)/SessionSample
-fi
+bin=$(Benchmarks/sample-binary.sh)
 status=0
 for variant in $VARIANTS; do
   python3 Benchmarks/soak.py "$bin" "$variant" "$DURATION" "$STORE" "$BACKUPS" || status=1

@@ -47,13 +47,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-Scripts/install-dependencies.sh bench
-if [ -n "${OURS_BIN:-}" ]; then
-  ours_bin=$OURS_BIN
-else
-  swift build -c release --product SessionSample >&2
-  ours_bin=$(swift build -c release --show-bin-path)/SessionSample
-fi
+ours_bin=$(Benchmarks/sample-binary.sh)
 
 peer_bin="${PEER_BIN:-}"
 if [ -z "$peer_bin" ] && [ -n "$peer_dir" ]; then
