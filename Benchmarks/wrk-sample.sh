@@ -100,11 +100,13 @@ config_store() {
     for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
     store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
     config=$(mktemp --suffix=.xml)
+    # Only when asked for: a baseline binary (OURS_BIN) from before the attribute refuses it.
+    local wait=""; [ "$WAIT_REPLICAS" != 0 ] && wait=" waitForReplicas=\"$WAIT_REPLICAS\""
     cat > "$config" <<XML
 <Server>
   <Connector port="$PORT" address="127.0.0.1"/>
   <Engine jvmRoute="bench">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING" waitForReplicas="$WAIT_REPLICAS" requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
   </Engine>
 </Server>
 XML
