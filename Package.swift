@@ -203,7 +203,7 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionConfigXMLTests",
-            dependencies: ["SessionConfigXML", "SessionHTTP", "SessionManager"],
+            dependencies: ["SessionConfigXML", "SessionHTTP", "SessionManager", "SessionTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "SessionTestingTests", dependencies: ["SessionTesting", "SessionHTTP"], swiftSettings: swiftSettings),

@@ -4,22 +4,32 @@
 #   Benchmarks/bench.sh                 # about 14 minutes on 2 cores, plus the release build
 #   Benchmarks/bench.sh --peer DIR      # also the Hummingbird peer in DIR (a copy of
 #                                       # shared/peers/hummingbird-sessions), same sitting (+2 min)
+#   BASE_BIN=/path/to/old/SessionSample CONFIGS="memory,redis,redis sticky" Benchmarks/bench.sh
+#                                       # compare this tree (or OURS_BIN) with a build of another
+#                                       # commit, in one sitting: about 10 minutes for these rows
 #
-# Builds the sample in release mode, then for each configuration starts what it needs on
-# loopback (Redis, memcached, a Redis Cluster, Sentinel), runs wrk on /myapp/count (a change of
-# the session on every request) with 1000 sessions round-robin and with one hot session: a warm-up,
-# then 3 runs of 10 s, the median reported. Every configuration is run by Benchmarks/wrk-sample.sh,
-# which stops what it started. A progress line per configuration goes to stderr; the Markdown
-# table goes to stdout.
+# Builds the sample in release mode (or takes OURS_BIN), then for each configuration starts what
+# it needs on loopback (Redis, memcached, a Redis Cluster, Sentinel), runs wrk on /myapp/count (a
+# change of the session on every request) with 1000 sessions round-robin and with one hot session:
+# a warm-up, then 3 runs of 10 s, the median reported. Every configuration is run by
+# Benchmarks/wrk-sample.sh, which stops what it started. A progress line per configuration goes to
+# stderr; the Markdown table goes to stdout.
 #
 # Columns: req/s, p50 and p99 latency, the ratio to /myapp/plain (no session) measured at the start
-# of the same sitting, the store commands per request (counted by the stores themselves), the lost
+# of the same sitting, the app's and the store servers' CPU time per request (from /proc/<pid>/stat
+# around each wrk run, divided by the requests it completed; median, and the lowest and highest
+# run in brackets), the store commands per request (counted by the stores themselves), the lost
 # updates (acknowledged /count answers minus the increments found in the sessions at the end; must
 # be 0) and the server's RSS at the end. The "unknown ids" rows send /myapp/read with well-formed
 # ids no store knows: a different one on each request ("random"), or one over and over ("repeated").
 #
-# Environment: DURATION (default 10s), RUNS (3), WARMUP (3s), CONFIGS (a subset, e.g.
-# "plain memory redis"; names as in the table's first column).
+# Comparison: with BASE_BIN (a release SessionSample built from another commit), both builds run
+# side by side on the same stores and every measurement alternates between them (new, base, new,
+# base…); each row gives both medians and new ÷ base. The new build is OURS_BIN, or this tree.
+#
+# Environment: DURATION (default 10s), RUNS (3), WARMUP (3s), CONFIGS (a subset: whole names as
+# in the table's first column, separated by commas, e.g. "memory,redis,redis sticky"; "plain" is
+# always measured, as the ratio's base), OURS_BIN, BASE_BIN.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; RUNS=${RUNS:-3}; WARMUP=${WARMUP:-3s}
@@ -31,12 +41,17 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-echo "building the sample (release)…" >&2
-binary=$(env -u OURS_BIN Benchmarks/sample-binary.sh)
+[ -z "${OURS_BIN:-}" ] && echo "building the sample (release)…" >&2
+binary=$(Benchmarks/sample-binary.sh)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# A copy: a build during the run cannot change what is measured.
+# Copies: a build during the run cannot change what is measured.
 cp "$binary" "$work/SessionSample"
+base_bin=""
+if [ -n "${BASE_BIN:-}" ]; then
+  [ -x "$BASE_BIN" ] || { echo "BASE_BIN=$BASE_BIN is not an executable" >&2; exit 2; }
+  cp "$BASE_BIN" "$work/BaseSample"; base_bin="$work/BaseSample"
+fi
 peer_bin=""
 if [ -n "$peer_dir" ]; then
   echo "building the Hummingbird peer (release)…" >&2
@@ -62,60 +77,117 @@ configurations=(
 )
 [ -n "$peer_bin" ] && configurations+=("hummingbird peer (memory)||ROUTES=count PEER_BIN=$peer_bin")
 
+# CONFIGS: whole names, separated by commas; an unknown name stops before anything is measured.
+declare -A wanted=()
+if [ -n "${CONFIGS:-}" ]; then
+  IFS=',' read -ra asked <<<"$CONFIGS"
+  for name in "${asked[@]}"; do
+    name=$(sed -E 's/^ +| +$//g' <<<"$name")
+    [ -z "$name" ] && continue
+    known=""
+    for entry in "${configurations[@]}"; do [ "${entry%%|*}" = "$name" ] && known=1; done
+    if [ -z "$known" ]; then
+      echo "unknown configuration '$name'; the names are:" >&2
+      for entry in "${configurations[@]}"; do echo "  ${entry%%|*}" >&2; done
+      exit 2
+    fi
+    wanted[$name]=1
+  done
+  wanted[plain]=1
+fi
+
 start=$(date +%s)
 for entry in "${configurations[@]}"; do
   IFS='|' read -r name arguments environment <<<"$entry"
-  if [ -n "${CONFIGS:-}" ] && [[ " $CONFIGS " != *" ${name%% *} "* ]]; then continue; fi
+  if [ ${#wanted[@]} -gt 0 ] && [ -z "${wanted[$name]:-}" ]; then continue; fi
   echo "[$(( $(date +%s) - start ))s] $name…" >&2
   file="$work/$(tr ' /()' '____' <<<"$name").txt"
   echo "config $name" > "$file"
   # shellcheck disable=SC2086
-  env ROUTES=count LOADS="1000 1" $environment OURS_BIN="$work/SessionSample" RESULTS="$file" RUNS="$RUNS" DURATION="$DURATION" WARMUP="$WARMUP" \
+  env ROUTES=count LOADS="1000 1" $environment OURS_BIN="$work/SessionSample" BASE_BIN="$base_bin" RESULTS="$file" RUNS="$RUNS" DURATION="$DURATION" WARMUP="$WARMUP" \
     Benchmarks/wrk-sample.sh $arguments 2>"$work/last.log" \
     || { echo "  failed:" >&2; tail -5 "$work/last.log" >&2; }
 done
 echo "[$(( $(date +%s) - start ))s] done" >&2
 
-python3 - "$work" <<'PY'
+RUNS="$RUNS" python3 - "$work" <<'PY'
 import glob, os, statistics, sys
 files = sorted(glob.glob(os.path.join(sys.argv[1], "*.txt")), key=os.path.getmtime)
 def parse(path):
-    name, runs, lost, rss = None, {}, None, None
+    name, runs, lost, rss = None, {}, {}, {}
     for line in open(path):
         words = line.split()
         if not words: continue
         if words[0] == "config": name = line.split(" ", 1)[1].strip()
-        elif words[0] == "rss_kb": rss = int(words[1]) if len(words) > 1 else None
+        elif words[0] == "rss_kb":
+            if len(words) > 2 and words[2].isdigit(): rss[words[1]] = int(words[2])
         elif words[0] == "lost-updates":
             values = dict(w.split("=") for w in words[1:])
-            lost = int(values["acknowledged"]) - int(values["counted"])
-        elif words[2].startswith("run"):
+            lost[values["server"]] = int(values["acknowledged"]) - int(values["counted"])
+        elif len(words) > 2 and words[2].startswith("run"):
             server, route = words[0], words[1]
             values = dict(w.split("=") for w in words[4:])
             runs.setdefault((server, route), []).append(values)
     return name, runs, lost, rss
 tables = [parse(f) for f in files]
-plain = None
+compare = any(server == "base" for _, runs, _, _ in tables for server, _ in runs)
+def series(values, key):
+    return [float(v[key]) for v in values if key in v]
+def med(values, key):
+    data = series(values, key)
+    return statistics.median(data) if data else None
+def spread(values, key, digits):
+    """The median, and the lowest and highest run in brackets: the runs' own spread."""
+    data = series(values, key)
+    if not data: return "–"
+    f = (lambda x: f"{x:,.0f}") if digits == 0 else (lambda x: f"{x:.{digits}f}")
+    return f"{f(statistics.median(data))} [{f(min(data))}–{f(max(data))}]"
+plain = {}
 for name, runs, _, _ in tables:
     if name == "plain":
-        plain = statistics.median(float(v["rps"]) for v in runs[("ours", "plain")])
-print("| configuration | load | req/s | p50 ms | p99 ms | ÷ plain | store cmds/req | lost updates | RSS MiB |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+        for server in ("ours", "base"):
+            if (server, "plain") in runs:
+                plain[server] = med(runs[(server, "plain")], "rps")
+def ratio(values, server):
+    rps = med(values, "rps")
+    return f"{rps / plain[server]:.2f}" if plain.get(server) and rps else "–"
 loads = {"1000": "1000 sessions round-robin", "1": "1 hot session", "random": "random unknown ids", "repeated": "one unknown id repeated"}
+if compare:
+    print("| configuration | load | req/s new | req/s base | new ÷ base | ÷ plain new | ÷ plain base | app µs/req new | app µs/req base | store µs/req new | store µs/req base | p99 ms new / base | store cmds/req new / base | lost updates | RSS MiB new / base |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+else:
+    print("| configuration | load | req/s | p50 ms | p99 ms | ÷ plain | app µs/req | store µs/req | store cmds/req | lost updates | RSS MiB |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+def number(value, digits):
+    return "–" if value is None else f"{value:.{digits}f}"
 for name, runs, lost, rss in tables:
     for (server, route), values in runs.items():
-        def med(key):
-            data = [float(v[key]) for v in values if key in v]
-            return statistics.median(data) if data else None
+        if server == "base": continue
         route_name, _, load = route.partition("@")
         label = name if server == "ours" else f"{name}: {server}"
-        rps = med("rps")
-        ratio = f"{rps / plain:.2f}" if plain else "–"
-        commands = med("store_cmds_per_req")
-        lost_text = "–" if lost is None or route_name != "count" else str(max(0, lost))
         what = loads.get(load, "no session" if route_name == "plain" else load) + ("" if route_name in ("count", "plain") else f" (/{route_name})")
-        print(f"| {label} | {what} | {rps:,.0f} | {med('p50_ms'):.3f} | {med('p99_ms'):.3f} | {ratio} | "
-              f"{'–' if commands is None else f'{commands:.2f}'} | {lost_text} | {'–' if rss is None else f'{rss / 1024:.0f}'} |")
+        def lost_text(s):
+            return "–" if s not in lost or route_name != "count" else str(max(0, lost[s]))
+        def rss_text(s):
+            return "–" if s not in rss else f"{rss[s] / 1024:.0f}"
+        if compare and (("base", route) in runs):
+            base = runs[("base", route)]
+            new_rps, base_rps = med(values, "rps"), med(base, "rps")
+            lost_both = "–" if lost_text(server) == "–" else f"{lost_text(server)} / {lost_text('base')}"
+            print(f"| {label} | {what} | {spread(values, 'rps', 0)} | {spread(base, 'rps', 0)} | {new_rps / base_rps:.2f} | "
+                  f"{ratio(values, 'ours')} | {ratio(base, 'base')} | {spread(values, 'app_cpu_us', 1)} | {spread(base, 'app_cpu_us', 1)} | "
+                  f"{spread(values, 'store_cpu_us', 1)} | {spread(base, 'store_cpu_us', 1)} | "
+                  f"{number(med(values, 'p99_ms'), 3)} / {number(med(base, 'p99_ms'), 3)} | "
+                  f"{number(med(values, 'store_cmds_per_req'), 2)} / {number(med(base, 'store_cmds_per_req'), 2)} | {lost_both} | "
+                  f"{rss_text(server)} / {rss_text('base')} |")
+        else:
+            print(f"| {label} | {what} | {spread(values, 'rps', 0)} | {number(med(values, 'p50_ms'), 3)} | {number(med(values, 'p99_ms'), 3)} | "
+                  f"{ratio(values, 'ours')} | {spread(values, 'app_cpu_us', 1)} | {spread(values, 'store_cpu_us', 1)} | "
+                  f"{number(med(values, 'store_cmds_per_req'), 2)} | {lost_text(server)} | {rss_text(server)} |")
 print()
-print(f"/myapp/count unless noted; wrk -t1 -c16, warm-up, then the median of {os.environ.get('RUNS', '3')} runs; lost updates are counted over both loads of a configuration.")
+runs = os.environ.get('RUNS', '3')
+print(f"/myapp/count unless noted; wrk -t1 -c16, warm-up, then the median of {runs} runs [lowest–highest run]; "
+      "µs/req: CPU time per request of the app process and of the store servers (all of a configuration's store processes); "
+      "lost updates are counted over both loads of a configuration."
+      + (" new: OURS_BIN or this tree; base: BASE_BIN; the two alternate run by run on the same stores." if compare else ""))
 PY

@@ -18,7 +18,9 @@
 # SESSIONS (default 1: one hot session; 1000: each connection cycles through 1000 sessions, the
 # realistic load, see round-robin.lua), NODES (store nodes, default 1; 2: ids n1/n2 on ports
 # STORE_PORT and STORE_PORT+1, with backups), OURS_BIN (a SessionSample binary to measure instead
-# of building this tree: a baseline from another commit, measured in the same sitting), STICKY
+# of building this tree), BASE_BIN (a second SessionSample binary, a build of another commit: it runs
+# beside the first on BASE_PORT, default PORT+1, on the same stores, and every measurement is taken
+# of both in turn, new then base, so that drift hits both alike), STICKY
 # (with --store: msm's sticky attribute, default true like the product; false for non-sticky),
 # LOCKING (with --store: msm's lockingMode, e.g. all, auto or uriPattern:…; default none; any
 # other value runs non-sticky, as locking requires), WAIT_REPLICAS (with a Redis store: the
@@ -31,6 +33,11 @@
 # are instead "random": a different well-formed id the store does not know on every request, and
 # "repeated": one such id), RESULTS (a file: the raw result lines, the lost updates and the
 # server's RSS are appended to it, and the table is left to the caller).
+# CPU per request: the app's (utime + stime from /proc/<pid>/stat, all its threads) and the store
+# servers' (summed over every store process started here: nodes, replicas, sentinels), read before
+# and after each wrk run and divided by the requests wrk completed, in µs. CPU_CHECK=1 also runs
+# `perf stat -e task-clock` on the app over each run and prints both figures to stderr (an
+# independent measure of the same interval, to check the column).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,6 +45,7 @@ RUNS=${RUNS:-3}; DURATION=${DURATION:-10s}; CONNECTIONS=${CONNECTIONS:-16}; PORT
 SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; ROUTES=${ROUTES:-plain count read}; WARMUP=${WARMUP:-5s}; LOADS=${LOADS:-$SESSIONS}
 UNKNOWN_IDS=${UNKNOWN_IDS:-}; RESULTS=${RESULTS:-}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}; WAIT_REPLICAS=${WAIT_REPLICAS:-0}
 [ "$LOCKING" != none ] && STICKY=false
+BASE_BIN=${BASE_BIN:-}; BASE_PORT=${BASE_PORT:-$((PORT + 1))}; CPU_CHECK=${CPU_CHECK:-}
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -58,13 +66,13 @@ if [ -z "$peer_bin" ] && [ -n "$peer_dir" ]; then
   peer_bin="$work/.build/release/HBSessions"
 fi
 
-pids=()
+pids=(); store_pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done; }  # waited for: the next run needs their ports
 trap cleanup EXIT
 
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/myapp/plain" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 port_free() { if curl -s -o /dev/null "http://127.0.0.1:$1/"; then echo "port $1 is already in use (an old server?)" >&2; exit 1; fi; }
-port_free "$PORT"
+port_free "$PORT"; [ -n "$BASE_BIN" ] && port_free "$BASE_PORT"
 
 # The store: commands counted from the servers' own statistics (memcached `stats`, Redis
 # `INFO commandstats`), summed over the nodes, before and after each run.
@@ -94,27 +102,30 @@ def commands(port):
 print(sum(commands(first + n) for n in range(nodes)))
 PY
 }
-# The sample's configuration for the store nodes in $nodes.
+# The sample's configuration for the store nodes in $nodes: one file per server (port and route).
 config_store() {
     # The previous run's servers may still hold the ports for a moment: wait until ours answer.
     for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
     store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
-    config=$(mktemp --suffix=.xml)
-    # Only when asked for: a baseline binary (OURS_BIN) from before the attribute refuses it.
+    config_args=(--config "$(write_config "$PORT" bench)")
+    base_config_args=(--config "$(write_config "$BASE_PORT" base)")
+}
+write_config() { # port route -> path of the configuration file
+    local config; config=$(mktemp --suffix=.xml)
+    # Only when asked for: a baseline binary (BASE_BIN) from before the attribute refuses it.
     local wait=""; [ "$WAIT_REPLICAS" != 0 ] && wait=" waitForReplicas=\"$WAIT_REPLICAS\""
     cat > "$config" <<XML
 <Server>
-  <Connector port="$PORT" address="127.0.0.1"/>
-  <Engine jvmRoute="bench">
+  <Connector port="$1" address="127.0.0.1"/>
+  <Engine jvmRoute="$2">
     <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
   </Engine>
 </Server>
 XML
-    config_args=(--config "$config")
+    echo "$config"
 }
 
-
-config_args=(--port "$PORT")
+config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT")
 case "$store" in
   memory) ;;
   memcached|redis)
@@ -122,10 +133,10 @@ case "$store" in
     for n in $(seq 1 "$NODES"); do
       port=$((STORE_PORT + n - 1))
       if [ "$store" = memcached ]; then
-        memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!)
+        memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
         entry="n$n:127.0.0.1:$port"
       else
-        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!)
+        redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
         entry="redis://127.0.0.1:$port"
         [ "$NODES" -gt 1 ] && entry="n$n:$entry"
       fi
@@ -138,7 +149,7 @@ case "$store" in
     for n in $(seq 0 $((NODES - 1))); do
       port=$((STORE_PORT + n)); dir=$(mktemp -d)
       redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no --dir "$dir" --cluster-enabled yes \
-        --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-require-full-coverage no >/dev/null 2>&1 & pids+=($!)
+        --cluster-config-file nodes.conf --cluster-node-timeout 1000 --cluster-require-full-coverage no >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
       seeds="${seeds:+$seeds+}127.0.0.1:$port"
     done
     for _ in $(seq 1 50); do store_commands >/dev/null 2>&1 && break; sleep 0.2; done
@@ -154,13 +165,13 @@ case "$store" in
     # Master on STORE_PORT, its replica on +1, sentinels on +2..+4; commands counted on the master.
     NODES=1; sentinels=""
     # In folders of their own: a replica writes the RDB it receives to its `dir`.
-    redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$(mktemp -d)" >/dev/null 2>&1 & pids+=($!)
+    redis-server --port "$STORE_PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$(mktemp -d)" >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
     redis-server --port $((STORE_PORT + 1)) --bind 127.0.0.1 --save "" --appendonly no --dir "$(mktemp -d)" \
-      --replicaof 127.0.0.1 "$STORE_PORT" >/dev/null 2>&1 & pids+=($!)
+      --replicaof 127.0.0.1 "$STORE_PORT" >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
     for n in 2 3 4; do
       conf=$(mktemp --suffix=.conf)
       printf 'port %s\nbind 127.0.0.1\nsentinel monitor bench 127.0.0.1 %s 2\n' $((STORE_PORT + n)) "$STORE_PORT" > "$conf"
-      redis-sentinel "$conf" >/dev/null 2>&1 & pids+=($!)
+      redis-sentinel "$conf" >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
       sentinels="${sentinels:+$sentinels+}127.0.0.1:$((STORE_PORT + n))"
     done
     for _ in $(seq 1 100); do redis-cli -p $((STORE_PORT + 1)) info replication | grep -q master_link_status:up && break; sleep 0.1; done
@@ -170,9 +181,14 @@ case "$store" in
   *) echo "unknown store $store (memory, memcached, redis, redis-cluster, redis-sentinel)" >&2; exit 2 ;;
 esac
 
-"$ours_bin" "${config_args[@]}" --log-level warning & pids+=($!); ours_pid=$!
+declare -A server_pid
+"$ours_bin" "${config_args[@]}" --log-level warning & pids+=($!); server_pid[ours]=$!
 wait_up "$PORT"
-if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); wait_up "$PEER_PORT"; fi
+if [ -n "$BASE_BIN" ]; then
+  "$BASE_BIN" "${base_config_args[@]}" --log-level warning & pids+=($!); server_pid[base]=$!
+  wait_up "$BASE_PORT"
+fi
+if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); server_pid[hummingbird]=$!; wait_up "$PEER_PORT"; fi
 
 # One file of cookies per server and load: wrk cycles each connection through them
 # (round-robin.lua). Sessions are made by /myapp/count over one keep-alive connection.
@@ -204,6 +220,7 @@ PY
 declare -A cookies
 servers=(ours)
 declare -A ports=([ours]=$PORT)
+[ -n "$BASE_BIN" ] && { servers+=(base); ports[base]=$BASE_PORT; }
 [ -n "$peer_bin" ] && { servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; }
 [ -n "$UNKNOWN_IDS" ] && LOADS="random repeated"
 for s in "${servers[@]}"; do
@@ -213,30 +230,70 @@ for s in "${servers[@]}"; do
 done
 multi_load=""; [ "$(wc -w <<<"$LOADS")" -gt 1 ] && multi_load=1
 
+# CPU time (utime + stime, clock ticks) of the processes given, summed. /proc/<pid>/stat counts
+# every thread of the process; the fields after the command name (which may hold spaces) start at
+# field 3, so utime (14) and stime (15) are the 12th and 13th words after ") ".
+clock_ticks=$(getconf CLK_TCK)
+cpu_ticks() {
+  local total=0 pid line rest
+  for pid in "$@"; do
+    read -r line < "/proc/$pid/stat" || continue
+    rest=${line##*) }
+    # shellcheck disable=SC2086
+    set -- $rest
+    total=$((total + ${12} + ${13}))
+  done
+  echo "$total"
+}
+per_request_us() { # ticks requests -> µs per request
+  python3 -c "print(round($1 * 1e6 / $clock_ticks / max(1, $2), 1))"
+}
+# The processes whose store commands and CPU a run of a server is charged with: the stores only
+# for our sample (both builds use the same stores; their runs never overlap).
+uses_store() { [ "$store" != memory ] && { [ "$1" = ours ] || [ "$1" = base ]; }; }
+
 results=$(mktemp)
-acknowledged=0  # /count requests of ours answered 2xx, warm-up included
-one_run() { # server route duration load -> RESULT line (+ store commands per request for ours)
-  local before=0 line
-  [ "$1" = ours ] && [ "$store" != memory ] && before=$(store_commands)
+declare -A acknowledged  # /count requests of ours (and base) answered 2xx, warm-up included
+for s in "${servers[@]}"; do acknowledged[$s]=0; done
+one_run() { # server route duration load -> RESULT line, with CPU per request (and store commands)
+  local before=0 line app_before store_before perf_file="" perf_pid=""
+  uses_store "$1" && before=$(store_commands)
+  app_before=$(cpu_ticks "${server_pid[$1]}"); store_before=$(cpu_ticks "${store_pids[@]}")
+  if [ -n "$CPU_CHECK" ]; then
+    perf_file=$(mktemp)
+    perf stat -e task-clock -x, -o "$perf_file" -p "${server_pid[$1]}" & perf_pid=$!
+  fi
   line=$(COOKIES="${cookies[$1:$4]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/round-robin.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
-  if [ "$1" = ours ] && [ "$store" != memory ]; then
-    local after requests
+  local app_after store_after requests
+  app_after=$(cpu_ticks "${server_pid[$1]}"); store_after=$(cpu_ticks "${store_pids[@]}")
+  requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
+  line="$line app_cpu_us=$(per_request_us $((app_after - app_before)) "$requests")"
+  if uses_store "$1"; then
+    line="$line store_cpu_us=$(per_request_us $((store_after - store_before)) "$requests")"
+    local after
     after=$(store_commands)
-    requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
     line="$line store_cmds_per_req=$(python3 -c "print(round(($after - $before) / max(1, $requests), 3))")"
+  fi
+  if [ -n "$perf_pid" ]; then
+    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
+    local perf_ms; perf_ms=$(awk -F, '/task-clock/ { print $1 }' "$perf_file")
+    echo "cpu check $1 $2@$4: /proc/<pid>/stat $(python3 -c "print(round(($app_after - $app_before) * 1000 / $clock_ticks))") ms, perf task-clock $(python3 -c "print(round(float('${perf_ms:-0}')))") ms over ${requests} requests" >&2
+    rm -f "$perf_file"
   fi
   echo "$line"
 }
 count_acknowledged() { # server route RESULT-line
-  if [ "$1" = ours ] && [ "$2" = count ]; then
-    acknowledged=$((acknowledged + $(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$3") - $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$3")))
+  if [ "$2" = count ] && { [ "$1" = ours ] || [ "$1" = base ]; }; then
+    acknowledged[$1]=$((acknowledged[$1] + $(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$3") - $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$3")))
   fi
 }
-for s in "${servers[@]}"; do for load in $LOADS; do for r in $ROUTES; do line=$(one_run "$s" "$r" "$WARMUP" "$load"); count_acknowledged "$s" "$r" "$line"; done; done; done
+# Servers alternate at every measurement (new, base, new, base…): whatever the machine does
+# meanwhile falls on both alike.
+for load in $LOADS; do for r in $ROUTES; do for s in "${servers[@]}"; do line=$(one_run "$s" "$r" "$WARMUP" "$load"); count_acknowledged "$s" "$r" "$line"; done; done; done
 for run in $(seq 1 "$RUNS"); do
-  for s in "${servers[@]}"; do
-    for load in $LOADS; do
-      for r in $ROUTES; do
+  for load in $LOADS; do
+    for r in $ROUTES; do
+      for s in "${servers[@]}"; do
         line=$(one_run "$s" "$r" "$DURATION" "$load")
         count_acknowledged "$s" "$r" "$line"
         echo "$s $r${multi_load:+@$load} run$run $line" | tee -a "$results" >&2
@@ -245,8 +302,10 @@ for run in $(seq 1 "$RUNS"); do
   done
 done
 if [ -z "$UNKNOWN_IDS" ] && [[ " $ROUTES " == *" count "* ]]; then
-  # Every session was created with count=1 by cookie_file; each acknowledged /count added one.
-  counted=$(python3 - "$PORT" $(for load in $LOADS; do echo "${cookies[ours:$load]}"; done) <<'PY'
+  for s in "${servers[@]}"; do
+    { [ "$s" = ours ] || [ "$s" = base ]; } || continue
+    # Every session was created with count=1 by cookie_file; each acknowledged /count added one.
+    counted=$(python3 - "${ports[$s]}" $(for load in $LOADS; do echo "${cookies[$s:$load]}"; done) <<'PY'
 import http.client, sys
 port, total = int(sys.argv[1]), 0
 connection = http.client.HTTPConnection("127.0.0.1", port)
@@ -258,45 +317,55 @@ for path in sys.argv[2:]:
 print(total)
 PY
 )
-  echo "updates: $counted counted in the sessions, $acknowledged /count requests answered 2xx; lost: $((acknowledged > counted ? acknowledged - counted : 0))" >&2
-  echo "lost-updates counted=$counted acknowledged=$acknowledged" >> "$results"
+    echo "updates ($s): $counted counted in the sessions, ${acknowledged[$s]} /count requests answered 2xx; lost: $((acknowledged[$s] > counted ? acknowledged[$s] - counted : 0))" >&2
+    echo "lost-updates server=$s counted=$counted acknowledged=${acknowledged[$s]}" >> "$results"
+  done
 fi
-echo "rss_kb $(ps -o rss= -p "$ours_pid" | tr -d ' ')" >> "$results"
+for s in "${servers[@]}"; do echo "rss_kb $s $(ps -o rss= -p "${server_pid[$s]}" | tr -d ' ')" >> "$results"; done
 if [ -n "$RESULTS" ]; then cat "$results" >> "$RESULTS"; exit 0; fi
 
 python3 - "$results" <<'PY'
-import re, statistics, sys
-rows = {}
-lost = None
+import statistics, sys
+rows, lost = {}, {}
 for line in open(sys.argv[1]):
     if line.startswith("rss_kb"):
         continue
     if line.startswith("lost-updates"):
-        lost = dict(f.split("=") for f in line.split()[1:])
+        values = dict(f.split("=") for f in line.split()[1:])
+        lost[values["server"]] = values
         continue
     server, route, _, _, *fields = line.split()
     values = dict(f.split("=") for f in fields)
     rows.setdefault((server, route), []).append(values)
 def med(server, route, key):
-    return statistics.median(float(v[key]) for v in rows[(server, route)])
+    data = [float(v[key]) for v in rows[(server, route)] if key in v]
+    return statistics.median(data) if data else None
 has_store = any("store_cmds_per_req" in v for vs in rows.values() for v in vs)
 def paired(server, route):
     # Each run measures plain, count and read back to back: the median of the per-run ratios
     # cancels most of the machine's drift between runs.
     return statistics.median(float(v["rps"]) / float(p["rps"]) for v, p in zip(rows[(server, route)], rows[(server, "plain")]))
-print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7}" + (f" {'store cmds/req':>15}" if has_store else ""))
-servers = sorted({s for s, _ in rows}, key=lambda s: s != "ours")
+print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7} {'app µs/req':>11}"
+      + (f" {'store µs/req':>13} {'store cmds/req':>15}" if has_store else ""))
+servers = [s for s in ("ours", "base", "hummingbird") if any(k[0] == s for k in rows)]
+routes = [r for r in ("plain", "count", "read") if ("ours", r) in rows]
 for s in servers:
-    plain = med(s, "plain", "rps")
-    for r in ("plain", "count", "read"):
+    plain = med(s, "plain", "rps") if "plain" in routes else None
+    for r in routes:
         rps = med(s, r, "rps")
-        extra = f" {med(s, r, 'store_cmds_per_req'):>15.3f}" if has_store and s == "ours" else ""
-        print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {rps / plain:>8.2f} {paired(s, r):>7.2f}{extra}")
-if "hummingbird" in servers:
-    for r in ("plain", "count", "read"):
-        print(f"ours/hummingbird {r}: {med('ours', r, 'rps') / med('hummingbird', r, 'rps'):.2f}")
-print("÷ plain: ratio of medians; paired: median of the per-run ratios (same run, back to back)")
-if lost:
-    counted, acknowledged = int(lost["counted"]), int(lost["acknowledged"])
-    print(f"updates: {counted} counted in the sessions, {acknowledged} /count answers 2xx, lost: {max(0, acknowledged - counted)}")
+        ratio = f"{rps / plain:>8.2f} {paired(s, r):>7.2f}" if plain else f"{'–':>8} {'–':>7}"
+        extra = ""
+        if has_store:
+            store_cpu, commands = med(s, r, "store_cpu_us"), med(s, r, "store_cmds_per_req")
+            extra = f" {'–' if store_cpu is None else f'{store_cpu:.1f}':>13} {'–' if commands is None else f'{commands:.3f}':>15}"
+        print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {ratio} {med(s, r, 'app_cpu_us'):>11.1f}{extra}")
+for other in ("base", "hummingbird"):
+    if other in servers:
+        for r in routes:
+            print(f"ours/{other} {r}: req/s {med('ours', r, 'rps') / med(other, r, 'rps'):.2f}, "
+                  f"app CPU per request {med('ours', r, 'app_cpu_us') / med(other, r, 'app_cpu_us'):.2f}")
+print("÷ plain: ratio of medians; paired: median of the per-run ratios (same run, back to back); µs/req: CPU time per request")
+for server, values in lost.items():
+    counted, acknowledged = int(values["counted"]), int(values["acknowledged"])
+    print(f"updates ({server}): {counted} counted in the sessions, {acknowledged} /count answers 2xx, lost: {max(0, acknowledged - counted)}")
 PY

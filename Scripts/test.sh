@@ -9,4 +9,15 @@ swift build --build-tests "$@"
 # deadline tests (a request closed at its deadline, a store command timed out) measure time; run in
 # parallel on a 2-core machine, the heavy tests starved the others past their deadlines now and
 # then. Serial, the suite takes about 6 minutes here.
-exec swift test --skip-build --no-parallel "$@"
+#
+# Quiet when green: each suite's log goes to a capture printed only for a failing test
+# (SessionTesting's `.capturedLog` trait; TEST_LOG=print prints every line as it is logged), and
+# the "started" line of every test and test case is left out (TEST_OUTPUT=full keeps them): what
+# remains is one line per test and suite that passed or failed, the failures with their logs, and
+# the summary.
+set -o pipefail
+if [ "${TEST_OUTPUT:-}" = full ]; then
+  exec swift test --skip-build --no-parallel "$@"
+fi
+swift test --skip-build --no-parallel "$@" 2>&1 | grep --line-buffered -v -E '^◇ (Test|Suite) .* started\.$'
+

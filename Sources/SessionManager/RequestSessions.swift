@@ -233,6 +233,14 @@ public final class RequestSessions: Sendable {
     /// for a quarter of its timeout): after the response with `sessionBackupAsync` (see
     /// ``afterResponse()``), or now, waited for at most `sessionBackupTimeout`. A session whose
     /// store node is down moves to an available node first (a new id, so a new cookie).
+    ///
+    /// Written before the answer, whatever `sessionBackupAsync` says, and waited for:
+    /// - a session whose response hands the client an id it did not send (new, taken over,
+    ///   relocated, changed): the client may take that id to another app node with its very next
+    ///   request (a round-robin balancer does, and the node the user just moved to shows the
+    ///   balancer moves them), and that node must find it in the store;
+    /// - every session once the manager drains (SIGTERM, see ``SessionManager/beginDraining()``):
+    ///   the user's next request goes to another node.
     private func writeBehind(_ held: Held) async {
         let session = held.session
         if !manager.storage.allNodesUp, let node = manager.storage.node(for: session.id), !node.availability.isUp,
@@ -241,7 +249,12 @@ public final class RequestSessions: Sendable {
             session.relocate(toNode: other)
         }
         guard !manager.active.isUpToDate(session, registeredID: held.registeredID) else { return }
+        if session.id != held.knownID || manager.isDraining {
+            await manager.writeResident(session, registeredID: held.registeredID, beforeAnswer: true)
+            return
+        }
         if manager.configuration.sessionBackupAsync {
+            manager.pendingWrites.add(1, ordering: .relaxed)
             state.withLock { $0.writeAfterResponse = held }
             return
         }
@@ -257,7 +270,10 @@ public final class RequestSessions: Sendable {
     deinit {
         guard let held = state.withLock({ $0.writeAfterResponse }) else { return }
         let manager = self.manager
-        manager.background.submit { await manager.writeResident(held.session, registeredID: held.registeredID) }
+        manager.background.submit {
+            await manager.writeResident(held.session, registeredID: held.registeredID)
+            manager.pendingWrites.subtract(1, ordering: .relaxed)
+        }
     }
 
     /// Sticky mode with `sessionBackupAsync` (the default): writes the session's changes to the
@@ -270,6 +286,7 @@ public final class RequestSessions: Sendable {
             return state.writeAfterResponse
         }) else { return }
         await manager.writeResident(held.session, registeredID: held.registeredID)
+        manager.pendingWrites.subtract(1, ordering: .relaxed)
     }
 
     /// Drops this request's reference to `session`, first writing it when it cannot stay resident

@@ -16,16 +16,24 @@ extension SessionManager {
     /// A writer after the response writes twice at most (its own changes, then those handed to it
     /// meanwhile): its HTTP connection reads its next request only after this returns. What was
     /// handed over after that goes to the background work.
-    func writeResident(_ session: Session, registeredID: SessionID) async {
+    ///
+    /// `beforeAnswer`: the request waits for this write (see ``RequestSessions``), so it waits for
+    /// another request's write of the session too, and writes until its own changes are stored.
+    func writeResident(_ session: Session, registeredID: SessionID, beforeAnswer: Bool = false) async {
+        let async = configuration.sessionBackupAsync && !beforeAnswer
         do {
             let more = try await writer.persist(
                 session,
                 registeredID: registeredID,
-                waits: !configuration.sessionBackupAsync,
-                rewrites: configuration.sessionBackupAsync ? 1 : .max
+                waits: !async,
+                rewrites: async ? 1 : .max
             )
             if more {
-                background.submit { [self] in await writeResident(session, registeredID: registeredID) }
+                pendingWrites.add(1, ordering: .relaxed)
+                background.submit { [self] in
+                    await writeResident(session, registeredID: registeredID)
+                    pendingWrites.subtract(1, ordering: .relaxed)
+                }
             }
             storeWorked()
         } catch {
@@ -37,6 +45,34 @@ extension SessionManager {
                 "session write to the store failed; kept in memory",
                 metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
             )
+        }
+    }
+
+    /// Whether the manager drains (see ``beginDraining()``).
+    public var isDraining: Bool { draining.load(ordering: .relaxed) }
+
+    /// Prepares a sticky node for its end (SIGTERM): from now on every change is written before
+    /// its answer, because the user's next request goes to another app node, which must find it in
+    /// the store. The server keeps accepting until ``drainPendingWrites(within:)`` returns, so
+    /// that no user reaches another node while a change answered here is still unwritten. In
+    /// non-sticky mode every change is written before its answer anyway: nothing to drain.
+    public func beginDraining() {
+        guard residencyMode == .writeBehind, !draining.exchange(true, ordering: .relaxed) else { return }
+        logger.notice("draining: changes are written before their answers; waiting for the writes after earlier answers")
+    }
+
+    /// Waits until the writes after earlier answers are done (and tries once more what a store
+    /// failure left unsaved), `timeout` at most. Returns at once outside sticky mode.
+    public func drainPendingWrites(within timeout: Duration) async {
+        guard residencyMode == .writeBehind else { return }
+        let deadline = ContinuousClock.now + timeout
+        while pendingWrites.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(2))
+        }
+        await writeUnsavedResidents()
+        let left = pendingWrites.load(ordering: .relaxed)
+        if left > 0 {
+            logger.warning("draining: \(left) session writes still under way at the deadline", metadata: ["sm.pending": "\(left)"])
         }
     }
 

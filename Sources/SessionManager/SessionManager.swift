@@ -29,7 +29,12 @@ public final class SessionManager: Service, Sendable {
     let background = BackgroundWork()
     /// Opened by ``stop()``.
     private let stopSignal = StopSignal()
-    let idGenerator: SessionIDGenerator
+    /// The route of the ids this process issues, and of the sessions it may serve from memory.
+    let route: AppNodeRoute
+    /// Makes the ids of new sessions (and of `changeSessionId`) with the route in force now.
+    var idGenerator: SessionIDGenerator {
+        SessionIDGenerator(jvmRoute: residencyMode == .writeBehind ? route.current : route.configured)
+    }
     let writer: SessionWriter
     let active: ActiveSessions
     let logger: Logger
@@ -95,7 +100,7 @@ public final class SessionManager: Service, Sendable {
         self.configuration = configuration
         self.nodes = nodes
         self.store = nodes[0].store
-        self.idGenerator = SessionIDGenerator(jvmRoute: jvmRoute)
+        self.route = AppNodeRoute(configured: jvmRoute)
         let metrics = SessionMetrics(context: context, enabled: configuration.enableStatistics)
         self.metrics = metrics
         self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, metrics: metrics, logger: logger)
@@ -105,7 +110,6 @@ public final class SessionManager: Service, Sendable {
             residentLimit: mode == .storeOnly ? 0 : configuration.residentSessionLimit,
             evictsLeastRecentlyUsed: mode == .writeBehind
         )
-        self.stickyRoute = mode == .writeBehind ? jvmRoute : nil
         self.lockingEnabled = configuration.lockingMode.locks && mode == .storeOnly
         self.writer = SessionWriter(storage: storage, configuration: configuration, active: active, metrics: metrics)
         self.logger = logger
@@ -130,9 +134,10 @@ public final class SessionManager: Service, Sendable {
 
     /// How this manager keeps released sessions.
     let residencyMode: ResidencyMode
-    /// This node's route when sessions are sticky (``ResidencyMode/writeBehind``), see
-    /// ``namesAnotherAppNode(_:)``.
-    let stickyRoute: String?
+    /// This process's route when sessions are sticky (``ResidencyMode/writeBehind``), see
+    /// ``namesAnotherAppNode(_:)``: the `jvmRoute`, or a route of the process's own (none
+    /// configured, or the configured one leased by another live process; see ``AppNodeRoute``).
+    var stickyRoute: String? { residencyMode == .writeBehind ? route.current : nil }
     /// Requests may lock their sessions: a locking mode is set and sessions are not kept resident
     /// (msm locks in non-sticky mode only; a resident session has one node anyway).
     let lockingEnabled: Bool
@@ -141,6 +146,11 @@ public final class SessionManager: Service, Sendable {
     let lockStatistics = LockStatistics()
     /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
     let unsavedResidents = Atomic<Bool>(false)
+    /// Sticky writes after a response not yet done (answered, not yet stored): the server's
+    /// drain waits for them (see ``beginDraining()``).
+    let pendingWrites = Atomic<Int>(0)
+    /// Set by ``beginDraining()``.
+    let draining = Atomic<Bool>(false)
 
     static func residencyMode(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> ResidencyMode {
         let soleUnfiltered = nodes.count == 1 && configuration.sessionAttributeFilter == nil
@@ -153,12 +163,14 @@ public final class SessionManager: Service, Sendable {
         }
     }
 
-    /// Sticky, and `id` names another app node, which served the session after this node last
-    /// did: a resident copy here is stale, and the session is loaded and taken over.
+    /// Sticky, and `id` does not carry this process's route: another process may have served the
+    /// session after this one last did (it names another app node, or no route, or this process's
+    /// route changed since), so a resident copy here may be stale, and the session is loaded and
+    /// taken over.
     @inline(__always)
     func namesAnotherAppNode(_ id: SessionID) -> Bool {
-        guard let route = stickyRoute else { return false }
-        return !id.hasJvmRoute(route)
+        guard residencyMode == .writeBehind else { return false }
+        return !id.hasJvmRoute(route.current)
     }
 
     /// Number of sessions this node took over from another app node (sticky mode: the id named
@@ -193,6 +205,7 @@ public final class SessionManager: Service, Sendable {
     private enum Part: Sendable { case store, background, stopRequest, upkeep, lockRenewal }
 
     private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
+        logRouteAtStart()
         try await withThrowingTaskGroup(of: Part.self) { group in
             for node in nodes {
                 // A store runs until cancelled: its connections close after the background work.
@@ -207,18 +220,24 @@ public final class SessionManager: Service, Sendable {
             }
             group.addTask {
                 await stopRequested()
+                await self.releaseRouteLease()
                 // The queued background work runs out, then `process` returns.
                 self.background.finish()
                 return .stopRequest
             }
             if storage.encodesNodeIDs || residencyMode == .writeBehind {
                 group.addTask {
-                    // Once a second: probe the down nodes, then (sticky) write what a failed write
-                    // left unsaved to the nodes that answer again.
+                    // At start, then once a second: the route lease (sticky, see AppNodeRoute);
+                    // probe the down nodes, then (sticky) write what a failed write left unsaved
+                    // to the nodes that answer again.
+                    await self.renewRouteLease()
                     while !Task.isCancelled {
                         try? await Task.sleep(for: NodeAvailability.probeInterval)
                         if self.storage.encodesNodeIDs { await self.storage.probeDownNodes() }
-                        if self.residencyMode == .writeBehind { await self.writeUnsavedResidents() }
+                        if self.residencyMode == .writeBehind {
+                            await self.renewRouteLease()
+                            await self.writeUnsavedResidents()
+                        }
                     }
                     return .upkeep
                 }
@@ -444,11 +463,11 @@ public final class SessionManager: Service, Sendable {
             return nil
         }
         let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
-        if let route = stickyRoute, namesAnotherAppNode(id) {
+        if let current = stickyRoute, !id.hasJvmRoute(current) {
             // Sticky: another app node served it last (it died, or the balancer moved the user).
             // This node takes it over: its route in the id (a new cookie), written under the new
             // id when the request ends, the old key deleted.
-            session.takeOver(route: route)
+            session.takeOver(route: current)
             metrics.takenOver.increment()
             logger.info("session taken over from another app node", metadata: ["sm.session": "\(id.logTag)", "sm.route": "\(id.jvmRoute ?? "")"])
             if read.relocateTo == nil && !read.fromBackup {
@@ -542,7 +561,8 @@ public final class SessionManager: Service, Sendable {
     /// A new session with a fresh id (never one the client chose).
     func makeSession() -> Session {
         let now = Date()
-        let id = idGenerator.makeID(nodeID: storage.nodeForNewSession())
+        let generator = idGenerator
+        let id = generator.makeID(nodeID: storage.nodeForNewSession())
         let snapshot = SessionSnapshot(
             id: id.description,
             creationTime: now,
@@ -550,6 +570,6 @@ public final class SessionManager: Service, Sendable {
             maxInactiveInterval: configuration.maxInactiveInterval,
             attributes: [:]
         )
-        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: idGenerator)
+        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator)
     }
 }

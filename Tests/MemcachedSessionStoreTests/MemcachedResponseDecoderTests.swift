@@ -2,11 +2,12 @@ import Foundation
 import NIOCore
 import NIOEmbedded
 import SessionStoreNIO
+import SessionTesting
 import Testing
 
 @testable import MemcachedSessionStore
 
-@Suite struct MemcachedResponseDecoderTests {
+@Suite(.capturedLog) struct MemcachedResponseDecoderTests {
     /// Several replies in one stream, one of each kind, with a value containing CRLF and "END".
     static let stream: [UInt8] = Array(
         "VALUE sm:a 0 12\r\nEND\r\n\r\nEND\r\n\r\nEND\r\nEND\r\nEND\r\nSTORED\r\nNOT_STORED\r\nDELETED\r\nNOT_FOUND\r\nTOUCHED\r\nERROR\r\nCLIENT_ERROR bad data chunk\r\nSERVER_ERROR object too large for cache\r\nVALUE k 0 0\r\n\r\nEND\r\nHD c1234567890123\r\nNS\r\nEX\r\nNF\r\nHD\r\n"

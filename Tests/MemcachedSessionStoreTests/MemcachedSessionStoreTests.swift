@@ -8,7 +8,7 @@ import Testing
 @testable import MemcachedSessionStore
 
 /// Integration tests against real memcached processes started on free loopback ports.
-@Suite(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
+@Suite(.capturedLog, .enabled(if: StoreServerProcess.Kind.memcached().isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
 struct MemcachedSessionStoreTests {
     static let fast = StoreClientConfiguration(operationTimeout: .milliseconds(300), connectTimeout: .milliseconds(300))
 

@@ -11,7 +11,7 @@ import Testing
 
 /// Automatic pipelining: what one event-loop tick writes goes out in one flush, deadlines still
 /// hold command by command, and callers on an event loop never hop threads.
-@Suite struct PipelineHandlerTests {
+@Suite(.capturedLog) struct PipelineHandlerTests {
     /// A connected embedded channel (active, so that closing it shows).
     func makeChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(handler: PipelineHandler<String>())
@@ -110,7 +110,7 @@ import Testing
     }
 }
 
-@Suite(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
+@Suite(.capturedLog, .enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
 struct RedisPipeliningTests {
     /// Against a real server: a command that blocks the connection (`BLPOP` for 2 s) in the middle
     /// of concurrent commands, with a 300 ms operation timeout.

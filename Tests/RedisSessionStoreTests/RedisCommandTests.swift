@@ -2,12 +2,13 @@ import CHiredis
 import NIOCore
 import NIOEmbedded
 import SessionStoreNIO
+import SessionTesting
 import Testing
 
 @testable import RedisSessionStore
 
 /// Our command encoder and hiredis's reader through its wrapper, without a server.
-@Suite struct RedisCommandTests {
+@Suite(.capturedLog) struct RedisCommandTests {
     @Test func commandsAreBinarySafeRESP() throws {
         let buffer = RedisCommand.encode([Array("SET".utf8), [0, 13, 10, 255], []], allocator: ByteBufferAllocator())
         let expected: [UInt8] = Array("*3\r\n$3\r\nSET\r\n$4\r\n".utf8) + [0, 13, 10, 255] + Array("\r\n$0\r\n\r\n".utf8)

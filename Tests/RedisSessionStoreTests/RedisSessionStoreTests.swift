@@ -9,7 +9,7 @@ import Testing
 @testable import RedisSessionStore
 
 /// Integration tests against real redis-server processes started on free loopback ports.
-@Suite(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
+@Suite(.capturedLog, .enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
 struct RedisSessionStoreTests {
     static let fast = StoreClientConfiguration(operationTimeout: .milliseconds(300), connectTimeout: .milliseconds(300))
 

@@ -1,10 +1,11 @@
 import NIOCore
 import SessionManager
+import SessionTesting
 import Testing
 
 @testable import RedisSessionStore
 
-@Suite struct RedisSlotMapTests {
+@Suite(.capturedLog) struct RedisSlotMapTests {
     /// Figures from the Redis Cluster specification and `CLUSTER KEYSLOT`.
     @Test func slotsAreRedisClusters() {
         #expect(RedisSlotMap.slot(of: "123456789") == 0x31C3 & 16383, "CRC16/XMODEM check value")
@@ -58,7 +59,7 @@ import Testing
     }
 }
 
-@Suite struct RedisWaitCommandTests {
+@Suite(.capturedLog) struct RedisWaitCommandTests {
     @Test func aWaitIsRecognisedAndNothingElseIs() {
         let allocator = ByteBufferAllocator()
         #expect(RedisCommand.isWait(RedisCommand.wait(replicas: 1, milliseconds: 750, allocator: allocator)))
@@ -69,7 +70,7 @@ import Testing
 }
 
 /// When the cluster and Sentinel routers look at their topology again, without sockets.
-@Suite struct RefreshScheduleTests {
+@Suite(.capturedLog) struct RefreshScheduleTests {
     @Test func looksAtOnceThenEveryIntervalOrSoonAfterARequest() {
         var schedule = RefreshSchedule(interval: .seconds(5), spacing: .milliseconds(100))
         let start = ContinuousClock.now

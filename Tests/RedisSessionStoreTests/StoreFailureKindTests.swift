@@ -1,10 +1,11 @@
 import SessionManager
 import SessionStoreNIO
+import SessionTesting
 import Testing
 
 /// Which store failures say a node is gone (and move sessions away from it) and which are one
 /// refused command.
-@Suite struct StoreFailureKindTests {
+@Suite(.capturedLog) struct StoreFailureKindTests {
     @Test(arguments: [
         (StoreClientError.Code.timeout, StoreFailureKind.unreachable), (.connectionClosed, .unreachable), (.nodeDown, .unreachable),
         (.connectFailed, .unreachable), (.protocolError, .unreachable), (.shutDown, .unreachable),

@@ -1,11 +1,12 @@
 import Foundation
 import SessionHTTP
 import SessionManager
+import SessionTesting
 import Testing
 
 @testable import SessionConfigXML
 
-@Suite struct ServerXMLLoaderTests {
+@Suite(.capturedLog) struct ServerXMLLoaderTests {
     let loader = ServerXMLLoader(knownApps: ["sample"])
 
     func parse(_ text: String) throws(ServerXMLError) -> ServerConfiguration {

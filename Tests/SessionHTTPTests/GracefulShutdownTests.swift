@@ -20,7 +20,7 @@ struct GatedApp: HTTPApp {
     }
 }
 
-@Suite struct GracefulShutdownTests {
+@Suite(.capturedLog) struct GracefulShutdownTests {
     @Test func inFlightRequestFinishesIdleConnectionsCloseAndRunReturns() async throws {
         // Each step waits for the previous one to be observable (no timing guesses), so a loaded
         // machine cannot reorder them: the request is in the app, then the server is shutting

@@ -1,11 +1,12 @@
 import NIOCore
 import NIOHTTP1
+import SessionTesting
 import Testing
 
 @testable import SessionHTTP
 
 /// The connection rules without sockets or timers: each event and what the machine answers.
-@Suite struct HTTPConnectionStateMachineTests {
+@Suite(.capturedLog) struct HTTPConnectionStateMachineTests {
     static let limits = HTTPConnectionStateMachine.Limits(maxHeaderSize: 1024, maxBodySize: 100, requestTimeout: .seconds(5))
     static let start = NIODeadline.uptimeNanoseconds(1_000_000_000)
 

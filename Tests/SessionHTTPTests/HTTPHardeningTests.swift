@@ -10,7 +10,7 @@ import Testing
 /// Regression tests over a real socket for what a hostile or broken client could do to the
 /// server: each answers with one defined response (or silence) and never lets the connection
 /// hold memory or a descriptor beyond its limits.
-@Suite(.timeLimit(.minutes(1))) struct HTTPHardeningTests {
+@Suite(.capturedLog, .timeLimit(.minutes(1))) struct HTTPHardeningTests {
     // MARK: A client that resets its connection
 
     /// A keep-alive connection reset by its client between two requests (`SO_LINGER` 0, then

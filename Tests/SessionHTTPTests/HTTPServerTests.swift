@@ -34,7 +34,7 @@ func makeServer(connector: ConnectorConfiguration = .init(port: 0), contexts: [(
     return try HTTPServer(configuration: configuration, apps: apps, logger: Logger(label: "test"))
 }
 
-@Suite struct HTTPServerTests {
+@Suite(.capturedLog) struct HTTPServerTests {
     @Test func routesByLongestPrefixAtSegmentBoundaries() async throws {
         try await LiveServer.with(try makeServer()) { port in
             try await RawHTTPClient.withConnection(port: port) { (client: RawHTTPClient) async throws in

@@ -1,10 +1,11 @@
 import NIOHTTP1
 import SessionManager
+import SessionTesting
 import Testing
 
 @testable import SessionHTTP
 
-@Suite struct SessionCookieTests {
+@Suite(.capturedLog) struct SessionCookieTests {
     let valid = "0123456789ABCDEF0123456789ABCDEF.node1"
 
     @Test func findsTheSessionCookieAmongOthers() {

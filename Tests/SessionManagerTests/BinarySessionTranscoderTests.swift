@@ -1,9 +1,10 @@
 import Foundation
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
-@Suite struct BinarySessionTranscoderTests {
+@Suite(.capturedLog) struct BinarySessionTranscoderTests {
     let transcoder = BinarySessionTranscoder()
 
     static func sample() -> SessionSnapshot {

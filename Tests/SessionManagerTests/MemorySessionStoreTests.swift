@@ -1,8 +1,9 @@
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
-@Suite struct MemorySessionStoreTests {
+@Suite(.capturedLog) struct MemorySessionStoreTests {
     @Test func setGetDeleteAndAdd() async throws {
         let store = MemorySessionStore()
         #expect(try await store.getAndTouch("k", ttl: .seconds(10)) == nil)

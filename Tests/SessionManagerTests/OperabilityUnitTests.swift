@@ -1,9 +1,10 @@
 @testable import SessionManager
+import SessionTesting
 import Testing
 
 /// The pure parts of the operability work, without sockets: the latency histogram of the status
 /// page and the cache of unknown ids.
-@Suite struct OperabilityUnitTests {
+@Suite(.capturedLog) struct OperabilityUnitTests {
     static func snapshot(_ nanoseconds: [Int]) -> LatencySnapshot {
         let histogram = LatencyHistogram()
         for value in nanoseconds { histogram.record(nanoseconds: value) }

@@ -7,7 +7,7 @@ import Testing
 
 /// Residency: with a process-local store, sessions stay in memory between requests as the primary
 /// copy; they expire, stay bounded, and are written to the store only when they leave memory alive.
-@Suite struct ResidentSessionTests {
+@Suite(.capturedLog) struct ResidentSessionTests {
     let store = CountingSessionStore(MemorySessionStore(), isProcessLocal: true)
 
     func makeManager(_ configure: (inout ManagerConfiguration) -> Void = { _ in }) -> SessionManager {

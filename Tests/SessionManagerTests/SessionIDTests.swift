@@ -1,8 +1,9 @@
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
-@Suite struct SessionIDTests {
+@Suite(.capturedLog) struct SessionIDTests {
     @Test func generatedIDsHave32UpperHexCharactersAndNoCollisions() {
         var seen = Set<String>()
         seen.reserveCapacity(100_000)

@@ -1,10 +1,11 @@
 import Foundation
+import SessionTesting
 import Testing
 @testable import SessionManager
 
 /// The lifecycle machine driven one event at a time: no store, no lock, no task. Waiters are
 /// numbers, as in the server (where the table keeps their continuations). Each test is an interleaving of concurrent requests on one session, written out.
-@Suite struct SessionLifecycleTests {
+@Suite(.capturedLog) struct SessionLifecycleTests {
     typealias Machine = SessionLifecycle
     let t0 = ContinuousClock.now
     let generator = SessionIDGenerator(jvmRoute: nil)

@@ -1,11 +1,12 @@
 import Foundation
+import SessionTesting
 import Testing
 @testable import SessionManager
 
 /// The store lock in the lifecycle machine, one event at a time (no store): who joins a locked
 /// hold, who waits for it to end, when a lock is renewed or counts as lost, and what the
 /// departure of the session releases.
-@Suite struct SessionLockLifecycleTests {
+@Suite(.capturedLog) struct SessionLockLifecycleTests {
     typealias Machine = SessionLifecycle
     let t0 = ContinuousClock.now
     let base = SessionLifecycleTests()

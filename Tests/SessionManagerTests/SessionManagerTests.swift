@@ -5,7 +5,7 @@ import Testing
 
 @testable import SessionManager
 
-@Suite struct SessionManagerTests {
+@Suite(.capturedLog) struct SessionManagerTests {
     let store = CountingSessionStore(MemorySessionStore())
 
     func makeManager(_ configure: (inout ManagerConfiguration) -> Void = { _ in }) -> SessionManager {
@@ -221,7 +221,7 @@ import Testing
     }
 }
 
-@Suite struct RequestURIIgnorePatternTests {
+@Suite(.capturedLog) struct RequestURIIgnorePatternTests {
     @Test(arguments: [
         ("/myapp/logo.png", true), ("/myapp/a/b/style.css", true), ("/myapp/x.js", true), ("/myapp/count", false),
         ("/myapp/x.png/count", false), ("/myapp/png", false), ("/myapp/x.PNG", false), ("/myapp/.png", true),
@@ -245,7 +245,7 @@ import Testing
     }
 }
 
-@Suite struct SessionTests {
+@Suite(.capturedLog) struct SessionTests {
     @Test func typedAccessAndUpdate() throws {
         let manager = SessionManager(configuration: .init(), store: MemorySessionStore(), logger: Logger(label: "t"))
         let session = manager.makeSession()

@@ -1,10 +1,11 @@
 import Foundation
 import Logging
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
-@Suite struct SessionValueCodableTests {
+@Suite(.capturedLog) struct SessionValueCodableTests {
     struct Cart: Codable, Equatable {
         enum Status: String, Codable { case open, paid }
         struct Line: Codable, Equatable {

@@ -1,8 +1,9 @@
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
-@Suite struct StoreNodeTests {
+@Suite(.capturedLog) struct StoreNodeTests {
     @Test func memcachedForms() throws {
         #expect(try StoreNode.parseList("127.0.0.1:11211") == [StoreNode(id: nil, endpoint: .memcached(host: "127.0.0.1", port: 11211))])
         #expect(

@@ -7,7 +7,7 @@ import Testing
 /// Feeds random and mutated blobs to every decoder: each must return a session or throw a
 /// `TranscoderError` — no crash, no hang, no other error. (Also run under `--sanitize=address`.)
 /// The generators are seeded: a failure reproduces on every run.
-@Suite struct TranscoderFuzzTests {
+@Suite(.capturedLog) struct TranscoderFuzzTests {
     static let iterations = 100_000
 
     @Test(arguments: TranscoderPropertyTests.names) func randomAndMutatedBlobsGiveTypedErrorsOnly(name: String) async throws {

@@ -1,10 +1,11 @@
 import Foundation
+import SessionTesting
 import Testing
 
 @testable import SessionManager
 
 /// Properties every standard transcoder must have, over random session trees.
-@Suite struct TranscoderPropertyTests {
+@Suite(.capturedLog) struct TranscoderPropertyTests {
     static let transcoders: [any SessionTranscoder] = [BinarySessionTranscoder(), JSONSessionTranscoder(), PropertyListSessionTranscoder()]
     static let names = transcoders.map(\.name)
 

@@ -6,7 +6,7 @@ import Testing
 @testable import SessionManager
 
 /// What the manager does with transcoders: switching, attribute filtering, the size limit.
-@Suite struct TranscoderSelectionTests {
+@Suite(.capturedLog) struct TranscoderSelectionTests {
     let store = CountingSessionStore(MemorySessionStore())
     let logs = LogCapture()
 

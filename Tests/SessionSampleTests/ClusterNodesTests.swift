@@ -8,7 +8,7 @@ import Testing
 
 /// Several store nodes with ids, against real `redis-server` and `memcached` processes on loopback:
 /// where copies go, what a read costs, and what happens when a node is killed.
-@Suite struct ClusterNodesTests {
+@Suite(.capturedLog) struct ClusterNodesTests {
     static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
     /// A prefix with `-` and `.` (msm #350: routing must not re-parse keys): `host,context` for
     /// host `www.example.com` and context `/my-app`.

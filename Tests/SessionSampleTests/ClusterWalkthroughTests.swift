@@ -5,7 +5,7 @@ import Testing
 /// The README's cluster walk-through, end to end: `Samples/cluster/run-local.sh` starts two stores,
 /// two sample processes and real nginx; a client that keeps its cookie counts through nginx while
 /// the store node holding its session and then the app node serving it are SIGKILLed.
-@Suite(.serialized) struct ClusterWalkthroughTests {
+@Suite(.capturedLog, .serialized) struct ClusterWalkthroughTests {
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .appendingPathComponent("../../Samples/cluster/run-local.sh").standardized.path
 

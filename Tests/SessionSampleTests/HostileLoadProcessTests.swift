@@ -5,7 +5,7 @@ import Testing
 /// The sample process under hostile load, as an operator would watch it: its memory under a flood
 /// of new sessions, its CPU when it runs out of file descriptors, and SIGTERM with a client that
 /// never finishes its request.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct HostileLoadProcessTests {
+@Suite(.capturedLog, .serialized, .timeLimit(.minutes(3))) struct HostileLoadProcessTests {
     /// `count` cookie-less `/myapp/count` requests over `connections` keep-alive connections; the statuses seen.
     static func flood(port: Int, count: Int, connections: Int = 4) async throws -> [Int: Int] {
         try await withThrowingTaskGroup(of: [Int: Int].self) { group in

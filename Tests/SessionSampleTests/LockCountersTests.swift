@@ -7,7 +7,7 @@ import Testing
 
 /// The lock counters of ``SessionManager/lockCounters``, with two managers in this process playing
 /// two app nodes on one real store (the counters are what the operability work exports).
-@Suite struct LockCountersTests {
+@Suite(.capturedLog) struct LockCountersTests {
     /// Two running managers on one store of `kind`, with `configure` applied to both.
     static func withTwoManagers(
         _ kind: StoreServerProcess.Kind,

@@ -4,7 +4,7 @@ import Testing
 
 /// Non-sticky session locking (`lockingMode`) over real processes: two sample processes share one
 /// real Redis or memcached, as two app nodes behind a round-robin balancer do.
-@Suite struct LockingProcessTests {
+@Suite(.capturedLog) struct LockingProcessTests {
     typealias AppNode = StickySessionTests.AppNode
     static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
 

@@ -12,7 +12,7 @@ import Testing
 
 /// The Redis store on a real Redis Cluster (issue 16): slot routing, resharding under load (`ASK`,
 /// `MOVED`), a master's failover, and the durability option, through the sample app in this process.
-@Suite(.serialized) struct RedisClusterTests {
+@Suite(.capturedLog, .serialized) struct RedisClusterTests {
     /// The sample app on a server in this process, non-sticky, on the store nodes `nodes`;
     /// `body` gets the port and the Redis store of the first node.
     static func withSample<R: Sendable>(

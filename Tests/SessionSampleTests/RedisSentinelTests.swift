@@ -8,7 +8,7 @@ import Testing
 
 /// The Redis store on a master watched by real sentinels (issue 16): discovery, a failover under
 /// load, the durability option, and sentinels that are wrong or away.
-@Suite(.serialized) struct RedisSentinelTests {
+@Suite(.capturedLog, .serialized) struct RedisSentinelTests {
     typealias Cluster = RedisClusterTests
 
     static func withSentinels<R>(_ body: (RedisTestSentinels) async throws -> R) async throws -> R {

@@ -19,7 +19,7 @@ let fuzzMinutes = max(2, fuzzCount / 1000)
 ///
 /// CI runs `FUZZ_COUNT` cases (default 2000, under a minute); by hand, more and another seed:
 /// `FUZZ_COUNT=200000 FUZZ_SEED=7 swift test --filter RequestFuzzTests`.
-@Suite(.timeLimit(.minutes(fuzzMinutes))) struct RequestFuzzTests {
+@Suite(.capturedLog, .timeLimit(.minutes(fuzzMinutes))) struct RequestFuzzTests {
     static let count = fuzzCount
     static let seed = ProcessInfo.processInfo.environment["FUZZ_SEED"].flatMap { UInt64($0) } ?? 0x5E55_1011
 

@@ -9,7 +9,7 @@ import Testing
 /// The sample's rules, live on port 0, with a counting store around the memory store. The rules
 /// about sessions run twice: with sessions resident between requests, as the sample runs by
 /// default, and with every request reading the store, as with a shared store.
-@Suite struct SampleAppTests {
+@Suite(.capturedLog) struct SampleAppTests {
     /// Reads the store on every request (`isProcessLocal` false).
     let store = CountingSessionStore(MemorySessionStore())
     /// Keeps sessions resident, as the plain memory store does.

@@ -4,7 +4,7 @@ import Testing
 
 /// The `SessionSample` executable as a user runs it: configuration errors and their exit status,
 /// serving from an XML file, and stopping on SIGTERM.
-@Suite(.serialized) struct SampleProcessTests {
+@Suite(.capturedLog, .serialized) struct SampleProcessTests {
     /// The built executable, next to the test bundle in the build folder.
     static func executable() throws -> URL {
         let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()

@@ -10,7 +10,7 @@ import Testing
 
 /// What the session layer does when clients or stores misbehave, over real sockets with the sample
 /// app: planted cookies, a flood of new sessions, a store that dies or stops answering.
-@Suite(.timeLimit(.minutes(2))) struct SessionHardeningTests {
+@Suite(.capturedLog, .timeLimit(.minutes(2))) struct SessionHardeningTests {
     /// The sample on port 0 with `store` and the given manager settings; `body` gets the port and the manager.
     func withSample<R: Sendable>(
         store: any SessionStore = MemorySessionStore(),

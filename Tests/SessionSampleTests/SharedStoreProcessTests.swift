@@ -4,7 +4,7 @@ import Testing
 
 /// End to end: two sample processes on different ports share one real store, so a session made
 /// on one is continued on the other — what a cluster behind a load balancer relies on.
-@Suite struct SharedStoreProcessTests {
+@Suite(.capturedLog) struct SharedStoreProcessTests {
     /// Starts the sample with a configuration and waits until it serves.
     static func startSample(port: Int, route: String, nodes: String) async throws -> Process {
         try await SampleProcessTests.startServing(

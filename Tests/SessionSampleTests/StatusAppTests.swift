@@ -12,7 +12,7 @@ import Testing
 
 /// The built-in `metrics` app on a live sample with two real Redis nodes: the Prometheus counters
 /// move under load, the HTML page names each node with its state, and a killed node shows down.
-@Suite struct StatusAppTests {
+@Suite(.capturedLog) struct StatusAppTests {
     /// Runs the sample (`/myapp` on `nodes`, `/status`) with a Prometheus registry of its own
     /// (task-local, so tests in parallel do not share counters).
     static func withSample<R: Sendable>(

@@ -9,7 +9,7 @@ import Testing
 
 /// Sticky mode (msm's default) with sample processes on real Redis and memcached servers: the
 /// session lives in the app node's memory, the store holds its copy for the other nodes.
-@Suite(.serialized)
+@Suite(.capturedLog, .serialized)
 struct StickySessionTests {
     static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
 
@@ -41,18 +41,20 @@ struct StickySessionTests {
         }
     }
 
-    /// A sample process: jvmRoute `route`, the sample app on `/myapp` with `<Manager managerAttributes/>`.
+    /// A sample process: jvmRoute `route` (`nil`: none), the sample app on `/myapp` with
+    /// `<Manager managerAttributes/>`.
     struct AppNode {
         let port: Int
         let process: Process
 
-        static func start(route: String, _ managerAttributes: String) async throws -> AppNode {
+        static func start(route: String?, _ managerAttributes: String) async throws -> AppNode {
             let port = try FreePort.make()
+            let engine = route.map { "<Engine jvmRoute=\"\($0)\">" } ?? "<Engine>"
             let process = try await SampleProcessTests.startServing(
                 """
                 <Server>
                   <Connector port="\(port)" address="127.0.0.1"/>
-                  <Engine jvmRoute="\(route)">
+                  \(engine)
                     <Context path="/myapp" app="sample"><Manager \(managerAttributes)/></Context>
                   </Engine>
                 </Server>
@@ -330,7 +332,7 @@ struct StickySessionTests {
 
 /// The resident set of a sticky node is bounded: the least recently used sessions leave memory
 /// (their copy is in the store) and load back intact.
-@Suite struct StickyResidentSetTests {
+@Suite(.capturedLog) struct StickyResidentSetTests {
     /// Sessions created, and the bound (`STICKY_SESSIONS=100000 STICKY_BOUND=10000` for the figure
     /// in the README; the defaults keep the suite quick).
     static let sessions = ProcessInfo.processInfo.environment["STICKY_SESSIONS"].flatMap { Int($0) } ?? 2_000

@@ -9,7 +9,7 @@ import Testing
 
 /// A request runs on its connection's event loop and its store commands use that loop's store
 /// connection, so no command costs a thread hop: counted, not assumed.
-@Suite struct StoreEventLoopTests {
+@Suite(.capturedLog) struct StoreEventLoopTests {
     func countRequests(store: any SessionStore, port: Int) async throws {
         let cookie = try #require(try await RawHTTPClient.get(port: port, "/myapp/count").cookiePair)
         try await RawHTTPClient.withConnection(port: port) { (client: RawHTTPClient) async throws in

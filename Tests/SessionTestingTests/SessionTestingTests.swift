@@ -2,7 +2,7 @@ import SessionManager
 import SessionTesting
 import Testing
 
-@Suite struct CountingSessionStoreTests {
+@Suite(.capturedLog) struct CountingSessionStoreTests {
     @Test func countsEveryOperationAndPassesThrough() async throws {
         let store = CountingSessionStore(MemorySessionStore())
         try await store.set("k", value: [1], ttl: .seconds(5))
@@ -19,7 +19,7 @@ import Testing
     }
 }
 
-@Suite struct FreePortTests {
+@Suite(.capturedLog) struct FreePortTests {
     @Test func portsAreInTheEphemeralRangeAndReusable() throws {
         let ports = try (0..<5).map { _ in try FreePort.make() }
         #expect(ports.allSatisfy { $0 > 1024 && $0 <= 65535 })
