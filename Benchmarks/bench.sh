@@ -29,7 +29,8 @@
 #
 # Environment: DURATION (default 10s), RUNS (3), WARMUP (3s), CONFIGS (a subset: whole names as
 # in the table's first column, separated by commas, e.g. "memory,redis,redis sticky"; "plain" is
-# always measured, as the ratio's base), OURS_BIN, BASE_BIN.
+# always measured, as the ratio's base), OURS_BIN, BASE_BIN, CPU_CHECK (1: also `perf stat -e
+# task-clock` on the app over each run, both figures printed to stderr, to check the column).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; RUNS=${RUNS:-3}; WARMUP=${WARMUP:-3s}
@@ -107,6 +108,8 @@ for entry in "${configurations[@]}"; do
   env ROUTES=count LOADS="1000 1" $environment OURS_BIN="$work/SessionSample" BASE_BIN="$base_bin" RESULTS="$file" RUNS="$RUNS" DURATION="$DURATION" WARMUP="$WARMUP" \
     Benchmarks/wrk-sample.sh $arguments 2>"$work/last.log" \
     || { echo "  failed:" >&2; tail -5 "$work/last.log" >&2; }
+  # CPU_CHECK=1 (see wrk-sample.sh): perf's figure beside ours, for each run.
+  grep '^cpu check' "$work/last.log" >&2 || true
 done
 echo "[$(( $(date +%s) - start ))s] done" >&2
 

@@ -53,7 +53,8 @@ def config(n):
 
 def start_app(n):
     log = open(os.path.join(work, f"app{n}.log"), "a")
-    process = subprocess.Popen([binary, "--config", config(n), "--log-level", "warning"], stdout=log, stderr=log)
+    # Info: a request answered 503 for the store is logged there with its operation and nodes.
+    process = subprocess.Popen([binary, "--config", config(n), "--log-level", "info"], stdout=log, stderr=log)
     wait_port(app_ports[n])
     return process
 
@@ -275,5 +276,12 @@ if bad:
     print(f"\nFAILED ({len(bad)} problems):")
     for problem in bad[:20]:
         print(f"  {problem}")
+    # The servers' own account of each 503 for the store (operation, node, nodes up, error).
+    for n in (0, 1):
+        with open(os.path.join(work, f"app{n}.log"), errors="replace") as log:
+            lines = [line.rstrip() for line in log if "a request fails (503)" in line]
+        for line in lines[:10]:
+            print(f"  app node {n + 1}: {line[:600]}")
+    print(f"  logs: {work}")
     sys.exit(1)
 print("\nPASSED: no lost increment, no 5xx other than the lock-reject 503, RSS bounded")

@@ -4,9 +4,12 @@
 #   Samples/cluster/run-local.sh nonsticky-memcached   # two memcached, round-robin, backups
 #   Samples/cluster/run-local.sh sticky-memcached      # two memcached, sticky by jvmRoute, failoverNodes
 #   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
+#   Samples/cluster/run-local.sh nonsticky-locking-redis  # as nonsticky-redis, lockingMode="all"
 #   Samples/cluster/run-local.sh status                # what runs
 #   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
 #   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
+#   Samples/cluster/run-local.sh restart node1|node2   # SIGTERM, wait for its end, start it again
+#                                                      # (deploying a new version: one node at a time)
 #   Samples/cluster/run-local.sh stop                  # stop everything it started
 #
 # Parts: the stores n1 and n2 (memcached on 21211/21212, or Redis on 26379/26380), the app nodes
@@ -28,8 +31,8 @@ port_of() {
   local base
   case "$1" in
     nginx) base=8080 ;; node1) base=8091 ;; node2) base=8092 ;;
-    n1) if [ "$(variant)" = nonsticky-redis ]; then base=26379; else base=21211; fi ;;
-    n2) if [ "$(variant)" = nonsticky-redis ]; then base=26380; else base=21212; fi ;;
+    n1) if [[ "$(variant)" == *redis ]]; then base=26379; else base=21211; fi ;;
+    n2) if [[ "$(variant)" == *redis ]]; then base=26380; else base=21212; fi ;;
   esac
   echo $((base + PORT_OFFSET))
 }
@@ -80,8 +83,8 @@ start() {
   case "$variant" in
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
-    nonsticky-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|status|kill PART|revive PART|stop" >&2; exit 2 ;;
+    nonsticky-redis|nonsticky-locking-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -166,5 +169,15 @@ case "${1:-}" in
     part=${2:-}; [ -f "$RUN_DIR/$part.cmd" ] || { echo "usage: $0 revive n1|n2|node1|node2|nginx (of a started cluster)" >&2; exit 2; }
     alive "$part" && { echo "run-local: $part is running" >&2; exit 1; }
     start_part "$part"; echo "$part started again (pid $(pid_of "$part"))" ;;
+  restart)
+    # A rolling restart's step: the node drains (answers close their connections, sticky changes
+    # are written before their answers and pending writes finish), stops accepting, ends; then
+    # the same command starts it again. The balancer sends its users to the other node meanwhile.
+    part=${2:-}; [[ "$part" == node1 || "$part" == node2 ]] || { echo "usage: $0 restart node1|node2" >&2; exit 2; }
+    alive "$part" || { echo "run-local: $part is not running" >&2; exit 1; }
+    pid=$(pid_of "$part"); kill -TERM "$pid"
+    for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then echo "run-local: $part (pid $pid) did not end within 30 s of SIGTERM" >&2; exit 1; fi
+    start_part "$part"; echo "$part restarted (pid $(pid_of "$part"))" ;;
   *) start "${1:-}" ;;
 esac

@@ -10,8 +10,10 @@ import SessionManager
 ///
 /// ``run()`` binds, serves until cancelled or shut down gracefully, and also runs the contexts'
 /// stores (their pools and sweeps), stopping them after the last connection is done. On graceful
-/// shutdown it stops accepting, lets in-flight requests finish (answered with `Connection: close`)
-/// and closes idle connections; after ``ConnectorConfiguration/shutdownTimeout`` it closes the rest.
+/// shutdown it first drains (see ``ServerDrain``: answers close their connections, sticky changes
+/// are written before their answers, and the writes after earlier answers finish), then stops
+/// accepting, lets in-flight requests finish (answered with `Connection: close`) and closes idle
+/// connections; after ``ConnectorConfiguration/shutdownTimeout`` it closes the rest.
 public final class HTTPServer: Service {
     typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
 
@@ -23,6 +25,7 @@ public final class HTTPServer: Service {
     private let logger: Logger
     private let bound: EventLoopPromise<SocketAddress>
     private let executors: [(any EventLoop, EventLoopTaskExecutor)]
+    private let drain: ServerDrain
 
     /// Creates a server for already mounted contexts.
     /// - Parameters:
@@ -45,6 +48,7 @@ public final class HTTPServer: Service {
         self.executors = eventLoopGroup.makeIterator().map { ($0, EventLoopTaskExecutor(eventLoop: $0)) }
         self.logger = logger
         self.bound = eventLoopGroup.next().makePromise(of: SocketAddress.self)
+        self.drain = ServerDrain(eventLoop: eventLoopGroup.next())
     }
 
     deinit {
@@ -90,15 +94,26 @@ public final class HTTPServer: Service {
                     }
                 }
             }
-            await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { serving in
+                serving.addTask {
+                    // Graceful shutdown: drain, then stop accepting (see ServerDrain).
+                    guard (try? await gracefulShutdown()) != nil else { return }
+                    self.drain.begin()
+                    for manager in self.managers { manager.beginDraining() }
+                    for manager in self.managers { await manager.drainPendingWrites(within: self.connector.shutdownTimeout) }
+                    serverChannel.channel.close(promise: nil)
+                    self.drain.finish()
+                }
                 await withTaskCancellationHandler {
                     await self.accept(serverChannel)
                 } onCancel: {
                     serverChannel.channel.close(promise: nil)
                 }
-            } onGracefulShutdown: {
-                serverChannel.channel.close(promise: nil)
+                // The listener closed (drained, cancelled, or a store failed): the drain task
+                // ends too, if it still waits for the shutdown.
+                serving.cancelAll()
             }
+            drain.finish()
             // Every connection has ended: the managers finish their background work, then close
             // their stores.
             for manager in managers { manager.stop() }
@@ -205,7 +220,7 @@ public final class HTTPServer: Service {
                             guard let head = requestHead else { continue }
                             requestHead = nil
                             let (response, sessions) = await respond(to: head, body: body)
-                            let keepAlive = head.isKeepAlive && !shutdown.isClosing
+                            let keepAlive = head.isKeepAlive && !shutdown.isClosing && !drain.isDraining
                             do {
                                 try await write(response, for: head, keepAlive: keepAlive, to: outbound)
                             } catch {
@@ -224,12 +239,17 @@ public final class HTTPServer: Service {
                 logger.trace("connection ended", metadata: ["sm.error": "\(error)"])
             }
         } onGracefulShutdown: {
-            if shutdown.beginClosing() {
-                channel.close(promise: nil)
-            } else {
-                // A request is under way: it may finish, but not hold the shutdown up for ever.
-                channel.eventLoop.scheduleTask(in: TimeAmount(self.connector.shutdownTimeout)) {
+            // While the server drains, the connection serves on (its answers close it); once the
+            // listener is closed, an idle connection closes at once.
+            let shutdownTimeout = TimeAmount(self.connector.shutdownTimeout)
+            self.drain.whenStopped {
+                if shutdown.beginClosing() {
                     channel.close(promise: nil)
+                } else {
+                    // A request is under way: it may finish, but not hold the shutdown up for ever.
+                    channel.eventLoop.scheduleTask(in: shutdownTimeout) {
+                        channel.close(promise: nil)
+                    }
                 }
             }
         }

@@ -222,7 +222,7 @@ public final class RequestSessions: Sendable {
                 try await manager.writer.persist(current.session, registeredID: current.registeredID)
                 manager.storeWorked()
             } catch {
-                log("session write failed", current.session, error)
+                log("session write failed", operation: "write", current.session, error)
             }
         }
         let id = await end(current.session, registeredID: current.registeredID, keepInMemory: memoryOnly).id
@@ -305,7 +305,7 @@ public final class RequestSessions: Sendable {
                     try await manager.writer.persist(session, registeredID: registeredID)
                     manager.storeWorked()
                 } catch {
-                    log("session write failed", session, error)
+                    log("session write failed", operation: "write", session, error)
                     ifUnsaved = .drop
                 }
             }
@@ -327,7 +327,7 @@ public final class RequestSessions: Sendable {
         do {
             try await manager.writer.delete(held.session, registeredID: held.registeredID)
         } catch {
-            log("session delete failed", held.session, error)
+            log("session delete failed", operation: "delete", held.session, error)
         }
         if case .released(_, let wakes, let unlock) = manager.active.release(held.session, registeredID: held.registeredID) {
             await settle(wakes, unlock)
@@ -339,12 +339,15 @@ public final class RequestSessions: Sendable {
     /// ``SessionManager/storeFailed(_:)``), so per session it is only a debug line; a command the
     /// store refused fails the request the same way (the client must not see unsaved state) but
     /// says nothing about the node; a session over `maxSessionSize` is an error of this session.
-    private func log(_ message: Logger.Message, _ session: Session, _ error: any Error) {
+    private func log(_ message: Logger.Message, operation: String, _ session: Session, _ error: any Error) {
         manager.storeFailed(error)
         let temporary = SessionManager.failsTheRequest(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
             state.withLock { $0.saveFailure = $0.saveFailure ?? failure }
+            if failure.code != .lockLost && failure.code != .sessionLocked {
+                manager.requestFailsForTheStore(operation, session.id, failure)
+            }
         }
         manager.logger.log(
             level: temporary ? .debug : .error,

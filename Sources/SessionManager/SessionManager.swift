@@ -403,8 +403,11 @@ public final class SessionManager: Service, Sendable {
             }
         } catch {
             storeFailed(error)
-            if let error = error as? SessionManagerError { throw error }
-            throw SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
+            let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
+            if failure.code == .storeUnavailable || failure.code == .storeTimeout {
+                requestFailsForTheStore("load", id, failure)
+            }
+            throw failure
         }
         guard let read else {
             if let lock { await storage.unlock(lock) }
@@ -489,6 +492,25 @@ public final class SessionManager: Service, Sendable {
             return ActiveSessions.Loaded(session: session, stored: nil, storedID: nil)
         }
         return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
+    }
+
+    /// Number of requests whose session the store could not load, save or delete: their answer is
+    /// `503` (`sm_requests_failed_total{reason="store_unavailable"}`).
+    public var storeFailedRequestCount: Int { metrics.storeFailedRequests.value }
+
+    /// A request fails (`503`) because the store could not do `operation` for session `id`:
+    /// counted, and said at info level with the node and the error, so that a rare one can be
+    /// found and explained (they are expected only while no node holding the session answers).
+    func requestFailsForTheStore(_ operation: String, _ id: SessionID, _ error: any Error) {
+        metrics.storeFailedRequests.increment()
+        let availability = storage.nodes.map { "\($0.id ?? "store")=\($0.availability.isUp ? "up" : "down")" }.joined(separator: ",")
+        logger.info(
+            "a request fails (503): session \(operation) failed",
+            metadata: [
+                "sm.session": "\(id.logTag)", "sm.operation": "\(operation)", "sm.node": "\(id.nodeID ?? "store")",
+                "sm.nodes": "\(availability)", "sm.error": "\(error)",
+            ]
+        )
     }
 
     /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.

@@ -25,6 +25,8 @@ final class SessionMetrics: Sendable {
     let relocated: StatisticCounter
     let takenOver: StatisticCounter
     let rejected: StatisticCounter
+    /// Requests whose session the store could not load, save or delete (answered `503`).
+    let storeFailedRequests: StatisticCounter
     let lockTaken: StatisticCounter
     let lockWaited: StatisticCounter
     let lockFailed: StatisticCounter
@@ -57,6 +59,7 @@ final class SessionMetrics: Sendable {
         relocated = StatisticCounter(counter("sm_sessions_total", [("event", "relocated")]))
         takenOver = StatisticCounter(counter("sm_sessions_total", [("event", "taken_over")]))
         rejected = StatisticCounter(counter("sm_sessions_total", [("event", "rejected")]))
+        storeFailedRequests = StatisticCounter(counter("sm_requests_failed_total", [("reason", "store_unavailable")]))
         lockTaken = StatisticCounter(counter("sm_locks_total", [("event", "taken")]))
         lockWaited = StatisticCounter(counter("sm_locks_total", [("event", "waited")]))
         lockFailed = StatisticCounter(counter("sm_locks_total", [("event", "failed")]))

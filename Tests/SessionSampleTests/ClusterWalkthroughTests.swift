@@ -1,5 +1,6 @@
 import Foundation
 import SessionTesting
+import Synchronization
 import Testing
 
 /// The README's cluster walk-through, end to end: `Samples/cluster/run-local.sh` starts two stores,
@@ -131,6 +132,79 @@ import Testing
             try await cluster.run("kill", served.route)
             let fourth = try await client.counts(50, from: 152)
             #expect(fourth.routes == [served.route == "node1" ? "node2" : "node1"], "\(variant): the other app node serves")
+        }
+    }
+
+    /// What the clients of a rolling restart saw.
+    struct RollingTally: Sendable {
+        var answered = 0
+        var lost = 0
+        /// Counts that jumped ahead: a request applied twice (a balancer's retry after the
+        /// answer was lost), which is not a lost update.
+        var repeated = 0
+        var serverErrors = 0
+        var otherFailures: [String] = []
+    }
+
+    /// The state the clients of a rolling restart share.
+    final class RollingClients: Sendable {
+        let running = Atomic(true)
+        let tally = Mutex(RollingTally())
+    }
+
+    /// Deploying a new version: both app nodes are restarted one after the other with SIGTERM
+    /// (each back and answering before the next goes down), while 20 clients keep counting through
+    /// nginx, each on its own session. No increment may be lost and no answer may be a 5xx: sticky
+    /// with the default `sessionBackupAsync="true"` (the node drains before it stops accepting, see
+    /// ServerDrain) and non-sticky with locking.
+    @Test(.enabled(if: isRunnable), arguments: ["sticky-memcached", "nonsticky-locking-redis"])
+    func aRollingRestartLosesNoIncrementAndAnswersNo5xx(variant: String) async throws {
+        try await Self.withCluster(variant) { cluster in
+            let shared = RollingClients()
+            let port = cluster.nginxPort
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<20 {
+                    group.addTask {
+                        var cookie: String?
+                        var expected = 1
+                        while shared.running.load(ordering: .relaxed) {
+                            let response: RawHTTPClient.Response
+                            do {
+                                response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: cookie.map { [("Cookie", $0)] } ?? [])
+                            } catch {
+                                shared.tally.withLock { $0.otherFailures.append("\(error)") }
+                                continue
+                            }
+                            guard response.status == 200, let count = response.fields["count"].flatMap({ Int($0) }) else {
+                                shared.tally.withLock {
+                                    if response.status >= 500 { $0.serverErrors += 1 } else { $0.otherFailures.append("\(response.status)") }
+                                }
+                                continue
+                            }
+                            if let pair = response.cookiePair { cookie = pair }
+                            shared.tally.withLock {
+                                $0.answered += 1
+                                if count < expected { $0.lost += expected - count }
+                                if count > expected { $0.repeated += 1 }
+                            }
+                            expected = count + 1
+                        }
+                    }
+                }
+                try await Task.sleep(for: .seconds(1))
+                for node in ["node1", "node2"] {
+                    let (status, output) = try await cluster.run("restart", node)
+                    #expect(status == 0, "\(output)")
+                    try await Task.sleep(for: .seconds(1))
+                }
+                shared.running.store(false, ordering: .relaxed)
+                try await group.waitForAll()
+            }
+            let result = shared.tally.withLock { $0 }
+            #expect(result.answered > 200, "the clients kept counting: \(result.answered)")
+            #expect(result.lost == 0, "\(variant): \(result.lost) increments lost of \(result.answered) (\(result.repeated) repeated)")
+            #expect(result.serverErrors == 0, "\(variant): \(result.serverErrors) answers 5xx")
+            #expect(result.otherFailures.isEmpty, "\(variant): \(result.otherFailures.prefix(5))")
         }
     }
 
