@@ -118,6 +118,12 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 
+    /// A touch sent at once, whatever the reconnect backoff (see ``SessionStore/probe(key:)``).
+    public func probe(key: String) async throws {
+        pool.retryNow()
+        _ = try await touch(key, ttl: .seconds(1))
+    }
+
     public func touch(_ key: String, ttl: Duration) async throws -> Bool {
         try MemcachedCommand.validate(key)
         switch try await pool.send(MemcachedCommand.touch(key, ttl: ttl, allocator: allocator)) {

@@ -17,4 +17,12 @@ protocol RedisRouting: Sendable {
     func shutdown() async
     /// Commands sent from a thread other than their connection's event loop.
     var commandsFromOtherThreads: Int { get }
+    /// Ends any reconnect backoff, so that the next command tries the server at once (see
+    /// ``SessionStore/probe(key:)``).
+    func retryNow()
+}
+
+extension RedisRouting {
+    /// A routing that follows a topology reconnects as the topology says.
+    func retryNow() {}
 }

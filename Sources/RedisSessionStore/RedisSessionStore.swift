@@ -191,6 +191,12 @@ public final class RedisSessionStore: SessionStore {
         }
     }
 
+    /// A touch sent at once, whatever the reconnect backoff (see ``SessionStore/probe(key:)``).
+    public func probe(key: String) async throws {
+        routing.retryNow()
+        _ = try await touch(key, ttl: .seconds(1))
+    }
+
     public func touch(_ key: String, ttl: Duration) async throws -> Bool {
         var command = RedisCommand(arguments: 3, capacity: key.utf8.count + 24, allocator: allocator)
         command.append("PEXPIRE")

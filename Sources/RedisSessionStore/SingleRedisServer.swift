@@ -25,6 +25,8 @@ final class SingleRedisServer: RedisRouting {
 
     var commandsFromOtherThreads: Int { pool.commandsFromOtherThreads }
 
+    func retryNow() { pool.retryNow() }
+
     /// Opens one connection at start so that a wrong password or database stops the service with
     /// a clear error (an unreachable server is only logged: it may come up later); then keeps the
     /// connections until cancelled.

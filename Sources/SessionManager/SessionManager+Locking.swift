@@ -126,6 +126,11 @@ extension SessionManager {
         let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)"]
         guard configuration.lockFailure == .proceed else {
             logger.debug("lock not acquired; the request is answered 503", metadata: metadata)
+            if let error {
+                // No node holding the session answered: the store's failure, not another
+                // request's lock (the answer says so, and it is counted as a store failure).
+                throw SessionManagerError(.storeUnavailable, reason, underlying: error)
+            }
             throw SessionManagerError(.sessionLocked, reason, underlying: error)
         }
         lockStatistics.proceeded.add(1, ordering: .relaxed)

@@ -174,7 +174,7 @@ final class SessionStorage: Sendable {
         var answered = answered
         var failure = failure
         let backupKey = Self.backupKey(key)
-        for candidate in backupCandidates(after: primary) where candidate.id != skipping?.id {
+        for candidate in await backupCandidatesProbing(after: primary) where candidate.id != skipping?.id {
             do {
                 if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
                     candidate.statistics.loaded()
@@ -221,7 +221,7 @@ final class SessionStorage: Sendable {
                 // `command` marked it down: the backup's node takes the lock.
             }
         }
-        guard let backup = backupCandidates(after: primary).first else {
+        guard let backup = await backupCandidatesProbing(after: primary).first else {
             throw SessionManagerError(.storeUnavailable, "no store node holding this session is up")
         }
         return try await readLocked(key, on: backup, of: primary, ttl: ttl, token: token, lockTTL: lockTTL)
@@ -325,13 +325,28 @@ final class SessionStorage: Sendable {
     /// Where a session goes when its write failed because its node stopped answering: an
     /// available node (a primary one if any, see ``nodeForNewSession()``); `nil` when the failure
     /// was not the node's (a refusal, a lost lock), nodes have no ids, or no other node is up.
-    func relocationTarget(afterFailedWriteOf id: SessionID, _ failure: any Error) -> String? {
+    func relocationTarget(afterFailedWriteOf id: SessionID, _ failure: any Error) async -> String? {
         // A store's failure to answer (not ours: a session too large, a lost lock), after which
         // the node is marked down.
         guard encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
             let node = node(for: id), !node.availability.isUp
         else { return nil }
+        if let target = nodeForNewSession() { return target }
+        // Every other node is marked down, perhaps only since before it restarted: asked now.
+        await probeDownNodes(except: node)
         return nodeForNewSession()
+    }
+
+    /// ``backupCandidates(after:)``; when there is none because the other nodes are marked down,
+    /// they are probed first (see ``probeDownNodes(except:)``), so that a node that is back but
+    /// not yet seen to be back serves the request instead of a `503`.
+    func backupCandidatesProbing(after node: Node) async -> [Node] {
+        let candidates = backupCandidates(after: node)
+        guard candidates.isEmpty, writesBackups, nodes.contains(where: { !$0.isFailover && $0.id != node.id && !$0.availability.isUp }) else {
+            return candidates
+        }
+        await probeDownNodes(except: node)
+        return backupCandidates(after: node)
     }
 
     /// Resets the time to live of a session's copies (a session kept in memory by overlapping
@@ -374,11 +389,13 @@ final class SessionStorage: Sendable {
         }
     }
 
-    /// Probes each down node once (a cheap command); an answer marks it up.
-    func probeDownNodes() async {
-        for node in nodes where !node.availability.isUp {
+    /// Probes each down node once (a cheap command, sent at once whatever the store's reconnect
+    /// backoff, see ``SessionStore/probe(key:)``); an answer marks it up. `except`: a node just
+    /// found dead, not worth asking again.
+    func probeDownNodes(except skipped: Node? = nil) async {
+        for node in nodes where !node.availability.isUp && (skipped == nil || node.id != skipped?.id) {
             // Still down: logged when it went down.
-            _ = try? await command(on: node) { try await $0.touch(keyPrefix + "ping-" + (node.id ?? ""), ttl: .seconds(1)) }
+            _ = try? await command(on: node) { try await $0.probe(key: keyPrefix + "ping-" + (node.id ?? "")) }
         }
     }
 }

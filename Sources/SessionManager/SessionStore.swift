@@ -59,6 +59,12 @@ public protocol SessionStore: Service {
     /// Removes expired sessions from this process's memory now (a manager at its
     /// ``ManagerConfiguration/maxActiveSessions`` does, before refusing a new session). Default: nothing.
     func removeExpiredSessions()
+
+    /// Asks a node the manager holds for down whether it answers again: a cheap command on `key`
+    /// (a touch), sent at once even while a network store backs off its reconnects, since the
+    /// answer decides whether a request can be served by this node instead of failing. Throws when
+    /// the node does not answer. Default: ``touch(_:ttl:)``.
+    func probe(key: String) async throws
 }
 
 extension SessionStore {
@@ -70,4 +76,9 @@ extension SessionStore {
 
     /// Nothing to remove in this process by default.
     public func removeExpiredSessions() {}
+
+    /// A touch of `key`.
+    public func probe(key: String) async throws {
+        _ = try await touch(key, ttl: .seconds(1))
+    }
 }

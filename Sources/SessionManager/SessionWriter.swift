@@ -69,7 +69,7 @@ final class SessionWriter: Sendable {
                     .init(generation: generation, snapshot: snapshot, id: id, failure: failure)
                 )
                 if let failure {
-                    guard let node = storage.relocationTarget(afterFailedWriteOf: id, failure), relocations < 1 else { throw failure }
+                    guard relocations < 1, let node = await storage.relocationTarget(afterFailedWriteOf: id, failure) else { throw failure }
                     // The session's node stopped answering between its read and its write (it
                     // died under the request): the session moves to an available node, as a read
                     // would move it, and is written there under its new id (a new cookie); the

@@ -243,6 +243,22 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     }
 
     /// Closes every connection; later commands fail with ``StoreClientError/Code/shutDown``.
+    /// Ends the backoff of every slot that is down: the next command tries to connect at once.
+    /// For a probe that must know whether the node is back now (the manager's probe of a down
+    /// node, and the last resort before a request fails because no other node seems up): a
+    /// node that restarted is otherwise seen again only after the backoff, up to
+    /// ``StoreClientConfiguration/maximumBackoff`` later.
+    public func retryNow() {
+        let now = ContinuousClock.now
+        state.withLock { state in
+            for index in state.slots.indices {
+                if case .down(let until, let failures, let error) = state.slots[index], until > now {
+                    state.slots[index] = .down(until: now, failures: failures, error: error)
+                }
+            }
+        }
+    }
+
     public func shutdown() async {
         let channels: [any Channel] = state.withLock { state in
             state.shutDown = true

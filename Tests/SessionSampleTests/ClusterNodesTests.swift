@@ -166,6 +166,70 @@ import Testing
         }
     }
 
+    /// A second app node over the same store servers that runs no background work: it sees the
+    /// nodes only through its own requests (its view of a node that restarted stays "down" until
+    /// a request of its own asks that node).
+    static func secondAppNode(of cluster: Cluster) throws -> Cluster {
+        let logger = Logger(label: "test")
+        let nodes = try SessionStores.makeNodes(for: cluster.manager.configuration, logger: logger).map {
+            SessionStoreNode(id: $0.id, store: CountingSessionStore($0.store), isFailover: $0.isFailover)
+        }
+        let manager = SessionManager(configuration: cluster.manager.configuration, nodes: nodes, logger: logger)
+        return Cluster(manager: manager, servers: cluster.servers, stores: nodes.map { $0.store as! CountingSessionStore })
+    }
+
+    /// The window of a rare `503` of the soak test (non-sticky, two app nodes, store nodes killed
+    /// and restarted in turn): app node B still held store node n1 for down (it had not asked it
+    /// since it restarted) when n2 died, while app node A had already written the session's backup
+    /// on n1. B answered 503 although a live copy existed. Now a node that finds no other node up
+    /// asks the down ones before it gives up: the request is served from the backup (read path),
+    /// and a write whose node died under it moves to the node that is back (write path).
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds, ["read", "locked read", "write"])
+    func aNodeNotYetSeenBackServesWhenTheOtherDies(kind: StoreServerProcess.Kind, path: String) async throws {
+        try await withCluster(kind, configure: { if path == "locked read" { $0.lockingMode = .all } }) { a in
+            let b = try Self.secondAppNode(of: a)
+            var found: SessionID?
+            for _ in 0..<20 where found == nil {
+                if let (id, primary) = try await a.savedSessionWithBackup(), primary == 1 { found = id }
+            }
+            let id = try #require(found, "a session on n2 with its backup on n1")
+            let backupKey = "bak:" + id.storeKey(prefix: Self.prefix)
+
+            a.servers[0].kill()
+            // B finds n1 dead (its backup write fails) and holds it for down from then on.
+            let (two, _, failure2) = try await b.increment(id)
+            #expect(two == 2 && failure2 == nil)
+            #expect(try await b.eventually { !b.isUp(0) })
+            try await a.servers[0].restart()
+            // A sees n1 back (its probe) and writes the session again: the backup is on n1.
+            #expect(try await a.eventually { a.isUp(0) })
+            let (three, _, failure3) = try await a.increment(id)
+            #expect(three == 3 && failure3 == nil)
+            #expect(try await a.eventually { try await a.holds(0, backupKey) })
+            #expect(!b.isUp(0), "B has not asked n1 since it restarted")
+
+            var count = 0
+            let (moved, failure) = try await b.request(id) { sessions in
+                if path == "write" {
+                    // B reads the session on n2, and n2 dies before B writes it.
+                    _ = try await sessions.existingSession()
+                    a.servers[1].kill()
+                } else {
+                    a.servers[1].kill()
+                }
+                count = try await sessions.session().update("count", default: 0) { (n: inout Int) in
+                    n += 1
+                    return n
+                }
+            }
+            #expect(failure == nil, "served, not 503: \(String(describing: failure))")
+            #expect(count == 4, "the session from the copy on n1, not a new one")
+            guard case .set(let relocated) = moved else { Issue.record("a new cookie: \(moved)"); return }
+            #expect(relocated.nodeID == "n1" && relocated.random == id.random)
+            #expect(b.isUp(0), "B asked n1 and found it back")
+        }
+    }
+
     @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
     func withEveryNodeDownNewSessionsLiveInMemoryAndGetANodeWhenOneIsBack(kind: StoreServerProcess.Kind) async throws {
         try await withCluster(kind) { cluster in
