@@ -266,6 +266,8 @@ one_run() { # server route duration load -> RESULT line, with CPU per request (a
   line=$(COOKIES="${cookies[$1:$4]}" wrk -t1 -c"$CONNECTIONS" -d"$3" --latency -s "$root/Benchmarks/round-robin.lua" "http://127.0.0.1:${ports[$1]}/myapp/$2" | grep '^RESULT')
   local app_after store_after requests
   app_after=$(cpu_ticks "${server_pid[$1]}"); store_after=$(cpu_ticks "${store_pids[@]}")
+  # perf's interval ends with ours (it began just after ours did).
+  [ -n "$perf_pid" ] && { kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true; }
   requests=$(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$line")
   line="$line app_cpu_us=$(per_request_us $((app_after - app_before)) "$requests")"
   if uses_store "$1"; then
@@ -275,7 +277,6 @@ one_run() { # server route duration load -> RESULT line, with CPU per request (a
     line="$line store_cmds_per_req=$(python3 -c "print(round(($after - $before) / max(1, $requests), 3))")"
   fi
   if [ -n "$perf_pid" ]; then
-    kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
     local perf_ms; perf_ms=$(awk -F, '/task-clock/ { print $1 }' "$perf_file")
     echo "cpu check $1 $2@$4: /proc/<pid>/stat $(python3 -c "print(round(($app_after - $app_before) * 1000 / $clock_ticks))") ms, perf task-clock $(python3 -c "print(round(float('${perf_ms:-0}')))") ms over ${requests} requests" >&2
     rm -f "$perf_file"

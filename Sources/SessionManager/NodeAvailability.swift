@@ -15,7 +15,12 @@ final class NodeAvailability: Sendable {
     static let probeInterval = Duration.seconds(1)
 
     private let up = Atomic<Bool>(true)
+    /// When the node was last found not answering (nanoseconds after ``epoch``): an answer to a
+    /// command sent before that is older news and does not mark it up again.
+    private let lastFailure = Atomic<Int>(Int.min)
     private let name: String
+    /// The reference of the times above.
+    private static let epoch = ContinuousClock.now
     private let metrics: NodeMetrics
 
     init(name: String, metrics: NodeMetrics) {
@@ -29,10 +34,16 @@ final class NodeAvailability: Sendable {
     /// How many times the node went down or came back (a statistic for operators).
     var transitionCount: Int { metrics.wentDown.value + metrics.cameBack.value }
 
-    /// An operation worked. One atomic load when the node was already up.
+    /// An operation sent at `start` worked. One atomic load when the node was already up.
+    ///
+    /// A node killed under load fails some of its commands while the answers to others, sent a
+    /// moment earlier, are still being read: such an answer, completed after the failure, must not
+    /// mark the node up again (for a moment a write whose node had just died found its node "up",
+    /// was not moved to the other node, and answered 503 in the soak test).
     @inline(__always)
-    func worked(_ logger: Logger) {
+    func worked(startedAt start: ContinuousClock.Instant, _ logger: Logger) {
         guard !up.load(ordering: .relaxed) else { return }
+        guard (start - Self.epoch).nanosecondCount >= lastFailure.load(ordering: .acquiring) else { return }
         if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             metrics.cameBack.increment()
             logger.notice("store node available again", metadata: ["sm.node": "\(name)"])
@@ -41,6 +52,7 @@ final class NodeAvailability: Sendable {
 
     /// An operation failed because the node could not be reached or timed out.
     func failed(_ error: any Error, _ logger: Logger) {
+        lastFailure.store((ContinuousClock.now - Self.epoch).nanosecondCount, ordering: .releasing)
         if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
             metrics.wentDown.increment()
             logger.warning(

@@ -126,14 +126,14 @@ final class SessionStorage: Sendable {
         do {
             let result = try await body(node.store)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: .answered)
-            node.availability.worked(logger)
+            node.availability.worked(startedAt: start, logger)
             return result
         } catch {
             let outage = SessionManager.isOutage(error)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: outage ? .unanswered : .refused)
             if !outage {
                 // The node answered: it is up, whatever it thought of this command.
-                node.availability.worked(logger)
+                node.availability.worked(startedAt: start, logger)
             } else if encodesNodeIDs {
                 // A single node without id has no alternative: the manager's outage log says it all.
                 node.availability.failed(error, logger)

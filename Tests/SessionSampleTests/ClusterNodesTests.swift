@@ -237,6 +237,7 @@ import Testing
             // The first writes find the nodes dead (and answer 503); then sessions get no node part.
             guard let memoryID = try await cluster.firstSavedSession() else { Issue.record("no session while every node is down"); return }
             #expect(memoryID.nodeID == nil)
+            #expect(cluster.manager.storeFailedRequestCount >= 1, "the 503s of the first writes are counted")
             let (count, action, failure) = try await cluster.increment(memoryID)
             #expect(count == 2 && action == SessionCookieAction.none && failure == nil, "kept in memory")
 
