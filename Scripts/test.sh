@@ -15,7 +15,6 @@ swift build --build-tests "$@"
 # the "started" line of every test and test case is left out (TEST_OUTPUT=full keeps them): what
 # remains is one line per test and suite that passed or failed, the failures with their logs, and
 # the summary.
-set -o pipefail
 if [ "${TEST_OUTPUT:-}" = full ]; then
   exec swift test --skip-build --no-parallel "$@"
 fi

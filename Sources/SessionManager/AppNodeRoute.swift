@@ -24,8 +24,6 @@ final class AppNodeRoute: Sendable {
     private let usesOwn: Atomic<Bool>
     /// The lease on the configured route (used only by the manager's background work).
     let lease = Mutex(RouteLease())
-    /// Set once the lease was given back at stop: no round takes it again.
-    let leaseReleased = Atomic<Bool>(false)
 
     init(configured: String?) {
         self.configured = configured
@@ -38,9 +36,6 @@ final class AppNodeRoute: Sendable {
         guard let configured, !usesOwn.load(ordering: .relaxed) else { return ownRoute }
         return configured
     }
-
-    /// Whether the configured route is given up now (another process holds it).
-    var hasYieldedConfiguredRoute: Bool { configured != nil && usesOwn.load(ordering: .relaxed) }
 
     /// Applies the lease's decision.
     func update(from lease: RouteLease) {

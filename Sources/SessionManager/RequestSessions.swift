@@ -344,8 +344,12 @@ public final class RequestSessions: Sendable {
         let temporary = SessionManager.failsTheRequest(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
-            state.withLock { $0.saveFailure = $0.saveFailure ?? failure }
-            if failure.code != .lockLost && failure.code != .sessionLocked {
+            let first = state.withLock { state in
+                defer { state.saveFailure = state.saveFailure ?? failure }
+                return state.saveFailure == nil
+            }
+            // Counted once per request (a request can fail a delete and a write).
+            if first && failure.code != .lockLost && failure.code != .sessionLocked {
                 manager.requestFailsForTheStore(operation, session.id, failure)
             }
         }

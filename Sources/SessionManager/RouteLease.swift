@@ -48,6 +48,8 @@ struct RouteLease: Sendable, Equatable {
         /// Another live process holds it (`nil`: its value could not be read): this process uses
         /// its own route.
         case yielded(to: Holder?)
+        /// Given back at stop: no round takes it again.
+        case released
     }
 
     /// What the background work does next.
@@ -87,6 +89,8 @@ struct RouteLease: Sendable, Equatable {
         case announceHeld(reclaimed: Bool)
         /// Log once, as an error: another process holds the route; this one uses its own.
         case announceDuplicate(Holder?)
+        /// Unlock a lease taken by a round that ended after ``release()``.
+        case giveBack(StoreLock)
     }
 
     private(set) var state: State = .unclaimed
@@ -97,16 +101,28 @@ struct RouteLease: Sendable, Equatable {
         return true
     }
 
-    /// The step of the next tick.
-    var nextStep: Step {
-        if case .held(let lock) = state { return .extend(lock) }
-        return .acquire
+    /// The step of the next tick; `nil` once released.
+    var nextStep: Step? {
+        switch state {
+        case .held(let lock): return .extend(lock)
+        case .released: return nil
+        case .unclaimed, .yielded: return .acquire
+        }
+    }
+
+    /// Stops the lease (the process ends); returns the lock to give back, if this process holds it.
+    mutating func release() -> StoreLock? {
+        defer { state = .released }
+        if case .held(let lock) = state { return lock }
+        return nil
     }
 
     /// Feeds back what a step found.
     mutating func received(_ outcome: Outcome) -> Action {
         switch (state, outcome) {
-        case (_, .unreachable):
+        case (.released, .held(let lock)):
+            return .giveBack(lock)
+        case (.released, _), (_, .unreachable):
             // Not a duplicate: the lease is refreshed when the store answers again.
             return .none
         case (.held, .held(let lock)):

@@ -46,11 +46,11 @@ extension SessionManager {
     /// takes or refreshes it, and applies what ``RouteLease`` decides. Never fails a request: a
     /// store that does not answer leaves everything as it was.
     func renewRouteLease() async {
-        guard let (key, store) = routeLease, !route.leaseReleased.load(ordering: .relaxed) else { return }
+        guard let (key, store) = routeLease, let step = route.lease.withLock({ $0.nextStep }) else { return }
         let holder = leaseHolder
         let ttl = Self.routeLeaseTTL
         var outcome: RouteLease.Outcome
-        switch route.lease.withLock({ $0.nextStep }) {
+        switch step {
         case .acquire: outcome = await Self.acquire(key, holder, ttl, on: store)
         case .extend(let lock): outcome = await Self.extend(lock, ttl, on: store)
         }
@@ -74,6 +74,9 @@ extension SessionManager {
                     "jvmRoute '\(route.configured ?? "")' is already used by another live process (\(other.map { "\($0)" } ?? "unknown holder")) on the same store: two processes with one route would serve stale sessions; this process uses its own route '\(route.ownRoute)' until the other one stops. Give each process its own jvmRoute.",
                     metadata: ["sm.route": "\(route.configured ?? "")", "sm.holder": "\(other.map { "\($0)" } ?? "unknown")"]
                 )
+                return
+            case .giveBack(let lock):
+                _ = try? await store.unlock(lock)
                 return
             case .acquireAgain:
                 outcome = await Self.acquire(key, holder, ttl, on: store)
@@ -105,9 +108,7 @@ extension SessionManager {
 
     /// Gives the lease back at stop, so that a restart (or another process) gets the route at once.
     func releaseRouteLease() async {
-        guard let (_, store) = routeLease else { return }
-        route.leaseReleased.store(true, ordering: .relaxed)
-        guard case .held(let lock) = route.lease.withLock({ $0.state }) else { return }
+        guard let (_, store) = routeLease, let lock = route.lease.withLock({ $0.release() }) else { return }
         _ = try? await store.unlock(lock)
     }
 

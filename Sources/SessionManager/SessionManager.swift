@@ -32,9 +32,7 @@ public final class SessionManager: Service, Sendable {
     /// The route of the ids this process issues, and of the sessions it may serve from memory.
     let route: AppNodeRoute
     /// Makes the ids of new sessions (and of `changeSessionId`) with the route in force now.
-    var idGenerator: SessionIDGenerator {
-        SessionIDGenerator(jvmRoute: residencyMode == .writeBehind ? route.current : route.configured)
-    }
+    var idGenerator: SessionIDGenerator { SessionIDGenerator(jvmRoute: stickyRoute ?? route.configured) }
     let writer: SessionWriter
     let active: ActiveSessions
     let logger: Logger
@@ -169,8 +167,8 @@ public final class SessionManager: Service, Sendable {
     /// taken over.
     @inline(__always)
     func namesAnotherAppNode(_ id: SessionID) -> Bool {
-        guard residencyMode == .writeBehind else { return false }
-        return !id.hasJvmRoute(route.current)
+        guard let current = stickyRoute else { return false }
+        return !id.hasJvmRoute(current)
     }
 
     /// Number of sessions this node took over from another app node (sticky mode: the id named

@@ -331,22 +331,23 @@ final class SessionStorage: Sendable {
         guard encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
             let node = node(for: id), !node.availability.isUp
         else { return nil }
-        if let target = nodeForNewSession() { return target }
-        // Every other node is marked down, perhaps only since before it restarted: asked now.
-        await probeDownNodes(except: node)
-        return nodeForNewSession()
+        return await probingWhenNoneIsUp(except: node) { nodeForNewSession() }
     }
 
-    /// ``backupCandidates(after:)``; when there is none because the other nodes are marked down,
-    /// they are probed first (see ``probeDownNodes(except:)``), so that a node that is back but
-    /// not yet seen to be back serves the request instead of a `503`.
+    /// ``backupCandidates(after:)``, probing the down nodes first when none is up (see
+    /// ``probingWhenNoneIsUp(except:_:)``).
     func backupCandidatesProbing(after node: Node) async -> [Node] {
-        let candidates = backupCandidates(after: node)
-        guard candidates.isEmpty, writesBackups, nodes.contains(where: { !$0.isFailover && $0.id != node.id && !$0.availability.isUp }) else {
-            return candidates
-        }
-        await probeDownNodes(except: node)
-        return backupCandidates(after: node)
+        await probingWhenNoneIsUp(except: node) { backupCandidates(after: node).nilIfEmpty } ?? []
+    }
+
+    /// `pick()`; when it finds no node because the others are marked down (perhaps only since
+    /// before they restarted: a node sees that one is back only after its reconnect backoff and
+    /// probe), again after asking them (``probeDownNodes(except:)``), so that a node that is back
+    /// serves the request instead of a `503`. `failed`: the node just found dead, not asked again.
+    private func probingWhenNoneIsUp<T>(except failed: Node, _ pick: () -> T?) async -> T? {
+        if let found = pick() { return found }
+        await probeDownNodes(except: failed)
+        return pick()
     }
 
     /// Resets the time to live of a session's copies (a session kept in memory by overlapping
@@ -406,4 +407,9 @@ struct SessionLock: Sendable, Equatable {
     let node: Int
     var lock: StoreLock
     let ttl: Duration
+}
+
+extension Array {
+    /// `nil` for an empty array.
+    fileprivate var nilIfEmpty: Self? { isEmpty ? nil : self }
 }

@@ -242,7 +242,6 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         }
     }
 
-    /// Closes every connection; later commands fail with ``StoreClientError/Code/shutDown``.
     /// Ends the backoff of every slot that is down: the next command tries to connect at once.
     /// For a probe that must know whether the node is back now (the manager's probe of a down
     /// node, and the last resort before a request fails because no other node seems up): a
@@ -259,6 +258,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
         }
     }
 
+    /// Closes every connection; later commands fail with ``StoreClientError/Code/shutDown``.
     public func shutdown() async {
         let channels: [any Channel] = state.withLock { state in
             state.shutDown = true

@@ -65,7 +65,20 @@ enum TestLogging {
 
     private static let bootstrapped: Bool = {
         LoggingSystem.bootstrap { label in
-            TestLogHandler(label: label, buffer: printsEverything ? nil : TestLogBuffer.current)
+            let buffer = printsEverything ? nil : TestLogBuffer.current
+            var handler = ForwardingLogHandler { level, message, metadata, source in
+                // As swift-log's StreamLogHandler formats, into the test's buffer (or standard
+                // error for a logger made outside a captured test).
+                let fields = metadata.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let line = "\(Date()) \(level) \(label):\(fields.isEmpty ? "" : " " + fields) [\(source)] \(message)"
+                if let buffer {
+                    buffer.append(line)
+                } else {
+                    FileHandle.standardError.write(Data((line + "\n").utf8))
+                }
+            }
+            handler.logLevel = .info
+            return handler
         }
         return true
     }()
@@ -104,31 +117,5 @@ final class TestLogBuffer: Sendable {
         if dropped > 0 { text += "\n… \(dropped) more lines dropped" }
         text += "\n── end of the log of \(test.name) ──\n"
         FileHandle.standardError.write(Data(text.utf8))
-    }
-}
-
-/// Formats as swift-log's `StreamLogHandler` does, into the test's buffer (or standard error when
-/// the logger was made outside a captured test).
-struct TestLogHandler: LogHandler {
-    let label: String
-    let buffer: TestLogBuffer?
-    var logLevel: Logger.Level = .info
-    var metadata: Logger.Metadata = [:]
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        var merged = metadata
-        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
-        let line = "\(Date()) \(event.level) \(label):\(fields.isEmpty ? "" : " " + fields) [\(event.source)] \(event.message)"
-        if let buffer {
-            buffer.append(line)
-        } else {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
-        }
     }
 }

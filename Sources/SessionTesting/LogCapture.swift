@@ -16,7 +16,11 @@ public final class LogCapture: Sendable {
 
     /// A logger writing into this capture.
     public func logger(label: String = "test", level: Logger.Level = .trace) -> Logger {
-        var logger = Logger(label: label) { _ in Handler(capture: self) }
+        var logger = Logger(label: label) { _ in
+            ForwardingLogHandler { level, message, metadata, _ in
+                self.append(Record(level: level, message: message.description, metadata: metadata))
+            }
+        }
         logger.logLevel = level
         return logger
     }
@@ -29,22 +33,24 @@ public final class LogCapture: Sendable {
         all.filter { $0.level == level && $0.message.contains(text) }
     }
 
-    fileprivate func append(_ record: Record) { records.withLock { $0.append(record) } }
+    private func append(_ record: Record) { records.withLock { $0.append(record) } }
+}
 
-    private struct Handler: LogHandler {
-        let capture: LogCapture
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
+/// A log handler that hands each record, with the logger's metadata and the record's merged, to
+/// `sink`: the one piece the test log handlers (``LogCapture``, ``CapturedLog``) share.
+struct ForwardingLogHandler: LogHandler {
+    let sink: @Sendable (Logger.Level, Logger.Message, Logger.Metadata, _ source: String) -> Void
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
 
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
 
-        func log(event: LogEvent) {
-            var merged = metadata
-            if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-            capture.append(Record(level: event.level, message: event.message.description, metadata: merged))
-        }
+    func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        sink(event.level, event.message, merged, event.source)
     }
 }
