@@ -16,8 +16,9 @@ import SessionManager
 /// ```
 ///
 /// Everything unknown or invalid is an error at start, never ignored: `file:line:column: message`,
-/// naming the attribute and what is allowed. `<Manager>` attributes of msm that are not implemented
-/// yet are rejected with "not supported yet: <attribute>".
+/// naming the attribute and what is allowed. `<Manager>` attributes of msm that mean nothing
+/// outside the JVM are refused with the reason, those not implemented yet with "not supported yet".
+/// What the core checks (``ManagerConfiguration/validate()``) is reported at its attribute.
 public struct ServerXMLLoader: Sendable {
     /// Names a `Context app="…"` may use.
     public var knownApps: Set<String>
@@ -27,11 +28,15 @@ public struct ServerXMLLoader: Sendable {
     /// The msm class name a `Manager className` may carry (Tomcat users copy it along).
     public static let msmClassName = "de.javakaffee.web.msm.MemcachedBackupSessionManager"
 
-    /// msm `<Manager>` attributes that later work implements; rejected until then.
-    public static let notYetSupportedManagerAttributes: Set<String> = [
-        "backupThreadCount",
-        "copyCollectionsForSerialization", "customConverter",
-        "memcachedProtocol", "username", "password",
+    /// msm `<Manager>` attributes that later work may implement; rejected until then.
+    public static let notYetSupportedManagerAttributes: Set<String> = ["memcachedProtocol", "username", "password"]
+
+    /// msm `<Manager>` attributes that mean nothing outside the JVM, with why: refused, so that a
+    /// Tomcat user copying a `<Manager>` over learns what replaces them instead of guessing.
+    public static let jvmOnlyManagerAttributes: [String: String] = [
+        "backupThreadCount": "msm's thread pool for backups; here backups are written on the request's event loop (sessionBackupAsync), with no pool to size",
+        "copyCollectionsForSerialization": "a workaround for Java collections changed while Kryo serialises them; session values here are immutable",
+        "customConverter": "Kryo/XStream converter classes; here transcoderFactoryClass names a registered transcoder",
     ]
 
     /// Creates a loader accepting the given app names and transcoders (register your own in
@@ -185,12 +190,27 @@ private struct ElementReader {
         if let managerElement = managers.first {
             try self.manager(managerElement, into: &manager, host: host, contextPath: path)
         }
+        do {
+            try manager.validate()
+        } catch {
+            // Reported at the attribute it is about (or its <Manager>, or the <Context> when the
+            // problem comes from a default).
+            let managerElement = managers.first
+            guard let managerElement else { throw fail(element, error.description) }
+            guard let attribute = managerElement.attribute(error.attribute) else { throw fail(managerElement, error.description) }
+            throw fail(attribute, in: managerElement, error.message)
+        }
         return ContextConfiguration(path: path, app: app.value, cookie: cookie, manager: manager)
     }
 
     func manager(_ element: XMLElementNode, into manager: inout ManagerConfiguration, host: String, contextPath: String) throws(ServerXMLError) {
-        for attribute in element.attributes where ServerXMLLoader.notYetSupportedManagerAttributes.contains(attribute.name) {
-            throw fail(attribute, in: element, "not supported yet: \(attribute.name)")
+        for attribute in element.attributes {
+            if ServerXMLLoader.notYetSupportedManagerAttributes.contains(attribute.name) {
+                throw fail(attribute, in: element, "not supported yet: \(attribute.name)")
+            }
+            if let why = ServerXMLLoader.jvmOnlyManagerAttributes[attribute.name] {
+                throw fail(attribute, in: element, "means nothing outside the JVM, leave it out: \(why)")
+            }
         }
         try allow(
             element,
@@ -270,9 +290,6 @@ private struct ElementReader {
         }
         if let replicas = element.attribute("waitForReplicas") {
             manager.waitForReplicas = try integer(replicas, in: element, range: 0...16, meaning: "a number of replicas, 0-16")
-            if manager.waitForReplicas > 0 && !manager.memcachedNodes.allSatisfy(\.endpoint.isRedis) {
-                throw fail(replicas, in: element, "replica acknowledgement is a Redis feature; these memcachedNodes are memcached")
-            }
         }
         if let limit = element.attribute("maxActiveSessions") {
             manager.maxActiveSessions = try integer(limit, in: element, range: -1...100_000_000, meaning: "a number of sessions, 0-100000000, or -1 for no limit")
@@ -290,13 +307,6 @@ private struct ElementReader {
                 throw fail(mode, in: element, error.message)
             } catch {
                 throw fail(mode, in: element, "\(error)")
-            }
-            if manager.lockingMode.locks && manager.sticky {
-                throw fail(
-                    mode,
-                    in: element,
-                    "locking is for non-sticky mode: add sticky=\"false\" (a sticky session is served from one app node's memory and needs no lock)"
-                )
             }
         }
         if let expiration = element.attribute("lockExpiration") {

@@ -47,7 +47,8 @@ extension HTTPServer {
 
     /// Creates a server from a whole configuration whose contexts may have several store nodes:
     /// mounts each context's app with a session manager on the nodes that `nodes` makes for it.
-    /// - Throws: ``SessionManagerError`` naming the context when its app is not registered.
+    /// - Throws: ``SessionManagerError`` naming the context when its app is not registered, or
+    ///   when its `<Manager>` settings are refused (``ManagerConfiguration/validate()``).
     public convenience init(
         configuration: ServerConfiguration,
         apps: [String: HTTPAppFactory],
@@ -61,6 +62,11 @@ extension HTTPServer {
                     .invalidConfiguration,
                     "context '\(context.path)': no app named '\(context.app)'; known: \(apps.keys.sorted().joined(separator: ", "))"
                 )
+            }
+            do {
+                try context.manager.validate()
+            } catch {
+                throw SessionManagerError(.invalidConfiguration, "context '\(context.path)': \(error)")
             }
             var contextLogger = logger
             contextLogger[metadataKey: "sm.context"] = "\(context.path.isEmpty ? "/" : context.path)"

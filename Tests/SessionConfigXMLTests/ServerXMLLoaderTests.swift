@@ -107,6 +107,41 @@ import Testing
         }
     }
 
+    @Test func jvmOnlyManagerAttributesAreRefusedWithTheReason() {
+        for (attribute, why) in ServerXMLLoader.jvmOnlyManagerAttributes {
+            expectError(
+                "<Server><Engine>\n<Context path=\"/a\" app=\"sample\">\n<Manager \(attribute)=\"4\"/></Context></Engine></Server>",
+                line: 3, "'\(attribute)'", "means nothing outside the JVM", why
+            )
+        }
+    }
+
+    /// A configuration built in Swift is refused with the message the file gets, at the attribute.
+    @Test(arguments: [
+        (#"lockingMode="all""#, "lockingMode"),
+        (#"memcachedNodes="n1:a:1,n2:b:2" failoverNodes="n3""#, "failoverNodes"),
+        (#"memcachedNodes="n1:a:1" waitForReplicas="1""#, "waitForReplicas"),
+    ])
+    func aConfigurationBuiltInSwiftGetsTheFilesError(attributes: String, attribute: String) throws {
+        var configuration = ManagerConfiguration()
+        let n1 = StoreNode(id: "n1", endpoint: .memcached(host: "a", port: 1))
+        switch attribute {
+        case "lockingMode":
+            configuration.lockingMode = .all
+        case "failoverNodes":
+            configuration.memcachedNodes = [n1, StoreNode(id: "n2", endpoint: .memcached(host: "b", port: 2))]
+            configuration.failoverNodes = ["n3"]
+        default:
+            configuration.memcachedNodes = [n1]
+            configuration.waitForReplicas = 1
+        }
+        let swiftError = #expect(throws: ManagerConfigurationError.self) { try configuration.validate() }
+        #expect(swiftError?.attribute == attribute)
+        let fileError = #expect(throws: ServerXMLError.self) { try manager(attributes) }
+        #expect(fileError?.message == "<Manager> attribute '\(attribute)': \(swiftError?.message ?? "-")")
+        #expect(fileError?.description.hasSuffix(swiftError?.description ?? "-") == true)
+    }
+
     @Test func notXML() {
         expectError("this is not xml", line: 1, "not an XML document")
         expectError("{\"json\": true}", line: 1, "not an XML document")

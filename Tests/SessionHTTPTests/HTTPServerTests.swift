@@ -35,6 +35,17 @@ func makeServer(connector: ConnectorConfiguration = .init(port: 0), contexts: [(
 }
 
 @Suite(.capturedLog) struct HTTPServerTests {
+    @Test func aManagerConfigurationBuiltInSwiftIsValidatedAtStart() throws {
+        var context = ContextConfiguration(path: "/myapp", app: "a")
+        context.manager.lockingMode = .all  // sticky by default: refused, as in a file
+        let configuration = ServerConfiguration(connector: .init(port: 0), contexts: [context])
+        let error = #expect(throws: SessionManagerError.self) {
+            _ = try HTTPServer(configuration: configuration, apps: ["a": { @Sendable _ in EchoApp(name: "a") }], logger: Logger(label: "test"))
+        }
+        #expect(error?.code == .invalidConfiguration)
+        #expect(error?.message.contains("context '/myapp': <Manager> attribute 'lockingMode': locking is for non-sticky mode") == true)
+    }
+
     @Test func routesByLongestPrefixAtSegmentBoundaries() async throws {
         try await LiveServer.with(try makeServer()) { port in
             try await RawHTTPClient.withConnection(port: port) { (client: RawHTTPClient) async throws in

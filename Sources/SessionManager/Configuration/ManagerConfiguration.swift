@@ -1,7 +1,9 @@
-/// How a context's sessions are managed: msm's `<Manager>` attributes, typed.
+/// How a context's sessions are managed: msm's `<Manager>` attributes, typed, under msm's names.
 ///
-/// Only what is implemented today is here; attributes that later work brings (stores, sticky,
-/// locking, transcoders) are rejected by the configuration loader instead of being ignored.
+/// Set the properties you need on a default value, then let ``validate()`` check the
+/// combinations (the configuration loader and `HTTPServer` do; a program that makes a
+/// ``SessionManager`` itself calls it): a configuration built in Swift is refused exactly as the
+/// same settings in a file are.
 public struct ManagerConfiguration: Sendable {
     /// Requests whose path matches have no session (see ``RequestURIIgnorePattern``). Default: none.
     public var requestUriIgnorePattern: RequestURIIgnorePattern?
@@ -83,8 +85,8 @@ public struct ManagerConfiguration: Sendable {
     /// releases it after the write. Requests on this node for a session that another of its
     /// requests is locking wait in process; only one polls the store (10 ms doubling to 500 ms, for
     /// at most ``operationTimeout``). Only non-sticky sessions in a shared store lock: with
-    /// ``sticky`` or a process-local store the mode has no effect (the XML loader refuses it with
-    /// `sticky="true"`).
+    /// a process-local store the mode has no effect, and with ``sticky`` it is refused
+    /// (``validate()``).
     public var lockingMode: LockingMode = .none
     /// How long a lock lives in the store (msm `lockExpiration`, seconds in XML): a process that
     /// dies holding a lock frees it after this long. A request still running at half of it extends

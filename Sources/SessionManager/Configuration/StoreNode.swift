@@ -43,17 +43,7 @@ public struct StoreNode: Sendable, Hashable {
         let entries = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" })
         guard !entries.isEmpty else { throw SessionManagerError(.invalidConfiguration, "no nodes given") }
         let nodes = try entries.map { try parse(String($0)) }
-        let kinds = Set(nodes.map(\.endpoint.isRedis))
-        guard kinds.count == 1 else { throw SessionManagerError(.invalidConfiguration, "nodes must all be Redis or all be memcached") }
-        if nodes.count > 1 {
-            guard nodes.allSatisfy({ $0.id != nil }) else {
-                throw SessionManagerError(.invalidConfiguration, "with several nodes each needs an id: n1:host:port,n2:host:port")
-            }
-            var seen = Set<String>()
-            for id in nodes.compactMap(\.id) where !seen.insert(id).inserted {
-                throw SessionManagerError(.invalidConfiguration, "node id '\(id)' is given twice; node ids must differ")
-            }
-        }
+        if let problem = problem(withList: nodes) { throw SessionManagerError(.invalidConfiguration, problem) }
         return nodes
     }
 
@@ -102,18 +92,36 @@ public struct StoreNode: Sendable, Hashable {
     ///   failover nodes with a single node, or every node a failover node (no node for new sessions).
     public static func parseFailoverList(_ text: String, nodes: [StoreNode]) throws -> [String] {
         let ids = text.split(whereSeparator: { $0 == "," || $0 == " " || $0 == "\t" || $0 == "\n" }).map(String.init)
-        guard !ids.isEmpty else { return [] }
+        if let problem = problem(withFailoverNodes: ids, of: nodes) { throw SessionManagerError(.invalidConfiguration, problem) }
+        return ids
+    }
+
+    /// What is wrong with a node list as a whole (kinds mixed, ids missing or repeated), `nil` if nothing.
+    static func problem(withList nodes: [StoreNode]) -> String? {
+        guard Set(nodes.map(\.endpoint.isRedis)).count <= 1 else { return "nodes must all be Redis or all be memcached" }
+        guard nodes.count > 1 else { return nil }
+        guard nodes.allSatisfy({ $0.id != nil }) else { return "with several nodes each needs an id: n1:host:port,n2:host:port" }
+        var seen = Set<String>()
+        for id in nodes.compactMap(\.id) where !seen.insert(id).inserted {
+            return "node id '\(id)' is given twice; node ids must differ"
+        }
+        return nil
+    }
+
+    /// What is wrong with failover node ids against the node list, `nil` if nothing.
+    static func problem(withFailoverNodes ids: [String], of nodes: [StoreNode]) -> String? {
+        guard !ids.isEmpty else { return nil }
         guard nodes.count > 1 else {
-            throw SessionManagerError(.invalidConfiguration, "failover nodes need several memcachedNodes; with a single node there is nothing to fail over to")
+            return "failover nodes need several memcachedNodes; with a single node there is nothing to fail over to"
         }
         let known = nodes.compactMap(\.id)
         for id in ids where !known.contains(id) {
-            throw SessionManagerError(.invalidConfiguration, "failover node '\(id)' is not in memcachedNodes (\(known.joined(separator: ", ")))")
+            return "failover node '\(id)' is not in memcachedNodes (\(known.joined(separator: ", ")))"
         }
         guard known.contains(where: { !ids.contains($0) }) else {
-            throw SessionManagerError(.invalidConfiguration, "every node is a failover node; new sessions need at least one node that is not")
+            return "every node is a failover node; new sessions need at least one node that is not"
         }
-        return ids
+        return nil
     }
 
     private static func checkID(_ id: String, _ entry: String) throws {
