@@ -27,16 +27,14 @@ final class SessionStorage: Sendable {
 
     let nodes: [Node]
     let keyPrefix: String
-    /// Whether session ids carry node ids (any node has an id).
-    let encodesNodeIDs: Bool
-    /// Whether sessions get backup copies (two or more primary nodes).
-    let writesBackups: Bool
+    /// Whether ids carry node ids and copies get backups.
+    let policy: SessionPolicy
     private let logger: Logger
     private let background: BackgroundWork
     private let backupAsync: Bool
     private let backupTimeout: Duration
 
-    init(nodes: [SessionStoreNode], configuration: ManagerConfiguration, background: BackgroundWork, metrics: SessionMetrics, logger: Logger) {
+    init(nodes: [SessionStoreNode], policy: SessionPolicy, configuration: ManagerConfiguration, background: BackgroundWork, metrics: SessionMetrics, logger: Logger) {
         precondition(!nodes.isEmpty, "a manager needs a store node")
         self.nodes = nodes.map { node in
             let name = node.id ?? "store"
@@ -51,8 +49,7 @@ final class SessionStorage: Sendable {
         }
         self.availabilities = self.nodes.map(\.availability)
         self.keyPrefix = configuration.storageKeyPrefix
-        self.encodesNodeIDs = nodes.contains { $0.id != nil }
-        self.writesBackups = encodesNodeIDs && nodes.count { !$0.isFailover } > 1
+        self.policy = policy
         self.logger = logger
         self.background = background
         self.backupAsync = configuration.sessionBackupAsync
@@ -69,7 +66,7 @@ final class SessionStorage: Sendable {
     /// The node holding the primary copy of `id`: the one its node part names; `nil` for an id
     /// naming no configured node (or none, while nodes have ids).
     func node(for id: SessionID) -> Node? {
-        guard encodesNodeIDs else { return nodes[0] }
+        guard policy.encodesNodeIDs else { return nodes[0] }
         guard let nodeID = id.nodeID else { return nil }
         return nodes.first { $0.id == nodeID }
     }
@@ -78,7 +75,7 @@ final class SessionStorage: Sendable {
     /// available failover node while no primary node is up; `nil` without node ids or when every
     /// node is down (the session then lives in this process's memory until a node is back).
     func nodeForNewSession() -> String? {
-        guard encodesNodeIDs else { return nil }
+        guard policy.encodesNodeIDs else { return nil }
         let up = nodes.filter { $0.availability.isUp }
         return (up.filter { !$0.isFailover }.randomElement() ?? up.randomElement())?.id
     }
@@ -93,7 +90,7 @@ final class SessionStorage: Sendable {
     /// The available primary nodes after `node` in configuration order (wrapping around, `node`
     /// itself excluded): the first is where its backup goes, the others where an older backup may be.
     func backupCandidates(after node: Node) -> [Node] {
-        guard writesBackups, let start = nodes.firstIndex(where: { $0.id == node.id }) else { return [] }
+        guard policy.writesBackups, let start = nodes.firstIndex(where: { $0.id == node.id }) else { return [] }
         return (1..<nodes.count).map { nodes[(start + $0) % nodes.count] }.filter { !$0.isFailover && $0.availability.isUp }
     }
 
@@ -134,7 +131,7 @@ final class SessionStorage: Sendable {
             if !outage {
                 // The node answered: it is up, whatever it thought of this command.
                 node.availability.worked(startedAt: start, logger)
-            } else if encodesNodeIDs {
+            } else if policy.encodesNodeIDs {
                 // A single node without id has no alternative: the manager's outage log says it all.
                 node.availability.failed(error, logger)
             }
@@ -147,7 +144,7 @@ final class SessionStorage: Sendable {
     func read(_ id: SessionID, ttl: Duration) async throws -> Read? {
         guard let primary = node(for: id) else { return nil }
         let key = key(for: id)
-        guard encodesNodeIDs else {
+        guard policy.encodesNodeIDs else {
             guard let bytes = try await command(on: primary, { try await $0.getAndTouch(key, ttl: ttl) }) else { return nil }
             primary.statistics.loaded()
             return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
@@ -214,10 +211,10 @@ final class SessionStorage: Sendable {
     func readLocked(_ id: SessionID, ttl: Duration, token: [UInt8], lockTTL: Duration) async throws -> LockedReadResult {
         guard let primary = node(for: id) else { return .read(nil, nil) }
         let key = key(for: id)
-        if !encodesNodeIDs || primary.availability.isUp {
+        if !policy.encodesNodeIDs || primary.availability.isUp {
             do {
                 return try await readLocked(key, on: primary, of: primary, ttl: ttl, token: token, lockTTL: lockTTL)
-            } catch where encodesNodeIDs && SessionManager.isOutage(error) && writesBackups {
+            } catch where policy.encodesNodeIDs && SessionManager.isOutage(error) && policy.writesBackups {
                 // `command` marked it down: the backup's node takes the lock.
             }
         }
@@ -243,7 +240,7 @@ final class SessionStorage: Sendable {
             let read = Read(bytes: value, relocateTo: onPrimary ? nil : lockNode.id, fromBackup: !onPrimary, node: lockNode, key: readKey)
             return .read(read, lock)
         }
-        guard encodesNodeIDs else { return .read(nil, lock) }
+        guard policy.encodesNodeIDs else { return .read(nil, lock) }
         do {
             return .read(try await readBackup(of: primary, key: key, ttl: ttl, skipping: onPrimary ? nil : lockNode, answered: true, failure: nil), lock)
         } catch {
@@ -328,7 +325,7 @@ final class SessionStorage: Sendable {
     func relocationTarget(afterFailedWriteOf id: SessionID, _ failure: any Error) async -> String? {
         // A store's failure to answer (not ours: a session too large, a lost lock), after which
         // the node is marked down.
-        guard encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
+        guard policy.encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
             let node = node(for: id), !node.availability.isUp
         else { return nil }
         return await probingWhenNoneIsUp(except: node) { nodeForNewSession() }

@@ -12,7 +12,7 @@ import Synchronization
 /// is single-flight, writing one at a time per session (see ``SessionLifecycle``).
 ///
 /// When the last request releases a session, the entry goes away, so the store stays the source
-/// of truth — unless residency is on (``init(residentLimit:)`` above zero). Then the session stays
+/// of truth — unless residency is on (``SessionPolicy/residentLimit`` above zero). Then the session stays
 /// here, *resident*, until it has been idle for its `maxInactiveInterval`, and the next request
 /// uses it without a load or a decode. The resident copy is the primary one (as in Tomcat's own
 /// session manager): it is written to the store only when it must leave memory alive, because the
@@ -120,12 +120,8 @@ final class ActiveSessions: Sendable {
         }
     }
 
-    /// Most sessions kept resident (0: none, every release drops the entry).
-    let residentLimit: Int
-    /// Sticky mode: a full resident set evicts its least recently used session whose latest state
-    /// is in the store (it is loaded again when needed), instead of writing and dropping the one
-    /// being released.
-    let evictsLeastRecentlyUsed: Bool
+    /// Whether released sessions stay, how many, and what a full resident set does.
+    let policy: SessionPolicy
     private let table: Mutex<Table>
 
     /// How often expired resident sessions are removed, and the least time between two removals
@@ -133,10 +129,9 @@ final class ActiveSessions: Sendable {
     static let sweepInterval = Duration.seconds(60)
     static let fullSweepInterval = Duration.seconds(1)
 
-    /// Creates the table; `residentLimit` 0 keeps no session after its last request.
-    init(residentLimit: Int = 0, evictsLeastRecentlyUsed: Bool = false) {
-        self.residentLimit = max(0, residentLimit)
-        self.evictsLeastRecentlyUsed = evictsLeastRecentlyUsed
+    /// Creates the table for sessions kept as `policy` says.
+    init(policy: SessionPolicy) {
+        self.policy = policy
         self.table = Mutex(Table(lastSweep: .now))
     }
 
@@ -495,21 +490,17 @@ final class ActiveSessions: Sendable {
         now: ContinuousClock.Instant,
         _ table: inout Table
     ) -> ReleaseOutcome {
-        if residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
+        if policy.residentLimit > 0 || table.residentCount > 0 { sweepIfDue(&table, now: now) }
         let status = session.status()
         guard let (filedKey, entry) = table.entry(of: session, registeredID: registeredID, currentID: status.id) else {
             return .released(status, then: .none, unlock: nil)
         }
-        // A session that must stay in memory (no store node is up) is kept whatever the limit;
-        // maxActiveSessions bounds those.
-        var residency: Lifecycle.Residency =
-            keepInMemory ? .room : residentLimit == 0 ? .off : table.residentCount < residentLimit ? .room : .full
-        if residency == .full && evictsLeastRecentlyUsed && status.isValid {
+        let residency = policy.residency(residentCount: table.residentCount, mustStay: keepInMemory)
+        if residency == .evictOldest && status.isValid {
             // Sticky: room is made by evicting the least recently used saved session. When
             // none is saved (the store is down), this one stays anyway: memory is its only
             // copy, and maxActiveSessions bounds the whole.
             evictLeastRecentlyUsed(&table, sparing: entry)
-            residency = .room
         }
         let action = entry.lifecycle.requestReleased(status: status, residency: residency, ifUnsaved: ifUnsaved, now: now)
         switch action {
@@ -544,7 +535,7 @@ final class ActiveSessions: Sendable {
     /// Removes the expired resident sessions every ``sweepInterval``, or sooner (at most every
     /// ``fullSweepInterval``) when the resident set is full.
     private func sweepIfDue(_ table: inout Table, now: ContinuousClock.Instant) {
-        let full = table.residentCount >= residentLimit
+        let full = table.residentCount >= policy.residentLimit
         let since = now - table.lastSweep
         guard since >= Self.sweepInterval || (full && since >= Self.fullSweepInterval) else { return }
         sweep(&table, now: now)

@@ -461,6 +461,9 @@ struct SessionLifecycle {
         case room
         /// The resident set is full.
         case full
+        /// The resident set is full, and room was made for this one (sticky: the least recently
+        /// used saved session was evicted, or none could be and memory is this one's only copy).
+        case evictOldest
     }
 
     /// What to do with a session that cannot stay resident and whose latest state is not in the store.
@@ -499,7 +502,7 @@ struct SessionLifecycle {
             return .stillShared
         }
         guard status.isValid, residency != .off else { return .remove }
-        if residency == .room {
+        if residency == .room || residency == .evictOldest {
             let expiry = now + .seconds(status.maxInactiveInterval)
             phase = .resident(expiry: expiry)
             return .resident(expiry: expiry)

@@ -57,7 +57,7 @@ extension SessionManager {
     /// Whether a request with this request id (see ``lockingRequestID(method:path:query:)``)
     /// locks its session (``LockingMode``).
     func locks(requestID: String?) -> Bool {
-        guard lockingEnabled else { return false }
+        guard policy.locks else { return false }
         switch configuration.lockingMode {
         case .none: return false
         case .all: return true
@@ -74,7 +74,7 @@ extension SessionManager {
 
     /// ``LockingMode/auto``: a request with this id ended having changed a session or not.
     func learn(requestID: String, modified: Bool) {
-        guard lockingEnabled, case .auto = configuration.lockingMode else { return }
+        guard policy.locks, case .auto = configuration.lockingMode else { return }
         if readOnlyRequests.learn(requestID, modified: modified) {
             lockStatistics.learned.add(1, ordering: .relaxed)
         }

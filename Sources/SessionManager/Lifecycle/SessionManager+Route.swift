@@ -18,7 +18,7 @@ extension SessionManager {
     /// same list, so they all look at one key). `nil` when there is nothing to lease (no
     /// `jvmRoute`, or not sticky).
     var routeLease: (key: String, store: any SessionStore)? {
-        guard residencyMode == .writeBehind, let configured = route.configured else { return nil }
+        guard policy.isSticky, let configured = route.configured else { return nil }
         let node = storage.nodes.first { !$0.isFailover } ?? storage.nodes[0]
         return (storage.keyPrefix + "route:{" + configured + "}", node.store)
     }
@@ -28,7 +28,7 @@ extension SessionManager {
 
     /// Says once at start which route sticky mode uses, and why.
     func logRouteAtStart() {
-        guard residencyMode == .writeBehind else { return }
+        guard policy.isSticky else { return }
         if let configured = route.configured {
             logger.info(
                 "sticky sessions with jvmRoute '\(configured)': the route is leased in the store, so that a second live process with the same route is detected (it then uses a route of its own)",

@@ -57,14 +57,14 @@ extension SessionManager {
     /// that no user reaches another node while a change answered here is still unwritten. In
     /// non-sticky mode every change is written before its answer anyway: nothing to drain.
     public func beginDraining() {
-        guard residencyMode == .writeBehind, !draining.exchange(true, ordering: .relaxed) else { return }
+        guard policy.isSticky, !draining.exchange(true, ordering: .relaxed) else { return }
         logger.notice("draining: changes are written before their answers; waiting for the writes after earlier answers")
     }
 
     /// Waits until the writes after earlier answers are done (and tries once more what a store
     /// failure left unsaved), `timeout` at most. Returns at once outside sticky mode.
     public func drainPendingWrites(within timeout: Duration) async {
-        guard residencyMode == .writeBehind else { return }
+        guard policy.isSticky else { return }
         let deadline = ContinuousClock.now + timeout
         while pendingWrites.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(2))

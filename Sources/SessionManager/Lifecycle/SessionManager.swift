@@ -101,44 +101,20 @@ public final class SessionManager: Service, Sendable {
         self.route = AppNodeRoute(configured: jvmRoute)
         let metrics = SessionMetrics(context: context, enabled: configuration.enableStatistics)
         self.metrics = metrics
-        self.storage = SessionStorage(nodes: nodes, configuration: configuration, background: background, metrics: metrics, logger: logger)
-        let mode = Self.residencyMode(configuration, nodes)
-        self.residencyMode = mode
-        self.active = ActiveSessions(
-            residentLimit: mode == .storeOnly ? 0 : configuration.residentSessionLimit,
-            evictsLeastRecentlyUsed: mode == .writeBehind
-        )
-        self.lockingEnabled = configuration.lockingMode.locks && mode == .storeOnly
+        let policy = SessionPolicy(configuration: configuration, nodes: nodes)
+        self.policy = policy
+        self.storage = SessionStorage(nodes: nodes, policy: policy, configuration: configuration, background: background, metrics: metrics, logger: logger)
+        self.active = ActiveSessions(policy: policy)
         self.writer = SessionWriter(storage: storage, configuration: configuration, active: active, metrics: metrics)
         self.logger = logger
     }
 
-    /// How released sessions are kept, from ``ManagerConfiguration/residency``,
-    /// ``ManagerConfiguration/sticky`` and the store.
-    enum ResidencyMode: Sendable, Equatable {
-        /// Nothing stays in memory after a session's last request: every request reads the store
-        /// (non-sticky).
-        case storeOnly
-        /// The resident copy is the only one, written to the store only when it must leave memory
-        /// (a process-local store, or ``SessionResidency/resident``): a single node nobody else
-        /// writes, and no attribute filter (with one the store lacks the filtered attributes, and
-        /// a resident copy would keep them for a while).
-        case writeOnEviction
-        /// Sticky: the resident copy is the primary one, and every change is written to the store
-        /// (after the response by default), so another app node can take the session over. A
-        /// full resident set evicts its least recently used saved session.
-        case writeBehind
-    }
-
-    /// How this manager keeps released sessions.
-    let residencyMode: ResidencyMode
+    /// How this context treats its sessions (residency, locking, node ids, backups).
+    let policy: SessionPolicy
     /// This process's route when sessions are sticky (``ResidencyMode/writeBehind``), see
     /// ``namesAnotherAppNode(_:)``: the `jvmRoute`, or a route of the process's own (none
     /// configured, or the configured one leased by another live process; see ``AppNodeRoute``).
-    var stickyRoute: String? { residencyMode == .writeBehind ? route.current : nil }
-    /// Requests may lock their sessions: a locking mode is set and sessions are not kept resident
-    /// (msm locks in non-sticky mode only; a resident session has one node anyway).
-    let lockingEnabled: Bool
+    var stickyRoute: String? { policy.isSticky ? route.current : nil }
     /// What ``LockingMode/auto`` learned.
     let readOnlyRequests = ReadOnlyRequests()
     let lockStatistics = LockStatistics()
@@ -149,17 +125,6 @@ public final class SessionManager: Service, Sendable {
     let pendingWrites = Atomic<Int>(0)
     /// Set by ``beginDraining()``.
     let draining = Atomic<Bool>(false)
-
-    static func residencyMode(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> ResidencyMode {
-        let soleUnfiltered = nodes.count == 1 && configuration.sessionAttributeFilter == nil
-        switch configuration.residency {
-        case .storeOnly: return .storeOnly
-        case .resident: return soleUnfiltered ? .writeOnEviction : .storeOnly
-        case .automatic:
-            if nodes.count == 1 && nodes[0].store.isProcessLocal { return soleUnfiltered ? .writeOnEviction : .storeOnly }
-            return configuration.sticky && configuration.residentSessionLimit > 0 ? .writeBehind : .storeOnly
-        }
-    }
 
     /// Sticky, and `id` does not carry this process's route: another process may have served the
     /// session after this one last did (it names another app node, or no route, or this process's
@@ -223,7 +188,7 @@ public final class SessionManager: Service, Sendable {
                 self.background.finish()
                 return .stopRequest
             }
-            if storage.encodesNodeIDs || residencyMode == .writeBehind {
+            if policy.encodesNodeIDs || policy.isSticky {
                 group.addTask {
                     // At start, then once a second: the route lease (sticky, see AppNodeRoute);
                     // probe the down nodes, then (sticky) write what a failed write left unsaved
@@ -231,8 +196,8 @@ public final class SessionManager: Service, Sendable {
                     await self.renewRouteLease()
                     while !Task.isCancelled {
                         try? await Task.sleep(for: NodeAvailability.probeInterval)
-                        if self.storage.encodesNodeIDs { await self.storage.probeDownNodes() }
-                        if self.residencyMode == .writeBehind {
+                        if self.policy.encodesNodeIDs { await self.storage.probeDownNodes() }
+                        if self.policy.isSticky {
                             await self.renewRouteLease()
                             await self.writeUnsavedResidents()
                         }
@@ -240,7 +205,7 @@ public final class SessionManager: Service, Sendable {
                     return .upkeep
                 }
             }
-            if lockingEnabled {
+            if policy.locks {
                 group.addTask {
                     while !Task.isCancelled {
                         try? await Task.sleep(for: self.lockRenewalInterval)
@@ -293,7 +258,7 @@ public final class SessionManager: Service, Sendable {
                 id: node.id ?? "store",
                 // A single node without id is never marked down (it has no alternative): the
                 // manager's outage says whether it answers.
-                isUp: node.availability.isUp && (storage.encodesNodeIDs || !storeOutage.isActive),
+                isUp: node.availability.isUp && (policy.encodesNodeIDs || !storeOutage.isActive),
                 transitionCount: node.availability.transitionCount,
                 loads: counters.loads,
                 writes: counters.writes,
@@ -364,7 +329,7 @@ public final class SessionManager: Service, Sendable {
             return RequestSessions(manager: self, ignored: true, requestedIDs: RequestedSessionIDs())
         }
         let ids = requestedIDs()
-        guard lockingEnabled else { return RequestSessions(manager: self, ignored: false, requestedIDs: ids) }
+        guard policy.locks else { return RequestSessions(manager: self, ignored: false, requestedIDs: ids) }
         let requestID = lockingRequestID(method: method, path: path, query: query)
         return RequestSessions(
             manager: self,
@@ -483,7 +448,7 @@ public final class SessionManager: Service, Sendable {
             logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
             return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
         }
-        if read.fromBackup || (storage.writesBackups && age > interval / 4) {
+        if read.fromBackup || (policy.writesBackups && age > interval / 4) {
             // Only the backup had it (its node lost the copy), or the backup was last written a
             // quarter of the session's timeout ago (a session only read keeps its primary alive
             // with each read, not its backup): the request ends with a write of both copies.
@@ -523,7 +488,7 @@ public final class SessionManager: Service, Sendable {
     func storeFailed(_ error: any Error) {
         guard Self.isOutage(error) else { return }
         storeOutage.begin {
-            let consequence = residencyMode == .writeBehind
+            let consequence = policy.isSticky
                 ? "sessions kept in memory are served from there and written once it answers; others fail (503)"
                 : "requests that need a session fail (503)"
             logger.warning("session store unavailable: \(consequence) until it answers again", metadata: ["sm.error": "\(error)"])

@@ -204,16 +204,16 @@ public final class RequestSessions: Sendable {
         // A session created while every store node was down has no node: it gets one as soon as a
         // node is up (and the client a new cookie); until then it lives in this process's memory.
         var memoryOnly = false
-        if manager.storage.encodesNodeIDs && current.session.id.nodeID == nil {
+        if manager.policy.encodesNodeIDs && current.session.id.nodeID == nil {
             if let node = manager.storage.nodeForNewSession() {
                 current.session.relocate(toNode: node)
             } else {
                 memoryOnly = true
             }
         }
-        if manager.residencyMode == .writeBehind {
+        if manager.policy.isSticky {
             if !memoryOnly { await writeBehind(current) }
-        } else if !memoryOnly && manager.active.residentLimit == 0
+        } else if !memoryOnly && manager.policy.residentLimit == 0
             // A resident session of a process-local store is written when it leaves memory
             // (``end``), not per request.
             && !manager.active.isUpToDate(current.session, registeredID: current.registeredID)
