@@ -276,21 +276,23 @@ import Testing
         // session, which is now resident. B must get that instance, not a second copy.
         let id = try await create(makeManager { $0.residentSessionLimit = 0 })  // written to the store
         let manager = makeManager()  // a fresh table on the same store
-        let active = manager.active
-        guard case .mustLoad = active.begin(id) else { Issue.record("C should load"); return }
-        guard case .loading = active.begin(id) else { Issue.record("B should wait"); return }
-        let load = try #require(try await manager.load(id))
-        let loaded = load.session
-        active.completeLoad(id, with: .success(load))
-        _ = active.release(loaded, registeredID: id)
-        #expect(active.residentCount == 1)
-        guard case .lookAgain = try await active.wait(for: id) else {
+        let table = manager.table
+        let (c, cLease) = table.begin(id)
+        guard case .load = c else { Issue.record("C should load"); return }
+        let (b, bLease) = table.begin(id)
+        guard case .wait = b else { Issue.record("B should wait"); return }
+        let load = try await manager.executor.load(id, needsLock: false)
+        guard case .found(let loaded, _, _, _) = load else { Issue.record("C should find it"); return }
+        table.completeLoad(cLease, load)
+        _ = table.release(cLease, loaded)
+        #expect(table.residentCount == 1)
+        guard case .lookAgain = try await table.wait(bLease) else {
             Issue.record("B should look again")
             return
         }
-        guard case .shared(let shared) = active.begin(id) else { Issue.record("B should find it resident"); return }
+        guard case (.shared(let shared), _) = table.begin(id) else { Issue.record("B should find it resident"); return }
         #expect(shared === loaded)
-        #expect(active.residentCount == 0 && active.count == 1)
+        #expect(table.residentCount == 0 && table.count == 1)
     }
 
     @Test func concurrentUpdatesOnAResidentSessionAreNeverLost() async throws {

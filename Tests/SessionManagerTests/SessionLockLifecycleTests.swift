@@ -34,16 +34,16 @@ import Testing
         #expect(machine.departed() == .init(unlock: lock(), wake: []))
         // While the lock is being released, requests wait (finding no entry, they would try to lock
         // and find it still taken); they look again once it is released.
-        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "loading")
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(3, needsLock: true, now: t0)) == "queued")
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "wait")
+        #expect(machine.waiterArrived(3, needsLock: true, now: t0) == nil)
         #expect(machine.unlockCompleted() == [3])
     }
 
     @Test func aRequestThatMustLockWaitsForAnUnlockedHoldToEnd() {
         var (machine, session) = held(lock: nil)
         #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: false)) == "shared", "no lock needed: joins")
-        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "loading")
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(9, needsLock: true, now: t0)) == "queued")
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "wait")
+        #expect(machine.waiterArrived(9, needsLock: true, now: t0) == nil)
         _ = machine.requestReleased(status: session.status(), residency: .off, ifUnsaved: .askToPersist, now: t0)
         #expect(machine.requestReleased(status: session.status(), residency: .off, ifUnsaved: .askToPersist, now: t0) == .remove)
         #expect(machine.departed() == .init(unlock: nil, wake: [9]), "woken to look again, and then lock it")
@@ -52,10 +52,10 @@ import Testing
     @Test func waitersOfALoadThatTookNoLockDoNotJoinIfTheyMustLock() {
         let (session, snapshot) = base.makeSession()
         var machine = Machine.loading(now: t0)
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(1, needsLock: false, now: t0)) == "queued")
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(2, needsLock: true, now: t0)) == "queued")
+        #expect(machine.waiterArrived(1, needsLock: false, now: t0) == nil)
+        #expect(machine.waiterArrived(2, needsLock: true, now: t0) == nil)
         let completion = machine.loadCompleted(.found(session, stored: snapshot, id: session.id, lock: nil), now: t0)
-        #expect(completion.waiters == [1])
+        #expect(completion.wakes.map(\.0) == [1])
         #expect(machine.releaseWaiters == [2])
         guard case .active(let references) = machine.phase else { Issue.record("not active"); return }
         #expect(references == 2)
@@ -64,8 +64,8 @@ import Testing
     @Test func aLockedHoldPastItsQuantumAdmitsNoNewRequest() {
         var (machine, _) = held(lock: lock())
         let late = t0 + Machine.holdQuantum + .milliseconds(1)
-        #expect(SessionLifecycleTests.label(machine.requestArrived(now: late, needsLock: false)) == "loading")
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(4, now: late)) == "queued")
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: late, needsLock: false)) == "wait")
+        #expect(machine.waiterArrived(4, now: late) == nil)
         #expect(machine.releaseWaiters == [4], "another node waiting for the lock gets its turn")
     }
 
@@ -78,11 +78,10 @@ import Testing
         #expect(machine.lockRenewed(lock(ttl: .seconds(4)), as: renewed, startedAt: t0 + .seconds(2)) == false)
         #expect(machine.lockRenewalDue(now: t0 + .seconds(3)) == nil, "renewed at 2 s: next at 4 s")
         session.set("a", 2)
-        let status = session.status()
         // Past the renewed lock's life without another renewal: it may have expired in the store.
-        let late = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0 + .seconds(6))
+        let late = base.persist(&machine, session, at: t0 + .seconds(6))
         #expect(late == .lockLost)
-        let inTime = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0 + .seconds(5))
+        let inTime = base.persist(&machine, session, at: t0 + .seconds(5))
         #expect(Self.writes(inTime))
 
         let (otherMachine, otherSession) = held(lock: lock())
@@ -91,7 +90,7 @@ import Testing
         #expect(lost, "the store no longer has it as ours")
         otherSession.set("a", 3)
         let otherStatus = otherSession.status()
-        let action = other.persistRequested(target: otherStatus.generation, id: otherStatus.id, ttl: .seconds(60), now: t0 + .seconds(3))
+        let action = base.persist(&other, otherSession, at: t0 + .seconds(3))
         #expect(action == .lockLost)
         _ = other.requestReleased(status: otherStatus, residency: .off, ifUnsaved: .askToPersist, now: t0)
         let departure = other.departed()
@@ -104,27 +103,47 @@ import Testing
         #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: true)) == "shared")
         session.set("a", 2)
         var status = session.status()
-        let shared = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0)
-        #expect(shared == .write(previous: nil, previousID: nil) || Self.writes(shared), "another request holds it: a plain write")
-        if case .write(_, _, let unlock) = shared { #expect(unlock == nil) }
-        _ = machine.writeCompleted(.init(generation: status.generation, snapshot: session.snapshot(now: Date()).0, id: status.id), now: t0)
+        let shared = base.persist(&machine, session)
+        guard case .write(let first) = shared else { Issue.record("a write expected"); return }
+        #expect(first.unlock == nil, "another request holds it: a plain write")
+        _ = machine.writeCompleted(.init(write: first), now: t0)
         #expect(machine.requestReleased(status: status, residency: .off, ifUnsaved: .askToPersist, now: t0) == .stillShared)
 
         session.set("a", 3)
         status = session.status()
-        let last = machine.persistRequested(target: status.generation, id: status.id, ttl: .seconds(60), now: t0)
-        guard case .write(_, _, let unlock) = last else { Issue.record("a write expected"); return }
-        #expect(unlock == lock(), "the last request's write takes the lock's release along")
-        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: false)) == "loading", "no request joins a hold being released")
-        #expect(SessionLifecycleTests.label(machine.waiterArrived(5, now: t0)) == "queued")
-        var result = SessionLifecycle.WriteResult(generation: status.generation, snapshot: session.snapshot(now: Date()).0, id: status.id)
-        if fails { result.failure = SessionManagerError(.storeUnavailable, "down") }
+        let last = base.persist(&machine, session)
+        guard case .write(let write) = last else { Issue.record("a write expected"); return }
+        #expect(write.unlock == lock(), "the last request's write takes the lock's release along")
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0, needsLock: false)) == "wait", "no request joins a hold being released")
+        #expect(machine.waiterArrived(5, now: t0) == nil)
+        var result = SessionLifecycle.WriteResult(write: write)
+        if fails { result.failure = base.failure(nodeIsDown: true) }
         _ = machine.writeCompleted(result, now: t0)
         #expect(machine.requestReleased(status: status, residency: .off, ifUnsaved: .askToPersist, now: t0) == .remove)
         let departure = machine.departed()
         #expect(departure.unlock == (fails ? lock() : nil), "released with the write, or (the write failed) at the departure")
         #expect(departure.wake == (fails ? [] : [5]))
         if fails { #expect(machine.unlockCompleted() == [5], "woken once the lock is released") }
+    }
+
+    @Test func aLockedChangeWithASecondRequestWaitingIsWrittenOnceAndTheLockGoesWithTheLastWrite() {
+        // Request 1 holds the session locked and changes it; request 2 of this node joins within
+        // the quantum and waits for request 1's write of the same change; then request 2, the last,
+        // releases the lock with its own (unchanged: skipped) write.
+        var (machine, session) = held(lock: lock())
+        #expect(SessionLifecycleTests.label(machine.requestArrived(now: t0 + .milliseconds(5), needsLock: true)) == "shared")
+        session.set("a", 2)
+        let generation = session.status().generation
+        guard case .write(let first) = base.persist(&machine, session) else { Issue.record("request 1 writes"); return }
+        #expect(first.unlock == nil, "request 2 still holds it")
+        #expect(base.persist(&machine, session) == .wait)
+        #expect(machine.writeWaiterArrived(2, target: generation) == nil)
+        let wakes = machine.writeCompleted(.init(write: first), now: t0).wakes
+        guard wakes.count == 1, case .covered = wakes[0].1 else { Issue.record("request 2 is covered"); return }
+        #expect(machine.requestReleased(status: session.status(), residency: .off, ifUnsaved: .askToPersist, now: t0) == .stillShared)
+        #expect(base.persist(&machine, session) == .upToDate, "nothing left to write")
+        #expect(machine.requestReleased(status: session.status(), residency: .off, ifUnsaved: .askToPersist, now: t0) == .remove)
+        #expect(machine.departed().unlock == lock(), "released when the session leaves this node")
     }
 
     static func writes(_ action: Machine.PersistAction) -> Bool {

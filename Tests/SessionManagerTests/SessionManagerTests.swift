@@ -144,18 +144,21 @@ import Testing
         // client's update would land there); it looks again and loads the stored state.
         let manager = makeManager()
         let session = manager.makeSession()
-        let active = manager.active
-        guard case .mustLoad = active.begin(session.id) else { Issue.record("C should load"); return }
-        guard case .loading = active.begin(session.id) else { Issue.record("B should wait"); return }
-        active.completeLoad(session.id, with: .success(ActiveSessions.Loaded(session: session, stored: session.snapshot(now: Date()).0)))
-        _ = active.release(session, registeredID: session.id)
-        guard case .lookAgain = try await active.wait(for: session.id) else {
+        let table = manager.table
+        let (c, cLease) = table.begin(session.id)
+        guard case .load = c else { Issue.record("C should load"); return }
+        let (b, bLease) = table.begin(session.id)
+        guard case .wait = b else { Issue.record("B should wait"); return }
+        table.completeLoad(cLease, .found(session, stored: session.capture(now: Date()).snapshot, id: session.id))
+        _ = table.release(cLease, session)
+        guard case .lookAgain = try await table.wait(bLease) else {
             Issue.record("B was told the session is gone")
             return
         }
-        guard case .mustLoad = active.begin(session.id) else { Issue.record("B should load it again"); return }
-        active.completeLoad(session.id, with: .success(nil))
-        #expect(active.count == 0)
+        let (again, againLease) = table.begin(session.id)
+        guard case .load = again else { Issue.record("B should load it again"); return }
+        table.completeLoad(againLease, .notFound)
+        #expect(table.count == 0)
     }
 
     @Test func overlappingLoadsShareOneInstanceSoNoUpdateIsLost() async throws {

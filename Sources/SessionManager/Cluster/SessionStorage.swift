@@ -126,7 +126,7 @@ final class SessionStorage: Sendable {
             node.availability.worked(startedAt: start, logger)
             return result
         } catch {
-            let outage = SessionManager.isOutage(error)
+            let outage = StoreFailureKind.isOutage(error)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: outage ? .unanswered : .refused)
             if !outage {
                 // The node answered: it is up, whatever it thought of this command.
@@ -158,7 +158,7 @@ final class SessionStorage: Sendable {
                     return Read(bytes: bytes, relocateTo: nil, fromBackup: false, node: primary, key: key)
                 }
                 answered = true
-            } catch where SessionManager.isOutage(error) {
+            } catch where StoreFailureKind.isOutage(error) {
                 failure = error
             }
         }
@@ -179,7 +179,7 @@ final class SessionStorage: Sendable {
                     return Read(bytes: bytes, relocateTo: moves ? candidate.id : nil, fromBackup: true, node: candidate, key: backupKey)
                 }
                 answered = true
-            } catch where SessionManager.isOutage(error) {
+            } catch where StoreFailureKind.isOutage(error) {
                 failure = error
             }
         }
@@ -214,7 +214,7 @@ final class SessionStorage: Sendable {
         if !policy.encodesNodeIDs || primary.availability.isUp {
             do {
                 return try await readLocked(key, on: primary, of: primary, ttl: ttl, token: token, lockTTL: lockTTL)
-            } catch where policy.encodesNodeIDs && SessionManager.isOutage(error) && policy.writesBackups {
+            } catch where policy.encodesNodeIDs && StoreFailureKind.isOutage(error) && policy.writesBackups {
                 // `command` marked it down: the backup's node takes the lock.
             }
         }
@@ -319,15 +319,11 @@ final class SessionStorage: Sendable {
         }
     }
 
-    /// Where a session goes when its write failed because its node stopped answering: an
-    /// available node (a primary one if any, see ``nodeForNewSession()``); `nil` when the failure
-    /// was not the node's (a refusal, a lost lock), nodes have no ids, or no other node is up.
-    func relocationTarget(afterFailedWriteOf id: SessionID, _ failure: any Error) async -> String? {
-        // A store's failure to answer (not ours: a session too large, a lost lock), after which
-        // the node is marked down.
-        guard policy.encodesNodeIDs, !(failure is SessionManagerError), SessionManager.isOutage(failure),
-            let node = node(for: id), !node.availability.isUp
-        else { return nil }
+    /// An available node for a session whose node stopped answering under its write (a primary
+    /// one if any, see ``nodeForNewSession()``), probing the down nodes first when none is up;
+    /// `nil` when none answers.
+    func relocationTarget(afterFailureOf id: SessionID) async -> String? {
+        guard let node = node(for: id) else { return nil }
         return await probingWhenNoneIsUp(except: node) { nodeForNewSession() }
     }
 

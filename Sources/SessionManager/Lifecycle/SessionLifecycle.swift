@@ -1,20 +1,28 @@
 /// The life of one session on this node, from the first request that asks for it to the last one
-/// that releases it (or, for a resident session, until it expires), as a pure state machine.
+/// that releases it (or, for a resident session, until it expires or is evicted), as a pure state
+/// machine: the only place where a decision about a session's life is taken.
 ///
-/// Every decision about a session that concurrent requests share is taken here, and only here:
-/// who loads it and who waits for the load, who writes it and who waits for that write, whether
-/// it stays resident after its last request, what an invalidation deletes. The machine does no
-/// I/O, takes no lock and never calls into the ``Session``: events come in as method calls with
-/// what the caller read (the session's status, the time), and each returns an **action** that
-/// ``ActiveSessions`` (under its table lock) and ``SessionWriter`` / ``RequestSessions`` (the
-/// asynchronous part) carry out. That keeps the interleavings that once lost updates (a copy
-/// loaded beside a shared instance, a write decided on a stale generation) testable one event at a
-/// time, without a store (`SessionLifecycleTests`).
+/// Events come in as method calls carrying facts (what a load found and where, how a write went
+/// and whether its node is down, the session's state as the caller read it, the time), and each
+/// returns an **action** carrying everything the executor needs (load, write this snapshot under
+/// this id and delete that one, touch, wait, wake these requests, relocate, take over, stay
+/// resident, leave). The machine does no I/O, takes no lock, reads no clock and never calls into
+/// the ``Session``. Around it:
+/// - ``SessionPolicy``: the context's mode, computed once;
+/// - ``SessionTable``: stores the machines, the waiters and the recency list, and applies actions
+///   under its lock;
+/// - ``SessionExecutor``: performs the actions against the store nodes and reports the outcomes;
+/// - ``RequestSessions``: one request's driver.
 ///
-/// Suspended requests appear as ``WaiterID``s: the caller keeps what resumes them (continuations),
+/// The decisions that need no per-session state (what a load's result means, where a session
+/// goes before its write, when a request's changes are written) are static functions of this
+/// type, in `SessionLifecycle+Decisions.swift`. `SessionLifecycleTests` drive every interleaving
+/// one event at a time, without a store.
+///
+/// Suspended requests appear as ``WaiterID``s: the table keeps what resumes them (continuations),
 /// so the machine is a plain value with nothing generic to instantiate on the hot path.
 struct SessionLifecycle {
-    /// Names a request suspended until a load or a write ends (its continuation is the caller's).
+    /// Names a request suspended until a load or a write ends (its continuation is the table's).
     typealias WaiterID = Int
 
     /// Where the session is in its life on this node (the instance is ``session``, set in the
@@ -47,11 +55,11 @@ struct SessionLifecycle {
         var writing = false
         /// Requests waiting for a write that covers `generation`.
         var writeWaiters: [(generation: UInt64, waiter: WaiterID)] = []
-        /// Set once the session was deleted from the store (invalidated).
+        /// Set once the session was deleted from the store (invalidated): it is never written again.
         var deleted = false
         /// A request handed its changes to the write under way instead of waiting for it
-        /// (``persistRequested(target:id:ttl:now:waits:)`` with `waits` false): when that write
-        /// ends, its writer writes again, covering every change made meanwhile in one write.
+        /// (``persistRequested(_:target:now:waits:)`` with `waits` false): when that write ends,
+        /// its writer writes again, covering every change made meanwhile in one write.
         var rewriteRequested = false
         /// When the store's time to live was last reset (load, write or touch). Requests that
         /// share the instance do not read the store, so without a touch now and then a session
@@ -111,16 +119,33 @@ struct SessionLifecycle {
         if case .active = phase { true } else { false }
     }
 
+    /// What a suspended request is resumed with.
+    enum Wake {
+        /// The load it waited for ended: the session (a reference taken for it), or `nil` when
+        /// the store does not know the id.
+        case loaded(Session?)
+        /// Look for the session again: the hold it waited for ended, or the session was loaded,
+        /// used and released before it queued (the store has its latest state).
+        case lookAgain
+        /// The write it waited for covered its changes.
+        case covered
+        /// The write it waited for covered older changes only: ask again.
+        case retry
+        /// The load or the write it waited for failed.
+        case failed(any Error)
+    }
+
     // MARK: - A request asks for the session
 
     /// What a request that asks for the session does.
     enum ArrivalAction {
         /// Use this instance, shared with the requests that have it (one more reference taken).
         case shared(Session)
-        /// Another request is loading it: wait (``waiterArrived(_:)``).
-        case loading
+        /// Another request is loading it, or holds it in a way this one may not join: wait
+        /// (``waiterArrived(_:needsLock:now:)``).
+        case wait
         /// Load it from the store, then report with ``loadCompleted(_:now:)``.
-        case mustLoad
+        case load
     }
 
     /// Whether a request arriving now must wait for the current hold to end instead of joining it:
@@ -131,98 +156,115 @@ struct SessionLifecycle {
         return hold.releasingWithWrite || now - hold.acquired > Self.holdQuantum
     }
 
-    /// A request asks for the session (`needsLock`: it must hold it locked).
-    mutating func requestArrived(now: ContinuousClock.Instant, needsLock: Bool = false) -> ArrivalAction {
-        if mustWaitForRelease(needsLock: needsLock, now: now) { return .loading }
+    /// A request asks for the session. `needsLock`: it must hold it locked. `namesAnotherAppNode`:
+    /// sticky mode, and the id the request came with does not carry this process's route, so
+    /// another app node may have served the session since a resident copy here was released.
+    mutating func requestArrived(now: ContinuousClock.Instant, needsLock: Bool = false, namesAnotherAppNode: Bool = false) -> ArrivalAction {
+        if mustWaitForRelease(needsLock: needsLock, now: now) { return .wait }
         switch (phase, session) {
         case (.active(let references), let session?):
             phase = .active(references: references + 1)
             return .shared(session)
         case (.resident(let expiry), let session?):
-            if expiry > now {
+            if expiry > now && !namesAnotherAppNode {
                 phase = .active(references: 1)
                 return .shared(session)
             }
-            // Idle for longer than its timeout: the store copy has expired as well (it was last
-            // written or touched before the release), so the load finds nothing.
+            // Idle for longer than its timeout (the store copy has expired as well: it was last
+            // written or touched before the release, so the load finds nothing), or possibly
+            // stale: loaded again (and, when stale, taken over).
             self = .loading(now: now)
-            return .mustLoad
+            return .load
         default:
-            return .loading
+            return .wait
         }
     }
 
-    /// What a request told to wait does.
-    enum WaitAction {
-        /// Queued: it is resumed when the load completes.
-        case queued
-        /// The load completed before the request queued: use this instance (one more reference).
-        case use(Session)
-        /// The load completed and every request released the session before this one queued:
-        /// ask again with ``requestArrived(now:)`` (answering "not found" here would make the
-        /// caller start a new session and lose the client's).
-        case askAgain
-    }
-
-    /// A request told to ``ArrivalAction/wait`` queues up.
-    mutating func waiterArrived(_ waiter: WaiterID, needsLock: Bool = false, now: ContinuousClock.Instant = .now) -> WaitAction {
+    /// A request told to ``ArrivalAction/wait`` queues up: `nil` when it is queued (resumed by
+    /// the end of the load or of the hold), or what it does at once: ``Wake/loaded(_:)`` (the
+    /// load completed before it queued: one more reference taken), ``Wake/lookAgain`` (the load
+    /// completed and every request released the session before it queued: answering "not found"
+    /// would make the caller start a new session and lose the client's).
+    mutating func waiterArrived(_ waiter: WaiterID, needsLock: Bool = false, now: ContinuousClock.Instant) -> Wake? {
         if mustWaitForRelease(needsLock: needsLock, now: now) {
             releaseWaiters.append(waiter)
-            return .queued
+            return nil
         }
         switch (phase, session) {
         case (.active(let references), let session?):
             phase = .active(references: references + 1)
-            return .use(session)
+            return .loaded(session)
         case (.loading(var waiters), _):
             waiters.append((waiter, needsLock))
             phase = .loading(waiters)
-            return .queued
+            return nil
         default:
-            return .askAgain
+            return .lookAgain
         }
     }
 
     /// How a load ended.
     enum LoadOutcome {
-        /// The store had it: the instance, the copy it was made from, and the lock the loader took.
+        /// The store had it: the instance, the copy it was made from and the id that copy is filed
+        /// under (`nil`: the request must write it), and the lock the loader took.
         case found(Session, stored: SessionSnapshot?, id: SessionID?, lock: SessionLock? = nil)
         /// The store does not know the id (or its copy was unreadable).
         case notFound
         /// The store could not be asked.
-        case failed
+        case failed(any Error)
     }
 
     /// What follows a load.
     struct LoadCompletion {
-        /// The requests to resume: they share the instance (their references are taken), or get
-        /// the loader's "not found" or error. Requests that must lock a session loaded unlocked
-        /// are not among them: they wait for the hold to end (``releaseWaiters``).
-        var waiters: [WaiterID]
+        /// The requests to resume and with what: they share the instance (their references are
+        /// taken), or get the loader's "not found" or error. Requests that must lock a session
+        /// loaded unlocked are not among them: they wait for the hold to end (``releaseWaiters``).
+        var wakes: [(WaiterID, Wake)]
         /// `false`: the session is not on this node; the entry goes.
         var keepsEntry: Bool
     }
 
     /// The request that was told to ``ArrivalAction/load`` reports how it went.
     mutating func loadCompleted(_ outcome: LoadOutcome, now: ContinuousClock.Instant) -> LoadCompletion {
-        guard case .loading(let waiting) = phase else { return LoadCompletion(waiters: [], keepsEntry: true) }
-        guard case .found(let session, let stored, let id, let lock) = outcome else {
-            return LoadCompletion(waiters: waiting.map(\.waiter), keepsEntry: false)
+        guard case .loading(let waiting) = phase else { return LoadCompletion(wakes: [], keepsEntry: true) }
+        switch outcome {
+        case .notFound:
+            return LoadCompletion(wakes: waiting.map { ($0.waiter, .loaded(nil)) }, keepsEntry: false)
+        case .failed(let error):
+            return LoadCompletion(wakes: waiting.map { ($0.waiter, .failed(error)) }, keepsEntry: false)
+        case .found(let session, let stored, let id, let lock):
+            let joining = lock == nil ? waiting.filter { !$0.needsLock } : waiting
+            releaseWaiters += waiting.filter { lock == nil && $0.needsLock }.map(\.waiter)
+            phase = .active(references: 1 + joining.count)
+            self.session = session
+            persistence = Persistence(stored: stored, storedID: id, lastTouched: now)
+            lockedHold = lock.map { LockedHold(lock: $0, acquired: now, renewed: now) }
+            return LoadCompletion(wakes: joining.map { ($0.waiter, .loaded(session)) }, keepsEntry: true)
         }
-        let joining = lock == nil ? waiting.filter { !$0.needsLock } : waiting
-        releaseWaiters += waiting.filter { lock == nil && $0.needsLock }.map(\.waiter)
-        phase = .active(references: 1 + joining.count)
-        self.session = session
-        persistence = Persistence(stored: stored, storedID: id, lastTouched: now)
-        lockedHold = lock.map { LockedHold(lock: $0, acquired: now, renewed: now) }
-        return LoadCompletion(waiters: joining.map(\.waiter), keepsEntry: true)
     }
 
     // MARK: - A request makes sure the store has its changes
 
+    /// A write the machine asks for: everything the executor needs.
+    struct Write: Equatable {
+        /// What to write (before the attribute filter), and the session generation it reflects.
+        var snapshot: SessionSnapshot
+        var generation: UInt64
+        /// The id to write it under.
+        var id: SessionID
+        /// What the store holds, so an unchanged copy under the same id is not written again.
+        var previous: SessionSnapshot?
+        /// The id the store's copy is filed under: deleted once written under another id.
+        var previousID: SessionID?
+        /// The writer is the session's last request on this node and holds its lock: the write
+        /// releases it (pipelined behind the write, or alone when nothing needs writing).
+        var unlock: SessionLock?
+    }
+
     /// What a request that wants its changes in the store does.
     enum PersistAction: Equatable {
-        /// The store has them; nothing to do.
+        /// The store has them (or the session was invalidated: its keys are deleted, and writing
+        /// it would bring it back); nothing to do.
         case upToDate
         /// The store has them, but a quarter of the time to live passed since the store copy was
         /// last read, written or touched: reset its time to live.
@@ -235,36 +277,37 @@ struct SessionLifecycle {
         /// The session's store lock was lost (a renewal failed, or it outlived its expiration): another
         /// node may have written a newer session, which this write would overwrite. Not written.
         case lockLost
-        /// Write it (the caller takes the snapshot now, under the same lock), then report with
-        /// ``writeCompleted(_:now:)``. `previous`: what the store holds, so an unchanged copy under
-        /// the same id is not written again, and a copy under an older id is deleted. `unlock`:
-        /// the writer is the session's last request on this node and holds its lock: the write
-        /// releases it (pipelined behind the write, or alone when nothing needs writing).
-        case write(previous: SessionSnapshot?, previousID: SessionID?, unlock: SessionLock? = nil)
+        /// Write, then report with ``writeCompleted(_:now:)``.
+        case write(Write)
     }
 
-    /// Whether the store holds generation `target` and no touch is due: ``persistRequested(target:id:ttl:now:)``
+    /// Whether the store holds generation `target` and no touch is due: ``persistRequested(_:target:now:waits:)``
     /// would answer ``PersistAction/upToDate``, so a request can skip it without suspending.
     func isUpToDate(target: UInt64, ttl: Duration, now: ContinuousClock.Instant) -> Bool {
         persistence.stored != nil && persistence.storedGeneration >= target && !touchIsDue(ttl: ttl, now: now)
     }
 
-    /// A request wants generation `target` of the session in the store (its current id `id`, its
-    /// time to live `ttl`). `waits`: whether it waits for a write under way (a request answered
-    /// only once its changes are stored), or hands its changes to that write's writer (sticky
-    /// mode, after the response: many changes to one busy session become a few writes).
+    /// A request wants its changes (generation `target`, or all of `capture`'s) in the store;
+    /// `capture` is the session as the caller read it just before. `waits`: whether it waits for
+    /// a write under way (a request answered only once its changes are stored), or hands its
+    /// changes to that write's writer (sticky mode, after the response: many changes to one busy
+    /// session become a few writes).
+    ///
+    /// This is where the machine decides whether the session is written.
     mutating func persistRequested(
-        target: UInt64,
-        id: SessionID,
-        ttl: Duration,
+        _ capture: Session.Capture,
+        target: UInt64? = nil,
         now: ContinuousClock.Instant,
         waits: Bool = true
     ) -> PersistAction {
+        guard capture.isValid && !persistence.deleted else { return .upToDate }
+        let target = target ?? capture.generation
+        let ttl = Duration.seconds(capture.snapshot.maxInactiveInterval)
         if persistence.stored != nil && persistence.storedGeneration >= target {
             guard touchIsDue(ttl: ttl, now: now) else { return .upToDate }
             if lockIsLost(now: now) { return .lockLost }
             persistence.lastTouched = now
-            return .touch(id, ttl: ttl)
+            return .touch(capture.id, ttl: ttl)
         }
         if persistence.writing {
             guard waits else {
@@ -275,12 +318,19 @@ struct SessionLifecycle {
         }
         if lockIsLost(now: now) { return .lockLost }
         persistence.writing = true
+        var write = Write(
+            snapshot: capture.snapshot,
+            generation: capture.generation,
+            id: capture.id,
+            previous: persistence.stored,
+            previousID: persistence.storedID
+        )
         if case .active(references: 1) = phase, var hold = lockedHold {
             hold.releasingWithWrite = true
             lockedHold = hold
-            return .write(previous: persistence.stored, previousID: persistence.storedID, unlock: hold.lock)
+            write.unlock = hold.lock
         }
-        return .write(previous: persistence.stored, previousID: persistence.storedID)
+        return .write(write)
     }
 
     // MARK: - The store lock
@@ -350,80 +400,96 @@ struct SessionLifecycle {
         persistence.stored != nil && !persistence.deleted && now - persistence.lastTouched > ttl.quarter
     }
 
-    /// How a request waiting for another's write is resumed.
-    enum WriteWake {
-        /// The write covered its changes.
-        case covered
-        /// The write covered older changes only: ask again (``persistRequested(target:id:ttl:now:)``).
-        case retry
-        /// The write that covered its changes failed.
-        case failed(any Error)
-    }
-
-    /// What a request told to ``PersistAction/wait`` does.
-    enum WriteWaitAction: Equatable {
-        /// Queued: resumed by the end of the write in progress.
-        case queued
-        /// The write finished meanwhile and covered its changes.
-        case covered
-        /// The write finished meanwhile without covering them: ask again.
-        case retry
-    }
-
-    /// A request told to ``PersistAction/wait`` queues up for generation `target`.
-    mutating func writeWaiterArrived(_ waiter: WaiterID, target: UInt64) -> WriteWaitAction {
+    /// A request told to ``PersistAction/wait`` queues up for generation `target`: `nil` when
+    /// queued (resumed by the end of the write in progress), ``Wake/covered`` when the write
+    /// finished meanwhile and covered its changes, ``Wake/retry`` when it finished without.
+    mutating func writeWaiterArrived(_ waiter: WaiterID, target: UInt64) -> Wake? {
         if persistence.stored != nil && persistence.storedGeneration >= target { return .covered }
         guard persistence.writing else { return .retry }
         persistence.writeWaiters.append((target, waiter))
-        return .queued
+        return nil
+    }
+
+    /// Why a write failed, as the executor found it.
+    struct WriteFailure {
+        let error: any Error
+        /// The session's node did not answer (unreachable, timed out: it is marked down), as
+        /// opposed to a refusal, a lost lock or a session too large.
+        let nodeIsDown: Bool
+        /// An available node the session could move to (`nil`: none, or nodes have no ids).
+        let available: String?
+        /// How many times this writer already moved the session after a failed write.
+        let relocations: Int
     }
 
     /// A write the machine asked for, as it went.
     struct WriteResult {
-        /// The generation of the snapshot written.
-        var generation: UInt64
-        /// What was written (after the attribute filter).
-        var snapshot: SessionSnapshot
-        /// The id it was written under.
-        var id: SessionID
+        /// The write (the snapshot after the attribute filter).
+        var write: Write
         /// `nil`: written.
-        var failure: (any Error)?
+        var failure: WriteFailure?
+    }
+
+    /// What the writer does after its write.
+    enum AfterWrite: Equatable {
+        /// Nothing more.
+        case done
+        /// Changes were handed to this write while it was under way
+        /// (``PersistAction/handedToWriter``) and it succeeded: ask again
+        /// (``persistRequested(_:target:now:waits:)``) for the session's current generation.
+        /// After a failure they are not written now: the node does not answer, and the next
+        /// request or a later retry writes them.
+        case writeAgain
+        /// The session's node stopped answering between its read and its write (it died under the
+        /// request): the session moves to `node`, as a read would move it (same random part, a
+        /// new cookie), and is written there; the old copies are deleted best effort. Once per
+        /// writer.
+        case relocate(to: String)
     }
 
     /// What follows a write.
     struct WriteCompletion {
         /// The waiting requests to resume, and how.
-        var wakes: [(WaiterID, WriteWake)]
-        /// Changes were handed to this write while it was under way (``PersistAction/handedToWriter``)
-        /// and it succeeded: its writer asks again (``persistRequested(target:id:ttl:now:waits:)``
-        /// for the session's current generation). After a failure they are not written now: the
-        /// node does not answer, and the next request or a later retry writes them.
-        var writeAgain: Bool
+        var wakes: [(WaiterID, Wake)]
+        var next: AfterWrite
+        /// The session was invalidated while the write was under way: the copy just written
+        /// must be deleted as well (the invalidation's delete may have reached the store first).
+        var deleteWritten: SessionID?
     }
 
-    /// The request told to ``PersistAction/write(previous:previousID:)`` reports the write.
+    /// The request told to ``PersistAction/write(_:)`` reports the write.
     mutating func writeCompleted(_ result: WriteResult, now: ContinuousClock.Instant) -> WriteCompletion {
         persistence.writing = false
+        let written = result.failure == nil
         if var hold = lockedHold, hold.releasingWithWrite {
             // Written: the lock went with it. Failed: the departure releases it (best effort).
             hold.releasingWithWrite = false
-            lockedHold = result.failure == nil ? nil : hold
+            lockedHold = written ? nil : hold
         }
-        let writeAgain = persistence.rewriteRequested && result.failure == nil
+        let rewrite = persistence.rewriteRequested
         persistence.rewriteRequested = false
-        if result.failure == nil {
+        if written {
             persistence.lastTouched = now
-            persistence.stored = result.snapshot
-            persistence.storedID = result.id
-            persistence.storedGeneration = result.generation
+            persistence.stored = result.write.snapshot
+            persistence.storedID = result.write.id
+            persistence.storedGeneration = result.write.generation
         }
         let waiters = persistence.writeWaiters
         persistence.writeWaiters.removeAll()
-        let wakes = waiters.map { generation, waiter -> (WaiterID, WriteWake) in
-            guard generation <= result.generation else { return (waiter, .retry) }
-            return (waiter, result.failure.map { .failed($0) } ?? .covered)
+        let wakes = waiters.map { generation, waiter -> (WaiterID, Wake) in
+            guard generation <= result.write.generation else { return (waiter, .retry) }
+            return (waiter, result.failure.map { .failed($0.error) } ?? .covered)
         }
-        return WriteCompletion(wakes: wakes, writeAgain: writeAgain)
+        var next = AfterWrite.done
+        if let failure = result.failure {
+            if failure.nodeIsDown, failure.relocations < 1, let node = failure.available, !persistence.deleted {
+                next = .relocate(to: node)
+            }
+        } else if rewrite && !persistence.deleted {
+            next = .writeAgain
+        }
+        let deleteWritten = written && persistence.deleted ? result.write.id : nil
+        return WriteCompletion(wakes: wakes, next: next, deleteWritten: deleteWritten)
     }
 
     /// Whether the store holds the session's latest state (`status`, read by the caller) under its
@@ -433,8 +499,14 @@ struct SessionLifecycle {
             && persistence.storedID == status.id && persistence.storedGeneration >= status.generation
     }
 
+    /// Whether a resident session has been idle for longer than its timeout: it may leave memory
+    /// whatever the store holds (the store's copy has expired too).
+    func isExpired(now: ContinuousClock.Instant) -> Bool {
+        if case .resident(let expiry) = phase { expiry <= now } else { false }
+    }
+
     /// A touch found no copy in the store (it restarted empty, or evicted it): the next
-    /// ``persistRequested(target:id:ttl:now:)`` writes the session again.
+    /// ``persistRequested(_:target:now:waits:)`` writes the session again.
     mutating func storeLostCopy() {
         persistence.stored = nil
         persistence.storedGeneration = 0
@@ -443,7 +515,9 @@ struct SessionLifecycle {
     // MARK: - Invalidation
 
     /// The session was invalidated: the ids whose keys to delete (the stored copy's, the first time
-    /// only, and every id the session had before an id change).
+    /// only, and every id the session had before an id change). A write under way when this
+    /// happens deletes its copy once written (``WriteCompletion/deleteWritten``), and no write
+    /// follows.
     mutating func deleteRequested(retiredIDs: [SessionID]) -> [SessionID] {
         var ids = retiredIDs
         if !persistence.deleted, let stored = persistence.storedID, !ids.contains(stored) { ids.append(stored) }
@@ -453,7 +527,7 @@ struct SessionLifecycle {
 
     // MARK: - A request releases the session
 
-    /// Whether a released session may stay in memory.
+    /// Whether a released session may stay in memory (``SessionPolicy/residency(residentCount:mustStay:)``).
     enum Residency {
         /// Residency is off: the store is the only copy between requests.
         case off
@@ -461,9 +535,10 @@ struct SessionLifecycle {
         case room
         /// The resident set is full.
         case full
-        /// The resident set is full, and room was made for this one (sticky: the least recently
-        /// used saved session was evicted, or none could be and memory is this one's only copy).
-        case evictOldest
+        /// The resident set is full and no saved session could leave to make room, but this one
+        /// stays anyway (sticky: memory holds its primary copy, and `maxActiveSessions` bounds
+        /// the whole).
+        case keptBeyondLimit
     }
 
     /// What to do with a session that cannot stay resident and whose latest state is not in the store.
@@ -487,7 +562,7 @@ struct SessionLifecycle {
         case persistFirst
     }
 
-    /// A request drops its reference. `status` is the session's state read under the caller's
+    /// A request drops its reference. `status` is the session's state read under the table's
     /// lock: for the last reference it is final, since only requests holding a reference change a
     /// session and a new one needs that lock to get one.
     mutating func requestReleased(
@@ -502,7 +577,7 @@ struct SessionLifecycle {
             return .stillShared
         }
         guard status.isValid, residency != .off else { return .remove }
-        if residency == .room || residency == .evictOldest {
+        if residency == .room || residency == .keptBeyondLimit {
             let expiry = now + .seconds(status.maxInactiveInterval)
             phase = .resident(expiry: expiry)
             return .resident(expiry: expiry)

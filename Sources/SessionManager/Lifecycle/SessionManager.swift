@@ -31,19 +31,15 @@ public final class SessionManager: Service, Sendable {
     private let stopSignal = StopSignal()
     /// The route of the ids this process issues, and of the sessions it may serve from memory.
     let route: AppNodeRoute
-    /// Makes the ids of new sessions (and of `changeSessionId`) with the route in force now.
-    var idGenerator: SessionIDGenerator { SessionIDGenerator(jvmRoute: stickyRoute ?? route.configured) }
-    let writer: SessionWriter
-    let active: ActiveSessions
+    /// How this context treats its sessions (residency, locking, node ids, backups).
+    let policy: SessionPolicy
+    /// The sessions held on this node, one lifecycle each.
+    let table: SessionTable
+    /// Performs what the lifecycles decide.
+    let executor: SessionExecutor
     let logger: Logger
     /// The context's statistics as swift-metrics handles.
     let metrics: SessionMetrics
-    /// Ids the store recently did not know: asked again, they cost no store read.
-    let unknownIDs = UnknownSessionIDs()
-    /// Used only to name the writer of a blob the configured transcoder cannot read.
-    let knownTranscoders: SessionTranscoders
-    /// The store failed and has not worked since (logged when it starts and ends, not per request).
-    let storeOutage = StateChangeLog()
     /// New sessions are refused (``ManagerConfiguration/maxActiveSessions``).
     let sessionLimit = StateChangeLog()
     /// When a full manager last removed expired sessions, so a full table is scanned once a second
@@ -94,7 +90,6 @@ public final class SessionManager: Service, Sendable {
         knownTranscoders: SessionTranscoders = .standard
     ) {
         precondition(!nodes.isEmpty, "a manager needs a store node")
-        self.knownTranscoders = knownTranscoders
         self.configuration = configuration
         self.nodes = nodes
         self.store = nodes[0].store
@@ -104,27 +99,27 @@ public final class SessionManager: Service, Sendable {
         let policy = SessionPolicy(configuration: configuration, nodes: nodes)
         self.policy = policy
         self.storage = SessionStorage(nodes: nodes, policy: policy, configuration: configuration, background: background, metrics: metrics, logger: logger)
-        self.active = ActiveSessions(policy: policy)
-        self.writer = SessionWriter(storage: storage, configuration: configuration, active: active, metrics: metrics)
+        self.table = SessionTable(policy: policy)
+        self.executor = SessionExecutor(
+            configuration: configuration,
+            policy: policy,
+            storage: storage,
+            table: table,
+            metrics: metrics,
+            background: background,
+            route: route,
+            knownTranscoders: knownTranscoders,
+            logger: logger
+        )
         self.logger = logger
     }
 
-    /// How this context treats its sessions (residency, locking, node ids, backups).
-    let policy: SessionPolicy
     /// This process's route when sessions are sticky (``ResidencyMode/writeBehind``), see
     /// ``namesAnotherAppNode(_:)``: the `jvmRoute`, or a route of the process's own (none
     /// configured, or the configured one leased by another live process; see ``AppNodeRoute``).
-    var stickyRoute: String? { policy.isSticky ? route.current : nil }
+    var stickyRoute: String? { executor.stickyRoute }
     /// What ``LockingMode/auto`` learned.
     let readOnlyRequests = ReadOnlyRequests()
-    let lockStatistics = LockStatistics()
-    /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
-    let unsavedResidents = Atomic<Bool>(false)
-    /// Sticky writes after a response not yet done (answered, not yet stored): the server's
-    /// drain waits for them (see ``beginDraining()``).
-    let pendingWrites = Atomic<Int>(0)
-    /// Set by ``beginDraining()``.
-    let draining = Atomic<Bool>(false)
 
     /// Sticky, and `id` does not carry this process's route: another process may have served the
     /// session after this one last did (it names another app node, or no route, or this process's
@@ -188,18 +183,24 @@ public final class SessionManager: Service, Sendable {
                 self.background.finish()
                 return .stopRequest
             }
-            if policy.encodesNodeIDs || policy.isSticky {
+            if policy.encodesNodeIDs || policy.isSticky || policy.residentLimit > 0 {
                 group.addTask {
                     // At start, then once a second: the route lease (sticky, see AppNodeRoute);
                     // probe the down nodes, then (sticky) write what a failed write left unsaved
-                    // to the nodes that answer again.
+                    // to the nodes that answer again; every minute, remove the expired resident
+                    // sessions (a full resident set also drops expired ones as it makes room).
                     await self.renewRouteLease()
+                    var lastSweep = ContinuousClock.now
                     while !Task.isCancelled {
                         try? await Task.sleep(for: NodeAvailability.probeInterval)
                         if self.policy.encodesNodeIDs { await self.storage.probeDownNodes() }
                         if self.policy.isSticky {
                             await self.renewRouteLease()
-                            await self.writeUnsavedResidents()
+                            await self.executor.writeUnsavedResidents()
+                        }
+                        if ContinuousClock.now - lastSweep >= SessionTable.sweepInterval {
+                            lastSweep = .now
+                            self.table.removeExpiredResidents()
                         }
                     }
                     return .upkeep
@@ -208,8 +209,8 @@ public final class SessionManager: Service, Sendable {
             if policy.locks {
                 group.addTask {
                     while !Task.isCancelled {
-                        try? await Task.sleep(for: self.lockRenewalInterval)
-                        await self.renewLocks()
+                        try? await Task.sleep(for: self.executor.lockRenewalInterval)
+                        await self.executor.renewLocks()
                     }
                     return .lockRenewal
                 }
@@ -258,7 +259,7 @@ public final class SessionManager: Service, Sendable {
                 id: node.id ?? "store",
                 // A single node without id is never marked down (it has no alternative): the
                 // manager's outage says whether it answers.
-                isUp: node.availability.isUp && (policy.encodesNodeIDs || !storeOutage.isActive),
+                isUp: node.availability.isUp && (policy.encodesNodeIDs || !executor.storeOutage.isActive),
                 transitionCount: node.availability.transitionCount,
                 loads: counters.loads,
                 writes: counters.writes,
@@ -273,7 +274,7 @@ public final class SessionManager: Service, Sendable {
 
     /// Sessions this manager keeps in this process's memory: in use by requests, resident between
     /// requests, and kept by a process-local store (the status page's "in memory").
-    public var sessionsInMemoryCount: Int { active.entryCount + (store.localSessionCount ?? 0) }
+    public var sessionsInMemoryCount: Int { table.entryCount + (store.localSessionCount ?? 0) }
 
     /// Records the gauges of the context's metrics (sessions in memory, each node up or down)
     /// now, from the same state ``nodeAvailability`` reads; a metrics endpoint calls it before each
@@ -287,7 +288,7 @@ public final class SessionManager: Service, Sendable {
     public var droppedBackgroundJobCount: Int { background.droppedCount }
 
     /// Number of sessions that in-flight requests are using on this node.
-    public var activeSessionCount: Int { active.count }
+    public var activeSessionCount: Int { table.count }
 
     /// Number of new sessions refused because the context held
     /// ``ManagerConfiguration/maxActiveSessions`` (Tomcat's `rejectedSessions`).
@@ -295,11 +296,11 @@ public final class SessionManager: Service, Sendable {
 
     /// Number of sessions counted against ``ManagerConfiguration/maxActiveSessions``: those held in
     /// memory by this manager and those the store keeps in this process (expired ones not yet removed included).
-    public var heldSessionCount: Int { active.entryCount + (store.localSessionCount ?? 0) }
+    public var heldSessionCount: Int { table.entryCount + (store.localSessionCount ?? 0) }
 
     /// Number of sessions kept resident between requests (see
     /// ``ManagerConfiguration/residentSessionLimit``), expired ones not yet removed included.
-    public var residentSessionCount: Int { active.residentCount }
+    public var residentSessionCount: Int { table.residentCount }
 
     /// Starts the session part of a request.
     /// - Parameters:
@@ -345,181 +346,21 @@ public final class SessionManager: Service, Sendable {
         beginRequest(path: path, requestedIDs: RequestedSessionIDs(requestedID()))
     }
 
-    /// Loads a session from the store: `nil` when unknown, expired or unreadable (a corrupt blob is
-    /// deleted and logged, and the client gets a new session).
-    /// `needsLock`: the session's store lock is taken first (see ``readLocked(_:ttl:)``) and
-    /// handed over in the result; released here when nothing is loaded.
-    func load(_ id: SessionID, needsLock: Bool = false) async throws -> ActiveSessions.Loaded? {
-        let ttl = Duration.seconds(configuration.maxInactiveInterval)
-        if unknownIDs.contains(id) {
-            metrics.unknownCached.increment()
-            return nil
-        }
-        let read: SessionStorage.Read?
-        let lock: SessionLock?
-        do {
-            if needsLock {
-                (read, lock) = try await readLocked(id, ttl: ttl)
-            } else {
-                (read, lock) = (try await storage.read(id, ttl: ttl), nil)
-                storeWorked()
-            }
-        } catch {
-            storeFailed(error)
-            let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
-            if failure.code == .storeUnavailable || failure.code == .storeTimeout {
-                requestFailsForTheStore("load", id, failure)
-            }
-            throw failure
-        }
-        guard let read else {
-            if let lock { await storage.unlock(lock) }
-            unknownIDs.insert(id)
-            metrics.unknown.increment()
-            return nil
-        }
-        guard var loaded = await decode(read, id, ttl: ttl) else {
-            if let lock { await storage.unlock(lock) }
-            return nil
-        }
-        metrics.loaded.increment()
-        loaded.lock = lock
-        return loaded
-    }
-
-    /// Makes the session out of what a load read: `nil` when it is unreadable (deleted, logged),
-    /// has another id, or is a backup that may have expired.
-    private func decode(_ read: SessionStorage.Read, _ id: SessionID, ttl: Duration) async -> ActiveSessions.Loaded? {
-        let bytes = read.bytes
-        let snapshot: SessionSnapshot
-        do {
-            let start = ContinuousClock.now
-            snapshot = try configuration.transcoder.decode(bytes)
-            metrics.decoding.recordNanoseconds(Int64((ContinuousClock.now - start).nanosecondCount))
-        } catch {
-            let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
-            if let writer = knownTranscoders.identify(bytes), writer != configuration.transcoder.name {
-                // The cluster switched transcoderFactoryClass: the old sessions are lost, say why.
-                logger.warning(
-                    "stored session was written by the '\(writer)' transcoder, this context uses '\(configuration.transcoder.name)'; deleted, the client gets a new session",
-                    metadata: metadata
-                )
-            } else {
-                logger.warning("stored session is unreadable; deleted, the client gets a new session", metadata: metadata)
-            }
-            await storage.discard(read)
-            return nil
-        }
-        guard snapshot.id == id.description else {
-            logger.warning("stored session has another id; ignored", metadata: ["sm.session": "\(id.logTag)"])
-            return nil
-        }
-        if snapshot.maxInactiveInterval != configuration.maxInactiveInterval && !read.fromBackup {
-            // The touch above used the context default; this session has its own timeout.
-            _ = try? await storage.touch(id, ttl: .seconds(snapshot.maxInactiveInterval))
-        }
-        // Seconds since the copy was written (a write stamps `lastAccessedTime`).
-        let age = Date().timeIntervalSince(snapshot.lastAccessedTime)
-        let interval = Double(snapshot.maxInactiveInterval)
-        if read.fromBackup && read.relocateTo == nil && age >= interval {
-            // The primary's node answers but lacks the session: restored from the backup only if
-            // it is certainly alive. Written longer ago than its timeout, it may have expired
-            // (the backup lives a quarter longer than the primary), and an expired session
-            // never comes back.
-            return nil
-        }
-        let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
-        if let current = stickyRoute, !id.hasJvmRoute(current) {
-            // Sticky: another app node served it last (it died, or the balancer moved the user).
-            // This node takes it over: its route in the id (a new cookie), written under the new
-            // id when the request ends, the old key deleted.
-            session.takeOver(route: current)
-            metrics.takenOver.increment()
-            logger.info("session taken over from another app node", metadata: ["sm.session": "\(id.logTag)", "sm.route": "\(id.jvmRoute ?? "")"])
-            if read.relocateTo == nil && !read.fromBackup {
-                return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
-            }
-        }
-        if let node = read.relocateTo {
-            // Its node is down: the session moves to the node of the backup (a new cookie), and
-            // is written there with a new backup; the old copies are deleted, best effort.
-            session.relocate(toNode: node)
-            metrics.relocated.increment()
-            logger.info("session relocated to another store node", metadata: ["sm.session": "\(id.logTag)", "sm.node": "\(node)"])
-            return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
-        }
-        if read.fromBackup || (policy.writesBackups && age > interval / 4) {
-            // Only the backup had it (its node lost the copy), or the backup was last written a
-            // quarter of the session's timeout ago (a session only read keeps its primary alive
-            // with each read, not its backup): the request ends with a write of both copies.
-            return ActiveSessions.Loaded(session: session, stored: nil, storedID: nil)
-        }
-        return ActiveSessions.Loaded(session: session, stored: snapshot, storedID: id)
-    }
-
     /// Number of requests whose session the store could not load, save or delete: their answer is
     /// `503` (`sm_requests_failed_total{reason="store_unavailable"}`).
-    public var storeFailedRequestCount: Int { metrics.storeFailedRequests.value }
-
-    /// A request fails (`503`) because the store could not do `operation` for session `id`:
-    /// counted, and said at info level with the node and the error, so that a rare one can be
-    /// found and explained (they are expected only while no node holding the session answers).
-    func requestFailsForTheStore(_ operation: String, _ id: SessionID, _ error: any Error) {
-        metrics.storeFailedRequests.increment()
-        let availability = storage.nodes.map { "\($0.id ?? "store")=\($0.availability.isUp ? "up" : "down")" }.joined(separator: ",")
-        logger.info(
-            "a request fails (503): session \(operation) failed",
-            metadata: [
-                "sm.session": "\(id.logTag)", "sm.operation": "\(operation)", "sm.node": "\(id.nodeID ?? "store")",
-                "sm.nodes": "\(availability)", "sm.error": "\(error)",
-            ]
-        )
-    }
-
-    /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.
-    @inline(__always)
-    func storeWorked() {
-        storeOutage.end { logger.notice("session store available again") }
-    }
-
-    /// A store operation failed. A store that cannot be reached or timed out starts an outage:
-    /// logged once, until an operation works again (requests meanwhile get `503`). A refusal of one
-    /// session (too large) says nothing about the store.
-    func storeFailed(_ error: any Error) {
-        guard Self.isOutage(error) else { return }
-        storeOutage.begin {
-            let consequence = policy.isSticky
-                ? "sessions kept in memory are served from there and written once it answers; others fail (503)"
-                : "requests that need a session fail (503)"
-            logger.warning("session store unavailable: \(consequence) until it answers again", metadata: ["sm.error": "\(error)"])
-        }
-    }
-
-    /// `true` for a failure of the store node itself (unreachable, timed out, see
-    /// ``StoreFailureKind``); `false` for a command the node refused or the refusal of one session
-    /// (too large). Node availability and the outage log react to the first kind only.
-    static func isOutage(_ error: any Error) -> Bool {
-        ((error as? any SessionStoreFailure)?.failureKind ?? .unreachable) == .unreachable
-    }
-
-    /// `true` when a failed write or delete must not be hidden from the client (its answer becomes
-    /// `503`): any store failure, reachable or not, except a refusal of the session itself
-    /// (``SessionManagerError/Code/sessionTooLarge``), which is logged as the session's error.
-    static func failsTheRequest(_ error: any Error) -> Bool {
-        (error as? SessionManagerError)?.isTemporary ?? true
-    }
+    public var storeFailedRequestCount: Int { executor.storeFailedRequestCount }
 
     /// Registers a session this request created, unless this context holds
     /// ``ManagerConfiguration/maxActiveSessions`` even after expired sessions are removed: then
     /// throws ``SessionManagerError/Code/tooManySessions``. The memory store's count is read first
     /// and the table's is checked with the insertion, so concurrent creations never overshoot
     /// (a session leaving residency is written to the store before it leaves the table).
-    func register(newSession session: Session) throws {
+    func register(newSession session: Session) throws -> SessionTable.Lease {
         let limit = configuration.maxActiveSessions
-        guard limit >= 0 else { return active.register(session) }
-        if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) {
+        guard limit >= 0 else { return table.register(session) }
+        if let lease = table.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) {
             sessionLimit.end { logger.notice("session limit no longer reached: new sessions are created again") }
-            return
+            return lease
         }
         // Full: expired sessions go first (at most once a second; each pass scans every session).
         let now = ContinuousClock.now
@@ -529,9 +370,9 @@ public final class SessionManager: Service, Sendable {
             return true
         }
         if sweep {
-            active.removeExpiredResidents()
+            table.removeExpiredResidents()
             store.removeExpiredSessions()
-            if active.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) { return }
+            if let lease = table.register(session, whileFewerThan: limit - (store.localSessionCount ?? 0)) { return lease }
         }
         metrics.rejected.increment()
         sessionLimit.begin {
@@ -546,7 +387,7 @@ public final class SessionManager: Service, Sendable {
     /// A new session with a fresh id (never one the client chose).
     func makeSession() -> Session {
         let now = Date()
-        let generator = idGenerator
+        let generator = executor.idGenerator
         let id = generator.makeID(nodeID: storage.nodeForNewSession())
         let snapshot = SessionSnapshot(
             id: id.description,
@@ -556,5 +397,27 @@ public final class SessionManager: Service, Sendable {
             attributes: [:]
         )
         return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator)
+    }
+}
+
+extension SessionManager {
+    /// Whether the manager drains (see ``beginDraining()``).
+    public var isDraining: Bool { executor.draining.load(ordering: .relaxed) }
+
+    /// Prepares a sticky node for its end (SIGTERM): from now on every change is written before
+    /// its answer, because the user's next request goes to another app node, which must find it in
+    /// the store. The server keeps accepting until ``drainPendingWrites(within:)`` returns, so
+    /// that no user reaches another node while a change answered here is still unwritten. In
+    /// non-sticky mode every change is written before its answer anyway: nothing to drain.
+    public func beginDraining() {
+        guard policy.isSticky, !executor.draining.exchange(true, ordering: .relaxed) else { return }
+        logger.notice("draining: changes are written before their answers; waiting for the writes after earlier answers")
+    }
+
+    /// Waits until the writes after earlier answers are done (and tries once more what a store
+    /// failure left unsaved), `timeout` at most. Returns at once outside sticky mode.
+    public func drainPendingWrites(within timeout: Duration) async {
+        guard policy.isSticky else { return }
+        await executor.drainPendingWrites(within: timeout)
     }
 }

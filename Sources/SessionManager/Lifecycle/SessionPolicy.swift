@@ -48,6 +48,15 @@ struct SessionPolicy: Sendable, Equatable {
         self.writesBackups = encodesNodeIDs && nodes.count { !$0.isFailover } > 1
     }
 
+    /// A policy with these settings (the lifecycle's tests use it directly).
+    init(residency: Residency, residentLimit: Int, locks: Bool = false, encodesNodeIDs: Bool = false, writesBackups: Bool = false) {
+        self.residency = residency
+        self.residentLimit = residentLimit
+        self.locks = locks
+        self.encodesNodeIDs = encodesNodeIDs
+        self.writesBackups = writesBackups
+    }
+
     private static func residency(_ configuration: ManagerConfiguration, _ nodes: [SessionStoreNode]) -> Residency {
         let soleUnfiltered = nodes.count == 1 && configuration.sessionAttributeFilter == nil
         switch configuration.residency {
@@ -63,13 +72,19 @@ struct SessionPolicy: Sendable, Equatable {
     /// `residentCount` sessions. `mustStay`: it has no store node (every node was down when it was
     /// made) and memory is its only copy; `maxActiveSessions` bounds those.
     ///
-    /// The one choice between sessions is made here: in sticky mode a full set makes room by
-    /// evicting its least recently used saved session (the table finds it, that session's machine
-    /// says whether it may leave, see ``SessionLifecycle/isSaved(_:)``), so the released one stays.
+    /// Asked after the table tried to make room (``makesRoomBySavedSessions``): a sticky session
+    /// stays even beyond the limit, since memory holds its primary copy.
     func residency(residentCount: Int, mustStay: Bool) -> SessionLifecycle.Residency {
         if mustStay { return .room }
         if residentLimit == 0 { return .off }
         if residentCount < residentLimit { return .room }
-        return isSticky ? .evictOldest : .full
+        return isSticky ? .keptBeyondLimit : .full
     }
+
+    /// The one choice between sessions: when the resident set is full, which sessions may leave to
+    /// make room for the one being released, oldest first. Expired ones always (their store copy
+    /// has expired too); in sticky mode also the least recently used one whose latest state is in
+    /// the store (it is loaded again when needed). Whether a given session is expired or saved is
+    /// its machine's answer (``SessionLifecycle/isExpired(now:)``, ``SessionLifecycle/isSaved(_:)``).
+    var makesRoomBySavedSessions: Bool { isSticky }
 }

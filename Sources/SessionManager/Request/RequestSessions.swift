@@ -12,7 +12,9 @@ public enum SessionCookieAction: Sendable, Equatable {
     case expire
 }
 
-/// One request's access to its session: loaded lazily, saved once at the end.
+/// One request's access to its session: loaded lazily, saved once at the end. A short driver:
+/// it asks the session's lifecycle (through ``SessionTable``) what to do and has the
+/// ``SessionExecutor`` do it, holding a ``SessionTable/Lease`` on the session's entry.
 ///
 /// A request that never asks costs no store operation. An ignored request (see
 /// ``ManagerConfiguration/requestUriIgnorePattern``) has no session at all:
@@ -23,18 +25,18 @@ public final class RequestSessions: Sendable {
     /// A session this request holds a reference to.
     private struct Held {
         let session: Session
-        /// The id it was registered under (to release it).
-        let registeredID: SessionID
+        /// The request's hold on the session's entry (to persist and release it).
+        let lease: SessionTable.Lease
         /// The id the client sent for it (`nil`: created by this request); when the session has
-        /// another id by the end (relocated, or changed), the response sets the new cookie.
+        /// another id by the end (relocated, taken over, or changed), the response sets the new cookie.
         let knownID: SessionID?
         /// Its generation when this request got it (``LockingMode/auto`` learns whether the
         /// request changed it).
         let startGeneration: UInt64
 
-        init(session: Session, registeredID: SessionID, knownID: SessionID?) {
+        init(session: Session, lease: SessionTable.Lease, knownID: SessionID?) {
             self.session = session
-            self.registeredID = registeredID
+            self.lease = lease
             self.knownID = knownID
             self.startGeneration = session.withState { $0.generation }
         }
@@ -60,6 +62,8 @@ public final class RequestSessions: Sendable {
     }
 
     private let manager: SessionManager
+    private var executor: SessionExecutor { manager.executor }
+    private var table: SessionTable { manager.table }
     /// `true` when the request matched the ignore pattern.
     public let isIgnored: Bool
     private let requestedIDs: RequestedSessionIDs
@@ -95,61 +99,55 @@ public final class RequestSessions: Sendable {
         if isIgnored { return nil }
         let (resolved, current) = state.withLock { ($0.resolved, $0.current) }
         if resolved { return current.flatMap { $0.session.isValid ? $0.session : nil } }
-        var found: Session?
-        var foundID: SessionID?
+        var found: Held?
         for requestedID in requestedIDs {
-            // Most requests find their session in memory: only a load suspends.
-            let lookup = manager.active.begin(requestedID, residentIsStale: manager.namesAnotherAppNode(requestedID), needsLock: locksSession)
-            if case .shared(let session) = lookup {
-                found = session
-            } else {
-                do {
-                    found = try await find(requestedID, lookup)
-                } catch let error as SessionManagerError where error.code == .sessionLocked {
-                    state.withLock { $0.saveFailure = $0.saveFailure ?? error }
-                    throw error
-                }
+            do {
+                found = try await find(requestedID)
+            } catch let error as SessionManagerError where error.code == .sessionLocked {
+                state.withLock { $0.saveFailure = $0.saveFailure ?? error }
+                throw error
             }
-            if found != nil {
-                foundID = requestedID
-                break
-            }
+            if found != nil { break }
         }
         let (winner, lost) = state.withLock { state -> (Held?, Bool) in
             if state.resolved { return (state.current, true) }
             state.resolved = true
-            state.current = found.map { Held(session: $0, registeredID: $0.id, knownID: foundID) }
+            state.current = found
             return (state.current, false)
         }
         if lost, let found {
             // A concurrent lookup in this request won; drop ours.
-            await end(found, registeredID: foundID ?? found.id)
+            await end(found)
         }
         return winner.flatMap { $0.session.isValid ? $0.session : nil }
     }
 
-    /// The session for `id`: shared with the requests that have it, waited for while another
-    /// request loads it, loaded otherwise; `nil` when the store does not know it.
-    private func find(_ id: SessionID, _ first: ActiveSessions.Lookup) async throws -> Session? {
-        var lookup = first
+    /// The session for `id` and the lease on it: shared with the requests that have it, waited
+    /// for while another request loads it, loaded otherwise; `nil` when the store does not know it.
+    private func find(_ id: SessionID) async throws -> Held? {
         while true {
-            switch lookup {
+            // Most requests find their session in memory: only a load suspends.
+            let (action, lease) = table.begin(id, namesAnotherAppNode: manager.namesAnotherAppNode(id), needsLock: locksSession)
+            switch action {
             case .shared(let session):
-                return session
-            case .loading:
-                // Usually the other request's load; if it finished and its session was released
+                return Held(session: session, lease: lease, knownID: id)
+            case .wait:
+                // Usually another request's load; if it finished and its session was released
                 // before we queued, look again (the store has its latest state).
-                if case .loaded(let session) = try await manager.active.wait(for: id, needsLock: locksSession) { return session }
-                lookup = manager.active.begin(id, residentIsStale: manager.namesAnotherAppNode(id), needsLock: locksSession)
-            case .mustLoad:
+                if case .loaded(let session) = try await table.wait(lease, needsLock: locksSession) {
+                    return session.map { Held(session: $0, lease: lease, knownID: id) }
+                }
+            case .load:
+                let outcome: SessionLifecycle.LoadOutcome
                 do {
-                    let loaded = try await manager.load(id, needsLock: locksSession)
-                    manager.active.completeLoad(id, with: .success(loaded))
-                    return loaded?.session
+                    outcome = try await executor.load(id, needsLock: locksSession)
                 } catch {
-                    manager.active.completeLoad(id, with: .failure(error))
+                    table.completeLoad(lease, .failed(error))
                     throw error
                 }
+                table.completeLoad(lease, outcome)
+                guard case .found(let session, _, _, _) = outcome else { return nil }
+                return Held(session: session, lease: lease, knownID: id)
             }
         }
     }
@@ -162,17 +160,17 @@ public final class RequestSessions: Sendable {
         }
         if let existing = try await existingSession() { return existing }
         let created = manager.makeSession()
-        try manager.register(newSession: created)
+        let lease = try manager.register(newSession: created)
         manager.metrics.created.increment()
         return state.withLock { state in
             if let current = state.current, current.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
                 created.invalidate()
-                if case .released(_, let wakes, _) = manager.active.release(created, registeredID: created.id) { wakes.resume() }
+                if case .released(_, let wakes, _) = table.release(lease, created) { wakes.resume() }
                 return current.session
             }
             if let old = state.current { state.replaced.append(old) }
-            state.current = Held(session: created, registeredID: created.id, knownID: nil)
+            state.current = Held(session: created, lease: lease, knownID: nil)
             return created
         }
     }
@@ -201,78 +199,47 @@ public final class RequestSessions: Sendable {
         guard current.session.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
-        // A session created while every store node was down has no node: it gets one as soon as a
-        // node is up (and the client a new cookie); until then it lives in this process's memory.
-        var memoryOnly = false
-        if manager.policy.encodesNodeIDs && current.session.id.nodeID == nil {
-            if let node = manager.storage.nodeForNewSession() {
-                current.session.relocate(toNode: node)
-            } else {
-                memoryOnly = true
-            }
-        }
-        if manager.policy.isSticky {
-            if !memoryOnly { await writeBehind(current) }
-        } else if !memoryOnly && manager.policy.residentLimit == 0
-            // A resident session of a process-local store is written when it leaves memory
-            // (``end``), not per request.
-            && !manager.active.isUpToDate(current.session, registeredID: current.registeredID)
-        {
+        let placement = executor.place(current.session)
+        let status = current.session.status()
+        let timing = SessionLifecycle.writeAtEnd(
+            policy: manager.policy,
+            placement: placement,
+            upToDate: table.isUpToDate(current.lease, status),
+            clientKnowsID: status.id == current.knownID,
+            draining: manager.isDraining,
+            configuration: manager.configuration
+        )
+        switch timing {
+        case .none:
+            break
+        case .beforeAnswer where manager.policy.isSticky:
+            await executor.writeResident(current.lease, current.session, beforeAnswer: true)
+        case .beforeAnswer:
             do {
-                try await manager.writer.persist(current.session, registeredID: current.registeredID)
-                manager.storeWorked()
+                try await executor.persist(current.lease, current.session)
+                executor.storeWorked()
             } catch {
                 log("session write failed", operation: "write", current.session, error)
             }
+        case .beforeAnswerWithin(let timeout):
+            let executor = self.executor
+            await manager.background.run({ await executor.writeResident(current.lease, current.session) }, timeout: timeout)
+        case .afterResponse:
+            executor.pendingWrites.add(1, ordering: .relaxed)
+            state.withLock { $0.writeAfterResponse = current }
         }
-        let id = await end(current.session, registeredID: current.registeredID, keepInMemory: memoryOnly).id
+        let id = await end(current, keepInMemory: placement == .memoryOnly).id
         return id == current.knownID ? .none : .set(id)
-    }
-
-    /// Sticky: the session stays in memory, and the store gets its changes (a touch when only read
-    /// for a quarter of its timeout): after the response with `sessionBackupAsync` (see
-    /// ``afterResponse()``), or now, waited for at most `sessionBackupTimeout`. A session whose
-    /// store node is down moves to an available node first (a new id, so a new cookie).
-    ///
-    /// Written before the answer, whatever `sessionBackupAsync` says, and waited for:
-    /// - a session whose response hands the client an id it did not send (new, taken over,
-    ///   relocated, changed): the client may take that id to another app node with its very next
-    ///   request (a round-robin balancer does, and the node the user just moved to shows the
-    ///   balancer moves them), and that node must find it in the store;
-    /// - every session once the manager drains (SIGTERM, see ``SessionManager/beginDraining()``):
-    ///   the user's next request goes to another node.
-    private func writeBehind(_ held: Held) async {
-        let session = held.session
-        if !manager.storage.allNodesUp, let node = manager.storage.node(for: session.id), !node.availability.isUp,
-            let other = manager.storage.nodeForNewSession(), other != node.id
-        {
-            session.relocate(toNode: other)
-        }
-        guard !manager.active.isUpToDate(session, registeredID: held.registeredID) else { return }
-        if session.id != held.knownID || manager.isDraining {
-            await manager.writeResident(session, registeredID: held.registeredID, beforeAnswer: true)
-            return
-        }
-        if manager.configuration.sessionBackupAsync {
-            manager.pendingWrites.add(1, ordering: .relaxed)
-            state.withLock { $0.writeAfterResponse = held }
-            return
-        }
-        let manager = self.manager
-        await manager.background.run(
-            { await manager.writeResident(held.session, registeredID: held.registeredID) },
-            timeout: manager.configuration.sessionBackupTimeout
-        )
     }
 
     /// An HTTP layer that never called ``afterResponse()`` must not lose the change: the write
     /// goes to the manager's background work.
     deinit {
         guard let held = state.withLock({ $0.writeAfterResponse }) else { return }
-        let manager = self.manager
+        let executor = manager.executor
         manager.background.submit {
-            await manager.writeResident(held.session, registeredID: held.registeredID)
-            manager.pendingWrites.subtract(1, ordering: .relaxed)
+            await executor.writeResident(held.lease, held.session)
+            executor.pendingWrites.subtract(1, ordering: .relaxed)
         }
     }
 
@@ -285,27 +252,28 @@ public final class RequestSessions: Sendable {
             defer { state.writeAfterResponse = nil }
             return state.writeAfterResponse
         }) else { return }
-        await manager.writeResident(held.session, registeredID: held.registeredID)
-        manager.pendingWrites.subtract(1, ordering: .relaxed)
+        await executor.writeResident(held.lease, held.session)
+        executor.pendingWrites.subtract(1, ordering: .relaxed)
     }
 
-    /// Drops this request's reference to `session`, first writing it when it cannot stay resident
-    /// and the store lacks its latest state. Returns the session's state at the release.
+    /// Drops this request's reference to the session, first writing it when the machine says it
+    /// cannot stay resident and the store lacks its latest state. Returns the session's state at
+    /// the release.
     @discardableResult
-    private func end(_ session: Session, registeredID: SessionID, keepInMemory: Bool = false) async -> Session.Status {
-        var ifUnsaved = ActiveSessions.Lifecycle.UnsavedSession.askToPersist
+    private func end(_ held: Held, keepInMemory: Bool = false) async -> Session.Status {
+        var ifUnsaved = SessionLifecycle.UnsavedSession.askToPersist
         while true {
-            switch manager.active.release(session, registeredID: registeredID, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
+            switch table.release(held.lease, held.session, ifUnsaved: ifUnsaved, keepInMemory: keepInMemory) {
             case .released(let status, let wakes, let unlock):
                 await settle(wakes, unlock)
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
                 do {
-                    try await manager.writer.persist(session, registeredID: registeredID)
-                    manager.storeWorked()
+                    try await executor.persist(held.lease, held.session)
+                    executor.storeWorked()
                 } catch {
-                    log("session write failed", operation: "write", session, error)
+                    log("session write failed", operation: "write", held.session, error)
                     ifUnsaved = .drop
                 }
             }
@@ -315,33 +283,33 @@ public final class RequestSessions: Sendable {
     /// What follows a release: the requests that waited for the hold to end look again, and
     /// when the session left this node locked, its store lock is released first and the requests
     /// waiting on that then look again.
-    private func settle(_ wakes: ActiveSessions.Wakes, _ unlock: ActiveSessions.Unlock?) async {
+    private func settle(_ wakes: SessionTable.Wakes, _ unlock: SessionTable.Unlock?) async {
         wakes.resume()
         guard let unlock else { return }
         await manager.storage.unlock(unlock.lock)
-        manager.active.unlockCompleted(unlock)
+        table.unlockCompleted(unlock)
     }
 
     /// Deletes an invalidated session and drops this request's reference; `true` if the client had its cookie.
     private func retire(_ held: Held) async -> Bool {
         do {
-            try await manager.writer.delete(held.session, registeredID: held.registeredID)
+            try await executor.delete(held.lease, held.session)
         } catch {
             log("session delete failed", operation: "delete", held.session, error)
         }
-        if case .released(_, let wakes, let unlock) = manager.active.release(held.session, registeredID: held.registeredID) {
+        if case .released(_, let wakes, let unlock) = table.release(held.lease, held.session) {
             await settle(wakes, unlock)
         }
         return held.knownID != nil
     }
 
-    /// A failed write or delete: an outage of the store is logged once by the manager (see
-    /// ``SessionManager/storeFailed(_:)``), so per session it is only a debug line; a command the
+    /// A failed write or delete: an outage of the store is logged once by the executor (see
+    /// ``SessionExecutor/storeFailed(_:)``), so per session it is only a debug line; a command the
     /// store refused fails the request the same way (the client must not see unsaved state) but
     /// says nothing about the node; a session over `maxSessionSize` is an error of this session.
     private func log(_ message: Logger.Message, operation: String, _ session: Session, _ error: any Error) {
-        manager.storeFailed(error)
-        let temporary = SessionManager.failsTheRequest(error)
+        executor.storeFailed(error)
+        let temporary = SessionExecutor.failsTheRequest(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
             let first = state.withLock { state in
@@ -350,7 +318,7 @@ public final class RequestSessions: Sendable {
             }
             // Counted once per request (a request can fail a delete and a write).
             if first && failure.code != .lockLost && failure.code != .sessionLocked {
-                manager.requestFailsForTheStore(operation, session.id, failure)
+                executor.requestFailsForTheStore(operation, session.id, failure)
             }
         }
         manager.logger.log(

@@ -201,6 +201,31 @@ public final class Session: Sendable {
         }
     }
 
+    /// The session as a request wants it stored, read under one lock: what to write, the
+    /// generation it reflects, the id, and whether the session is still valid.
+    struct Capture: Sendable {
+        let snapshot: SessionSnapshot
+        let generation: UInt64
+        let id: SessionID
+        let isValid: Bool
+    }
+
+    /// The session now, for ``SessionLifecycle/persistRequested(_:target:now:waits:)``; its last
+    /// access time becomes `now` (a request that stores the session used it now).
+    func capture(now: Date) -> Capture {
+        state.withLock { state in
+            state.lastAccessedTime = now
+            let snapshot = SessionSnapshot(
+                id: state.id.description,
+                creationTime: creationTime,
+                lastAccessedTime: now,
+                maxInactiveInterval: state.maxInactiveInterval,
+                attributes: state.attributes
+            )
+            return Capture(snapshot: snapshot, generation: state.generation, id: state.id, isValid: state.isValid)
+        }
+    }
+
     /// A snapshot for the store and the generation it reflects.
     func snapshot(now: Date) -> (SessionSnapshot, generation: UInt64, id: SessionID) {
         state.withLock { state in

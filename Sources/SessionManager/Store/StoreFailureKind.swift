@@ -9,6 +9,13 @@ public enum StoreFailureKind: Sendable, Hashable {
     case unreachable
     /// The node answered and refused this one command: the node itself works.
     case refused
+
+    /// `true` for a failure of the store node itself (unreachable, timed out); `false` for a
+    /// command the node refused or the refusal of one session (too large). Node availability and
+    /// the outage log react to the first kind only.
+    static func isOutage(_ error: any Error) -> Bool {
+        ((error as? any SessionStoreFailure)?.failureKind ?? .unreachable) == .unreachable
+    }
 }
 
 /// An error thrown by a ``SessionStore`` that says which ``StoreFailureKind`` it is.

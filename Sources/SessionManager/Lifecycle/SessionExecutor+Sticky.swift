@@ -1,7 +1,7 @@
 import Logging
 import Synchronization
 
-extension SessionManager {
+extension SessionExecutor {
     /// Sticky mode: writes a resident session's changes to the store (after the response, or
     /// before it within `sessionBackupTimeout`). A failure is the node's state (logged once by
     /// the availability tracking), never the request's: memory holds the primary copy, and the
@@ -10,8 +10,8 @@ extension SessionManager {
     ///
     /// After the response (`sessionBackupAsync`) nobody waits for the write, so a request that
     /// finds another writing the session hands its changes over instead of waiting (see
-    /// ``SessionWriter/persist(_:registeredID:waits:)``); before the response it waits, as it
-    /// must know its own changes are stored.
+    /// ``persist(_:_:waits:rewrites:)``); before the response it waits, as it must know its own
+    /// changes are stored.
     ///
     /// A writer after the response writes twice at most (its own changes, then those handed to it
     /// meanwhile): its HTTP connection reads its next request only after this returns. What was
@@ -19,19 +19,14 @@ extension SessionManager {
     ///
     /// `beforeAnswer`: the request waits for this write (see ``RequestSessions``), so it waits for
     /// another request's write of the session too, and writes until its own changes are stored.
-    func writeResident(_ session: Session, registeredID: SessionID, beforeAnswer: Bool = false) async {
+    func writeResident(_ lease: SessionTable.Lease, _ session: Session, beforeAnswer: Bool = false) async {
         let async = configuration.sessionBackupAsync && !beforeAnswer
         do {
-            let more = try await writer.persist(
-                session,
-                registeredID: registeredID,
-                waits: !async,
-                rewrites: async ? 1 : .max
-            )
+            let more = try await persist(lease, session, waits: !async, rewrites: async ? 1 : .max)
             if more {
                 pendingWrites.add(1, ordering: .relaxed)
                 background.submit { [self] in
-                    await writeResident(session, registeredID: registeredID)
+                    await writeResident(lease, session)
                     pendingWrites.subtract(1, ordering: .relaxed)
                 }
             }
@@ -48,23 +43,26 @@ extension SessionManager {
         }
     }
 
-    /// Whether the manager drains (see ``beginDraining()``).
-    public var isDraining: Bool { draining.load(ordering: .relaxed) }
-
-    /// Prepares a sticky node for its end (SIGTERM): from now on every change is written before
-    /// its answer, because the user's next request goes to another app node, which must find it in
-    /// the store. The server keeps accepting until ``drainPendingWrites(within:)`` returns, so
-    /// that no user reaches another node while a change answered here is still unwritten. In
-    /// non-sticky mode every change is written before its answer anyway: nothing to drain.
-    public func beginDraining() {
-        guard policy.isSticky, !draining.exchange(true, ordering: .relaxed) else { return }
-        logger.notice("draining: changes are written before their answers; waiting for the writes after earlier answers")
+    /// After a failed sticky write (a node down), once a second: writes the resident sessions the
+    /// store lacks whose node answers again, so that a restart of the store node loses nothing
+    /// even for sessions that get no further request.
+    func writeUnsavedResidents() async {
+        guard unsavedResidents.exchange(false, ordering: .relaxed) else { return }
+        for (session, lease) in table.unsavedResidents() {
+            // A session made while every node was down (no node in its id) gets its node on its
+            // next request, and its client the cookie with it: nothing to write before.
+            guard let node = storage.node(for: session.id) else { continue }
+            guard node.availability.isUp else {
+                unsavedResidents.store(true, ordering: .relaxed)  // still down: next time
+                continue
+            }
+            await writeResident(lease, session)
+        }
     }
 
     /// Waits until the writes after earlier answers are done (and tries once more what a store
-    /// failure left unsaved), `timeout` at most. Returns at once outside sticky mode.
-    public func drainPendingWrites(within timeout: Duration) async {
-        guard policy.isSticky else { return }
+    /// failure left unsaved), `timeout` at most.
+    func drainPendingWrites(within timeout: Duration) async {
         let deadline = ContinuousClock.now + timeout
         while pendingWrites.load(ordering: .relaxed) > 0 && ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(2))
@@ -73,23 +71,6 @@ extension SessionManager {
         let left = pendingWrites.load(ordering: .relaxed)
         if left > 0 {
             logger.warning("draining: \(left) session writes still under way at the deadline", metadata: ["sm.pending": "\(left)"])
-        }
-    }
-
-    /// After a failed sticky write (a node down), once a second: writes the resident sessions the
-    /// store lacks whose node answers again, so that a restart of the store node loses nothing
-    /// even for sessions that get no further request.
-    func writeUnsavedResidents() async {
-        guard unsavedResidents.exchange(false, ordering: .relaxed) else { return }
-        for session in active.unsavedResidents() {
-            // A session made while every node was down (no node in its id) gets its node on its
-            // next request, and its client the cookie with it: nothing to write before.
-            guard let node = storage.node(for: session.id) else { continue }
-            guard node.availability.isUp else {
-                unsavedResidents.store(true, ordering: .relaxed)  // still down: next time
-                continue
-            }
-            await writeResident(session, registeredID: session.id)
         }
     }
 }

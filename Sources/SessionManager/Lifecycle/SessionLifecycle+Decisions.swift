@@ -1,0 +1,148 @@
+import Foundation
+
+/// The lifecycle's decisions that need no state of one session's machine: what a load's result
+/// means (take it over, relocate it, rewrite its backup, or drop it), where a session goes before
+/// its write, and when a request's changes are written. Pure functions of facts, so that the
+/// executor only performs what they return and `SessionLifecycleTests` drive them without a store.
+extension SessionLifecycle {
+    // MARK: - A load found a copy
+
+    /// What a load read and decoded, as facts.
+    struct Found {
+        /// The id the request asked for.
+        let requestedID: SessionID
+        /// The decoded copy.
+        let snapshot: SessionSnapshot
+        /// The copy came from a backup node.
+        let fromBackup: Bool
+        /// The session's node is down and the copy came from the backup on this node: the
+        /// session can move there.
+        let backupNodeWhilePrimaryIsDown: String?
+        /// Seconds since the copy was written (a write stamps its last access time).
+        let age: Double
+        /// The context's `maxInactiveInterval`: the load reset the store's time to live to it.
+        let contextTimeout: Int
+    }
+
+    /// How a found session is adopted by this node.
+    struct Adoption: Equatable {
+        /// The session has a timeout of its own: reset the primary's time to live to it.
+        var touchWithOwnTimeout = false
+        /// Sticky mode, and another app node served it last (it died, or the balancer moved the
+        /// user): this node takes it over, its route in the id (a new cookie), written under the
+        /// new id when the request ends and the old key deleted.
+        var takeOver: String?
+        /// Its node is down: it moves to this node (a new cookie), and is written there with a new
+        /// backup; the old copies are deleted, best effort.
+        var relocateTo: String?
+        /// `true`: the store holds this copy under the requested id (the request writes only if it
+        /// changes something, or under a new id). `false`: only the backup had it (its node lost
+        /// the copy), or the backup was last written a quarter of the session's timeout ago (a
+        /// session only read keeps its primary alive with each read, not its backup): the request
+        /// ends with a write of both copies.
+        var keepsStoredCopy = true
+    }
+
+    /// What to do with what a load found.
+    enum LoadVerdict: Equatable {
+        /// The copy has another id inside: ignored (the client gets a new session).
+        case anotherID
+        /// The primary's node answers but lacks the session, and the backup was written longer ago
+        /// than the session's timeout: it may have expired (the backup lives a quarter longer than
+        /// the primary), and an expired session never comes back.
+        case expiredBackup
+        /// Use it, as said.
+        case adopt(Adoption)
+    }
+
+    /// Decides what a found copy means. `stickyRoute`: this process's route in sticky mode
+    /// (`nil` otherwise); `writesBackups`: the context keeps backup copies.
+    static func found(_ found: Found, stickyRoute: String?, writesBackups: Bool) -> LoadVerdict {
+        let id = found.requestedID
+        guard found.snapshot.id == id.description else { return .anotherID }
+        let timeout = Double(found.snapshot.maxInactiveInterval)
+        let movesTo = found.backupNodeWhilePrimaryIsDown
+        if found.fromBackup && movesTo == nil && found.age >= timeout { return .expiredBackup }
+        var adoption = Adoption()
+        adoption.touchWithOwnTimeout = found.snapshot.maxInactiveInterval != found.contextTimeout && !found.fromBackup
+        if let route = stickyRoute, !id.hasJvmRoute(route) {
+            adoption.takeOver = route
+            // Written under the new id anyway: the copy under the old one is what the store holds.
+            if movesTo == nil && !found.fromBackup { return .adopt(adoption) }
+        }
+        if let node = movesTo {
+            adoption.relocateTo = node
+            return .adopt(adoption)
+        }
+        adoption.keepsStoredCopy = !(found.fromBackup || (writesBackups && found.age > timeout / 4))
+        return .adopt(adoption)
+    }
+
+    // MARK: - Where a session goes before its write
+
+    /// Where a session is written at the end of a request.
+    enum Placement: Equatable {
+        /// On the node its id names.
+        case stays
+        /// On another node: its id changes (same random part), and the client gets a new cookie.
+        case moves(to: String)
+        /// Nowhere yet: it was created while every store node was down and none is up; it lives
+        /// in this process's memory until a node is (its next request places it).
+        case memoryOnly
+    }
+
+    /// Where a session whose id names node `nodeID` is written. `nodeIsUp`: that node's
+    /// availability; `available`: an available node (a primary one if any), `nil` when none is.
+    static func placement(nodeID: String?, nodeIsUp: Bool, available: String?, policy: SessionPolicy) -> Placement {
+        guard policy.encodesNodeIDs else { return .stays }
+        guard let nodeID else { return available.map { .moves(to: $0) } ?? .memoryOnly }
+        // Sticky: a node down is not waited for (memory holds the primary copy, and the store
+        // copy is what another app node takes the session over from). Non-sticky sessions move
+        // when their read or their write finds the node down.
+        if policy.isSticky && !nodeIsUp, let available, available != nodeID { return .moves(to: available) }
+        return .stays
+    }
+
+    // MARK: - When a request's changes are written
+
+    /// When the changes of a request are written, once the app has answered.
+    enum WriteAtEnd: Equatable {
+        /// Not now: the store has them, the session lives in memory only, or (a store only this
+        /// process writes) it is written when it leaves memory.
+        case none
+        /// Before the answer, waited for: the answer claims nothing the store lacks.
+        case beforeAnswer
+        /// Sticky with `sessionBackupAsync="false"`: before the answer, waited for at most this long.
+        case beforeAnswerWithin(Duration)
+        /// Sticky with `sessionBackupAsync` (the default): after the response is sent.
+        case afterResponse
+    }
+
+    /// When the changes of a request are written. `upToDate`: the store has them; `clientKnowsID`:
+    /// the client sent the session's current id (it is not new, taken over, relocated or
+    /// changed); `draining`: the process is stopping (the user's next request goes elsewhere).
+    ///
+    /// Sticky mode writes before the answer, whatever `sessionBackupAsync` says, a session whose
+    /// response hands the client an id it did not send: the client may take that id to another
+    /// app node with its very next request (a round-robin balancer does, and the node the user just
+    /// moved to shows the balancer moves them), and that node must find it in the store.
+    static func writeAtEnd(
+        policy: SessionPolicy,
+        placement: Placement,
+        upToDate: Bool,
+        clientKnowsID: Bool,
+        draining: Bool,
+        configuration: ManagerConfiguration
+    ) -> WriteAtEnd {
+        if placement == .memoryOnly || upToDate { return .none }
+        switch policy.residency {
+        case .storeOnly:
+            return .beforeAnswer
+        case .writeOnEviction:
+            return policy.residentLimit == 0 ? .beforeAnswer : .none
+        case .writeBehind:
+            if !clientKnowsID || draining { return .beforeAnswer }
+            return configuration.sessionBackupAsync ? .afterResponse : .beforeAnswerWithin(configuration.sessionBackupTimeout)
+        }
+    }
+}
