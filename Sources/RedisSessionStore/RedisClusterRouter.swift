@@ -47,6 +47,8 @@ final class RedisClusterRouter: RedisRouting {
         var shutDown = false
     }
     private let state = Mutex(State())
+    /// Pools of masters gone from the slot map, shut down by ``run()``.
+    private let retiredPools = RetiredPools<RedisValue>()
     private let watch = TopologyWatch(interval: refreshInterval, spacing: refreshSpacing)
     private let moved = Atomic<Int>(0)
     private let asked = Atomic<Int>(0)
@@ -292,7 +294,7 @@ final class RedisClusterRouter: RedisRouting {
                 metadata: ["sm.node": "\(url)", "sm.masters": "\(map.masters.map(\.description).joined(separator: ","))", "sm.complete": "\(map.coversAllSlots)"]
             )
         }
-        for pool in retired { Task { await pool.shutdown() } }
+        for pool in retired { retiredPools.retire(pool) }
     }
 
     /// Reads the map at start: a cluster whose nodes all refuse `CLUSTER SLOTS` stops the service;
@@ -308,6 +310,7 @@ final class RedisClusterRouter: RedisRouting {
             logger.warning("Redis Cluster not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(why)"])
         }
         var wasReachable = state.withLock { $0.reachable }
+        async let retiring: Void = retiredPools.run()
         await watch.keepCurrent {
             let outcome = await refresh()
             let reachable = outcome == .refreshed
@@ -322,6 +325,7 @@ final class RedisClusterRouter: RedisRouting {
             }
         }
         await shutdown()
+        await retiring
     }
 
     func shutdown() async {
@@ -330,5 +334,6 @@ final class RedisClusterRouter: RedisRouting {
             return Array(state.pools.values)
         }
         for pool in pools { await pool.shutdown() }
+        await retiredPools.shutDownAll()
     }
 }

@@ -33,6 +33,8 @@ final class RedisSentinelRouter: RedisRouting {
         var pool: NodeConnectionPool<RedisValue>?
     }
     private let state = Mutex(State())
+    /// Pools of replaced masters, shut down by ``run()``.
+    private let retiredPools = RetiredPools<RedisValue>()
     private let watch = TopologyWatch(interval: checkInterval, spacing: discoverySpacing)
 
     init(url: RedisSentinelURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
@@ -185,7 +187,7 @@ final class RedisSentinelRouter: RedisRouting {
         }
         guard changed else { return }
         logger.notice("Redis Sentinel master in use", metadata: ["sm.node": "\(url)", "sm.master": "\(master)"])
-        if let retired { Task { await retired.shutdown() } }
+        if let retired { retiredPools.retire(retired) }
     }
 
     /// Finds the master at start: sentinels that all answer they do not know the master name stop
@@ -204,6 +206,7 @@ final class RedisSentinelRouter: RedisRouting {
                 group.addTask { await self.watch(sentinel.address) }
             }
             group.addTask { await self.keepCurrent() }
+            group.addTask { await self.retiredPools.run() }
             await group.next()
             group.cancelAll()
         }
@@ -242,6 +245,7 @@ final class RedisSentinelRouter: RedisRouting {
     func shutdown() async {
         let pool = state.withLock { $0.pool }
         await pool?.shutdown()
+        await retiredPools.shutDownAll()
         for sentinel in sentinels { await sentinel.pool.shutdown() }
     }
 }

@@ -243,7 +243,7 @@ import Testing
         session["a"] = .int(2)
         let first = try #require(write(persist(&machine, session)))
         let completion = machine.writeCompleted(.init(write: first, failure: failure(nodeIsDown: true, available: "n2")), now: t0)
-        #expect(completion.next == .relocate(to: "n2"), "its node stopped answering under the request: it moves, as a read would move it")
+        #expect(completion.next == .moveAndWriteAgain(toStoreNode: "n2"), "its node stopped answering under the request: it moves, as a read would move it")
         session.relocate(toNode: "n2")  // what the executor does
         let second = try #require(write(persist(&machine, session)))
         #expect(second.id.nodeID == "n2" && second.previousID == first.previousID, "written under the new id, the old copy deleted")

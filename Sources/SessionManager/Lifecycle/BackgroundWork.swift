@@ -3,6 +3,7 @@ import Synchronization
 /// Store work that must not hold up a request: queued jobs (backup touches) run after the
 /// response by ``SessionManager/run()`` with bounded concurrency, and ``run(_:timeout:)`` lets a
 /// request wait for a job at most a while (backup writes with `sessionBackupAsync="false"`).
+/// Every job runs in ``process()``: none outlives the manager's `run()`.
 ///
 /// Bounded: when the queue holds ``capacity`` jobs (the stores cannot keep up, or the manager is
 /// not running), the oldest jobs are dropped and counted. A dropped backup touch costs a session
@@ -31,21 +32,20 @@ final class BackgroundWork: Sendable {
         if case .dropped = continuation.yield(job) { droppedJobs.add(1, ordering: .relaxed) }
     }
 
-    /// Runs a job now, waiting for it at most `timeout`; after that it goes on unwaited.
+    /// Queues a job and waits for it at most `timeout`; after that it goes on unwaited. The job
+    /// runs in ``process()`` (the manager's `run()`), like every other background job, so no
+    /// task outlives the manager.
     func run(_ job: @escaping Job, timeout: Duration) async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let resumed = Atomic<Bool>(false)
-            let resumeOnce: @Sendable () -> Void = {
-                if !resumed.exchange(true, ordering: .acquiringAndReleasing) { continuation.resume() }
-            }
-            Task {
-                await job()
-                resumeOnce()
-            }
-            Task {
-                try? await Task.sleep(for: timeout)
-                resumeOnce()
-            }
+        let done = StopSignal()
+        submit {
+            await job()
+            done.open()
+        }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await done.wait() }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
         }
     }
 

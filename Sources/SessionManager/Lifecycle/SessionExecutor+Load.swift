@@ -90,8 +90,8 @@ extension SessionExecutor {
                 _ = try? await storage.touch(id, ttl: .seconds(snapshot.maxInactiveInterval))
             }
             let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
-            if let route = adoption.takeOver { takeOver(session, route: route) }
-            if let node = adoption.relocateTo { relocate(session, toNode: node, counted: true) }
+            if let route = adoption.takeOver { move(session, .toAppNode(route: route)) }
+            if let node = adoption.relocateTo { move(session, .toStoreNode(node, fromBackup: true)) }
             return adoption.keepsStoredCopy ? .found(session, stored: snapshot, id: id) : .found(session, stored: nil, id: nil)
         }
     }

@@ -74,25 +74,22 @@ final class SessionExecutor: Sendable {
 
     // MARK: - Moving a session
 
-    /// Moves `session` to store node `node` (same random part and route, the node's id): a
-    /// relocation the lifecycle decided (its node is down, or it has none yet). Counts as a
-    /// change, so it is written under the new id (and the old copies deleted). The one place a
-    /// session changes node. `counted`: a relocation of a session read from its backup (msm's
-    /// "memcached failover", ``SessionManager/relocationCount``).
-    func relocate(_ session: Session, toNode node: String, counted: Bool = false) {
+    /// Changes `session`'s id as the lifecycle decided: to another store node (a relocation) or
+    /// to this app node (a takeover). Counts as a change, so the session is written under its new
+    /// id and the old copies are deleted. The one place a session's node or route changes.
+    func move(_ session: Session, _ move: SessionLifecycle.Move) {
         let from = session.id
-        session.relocate(toNode: node)
-        guard counted else { return }
-        metrics.relocated.increment()
-        logger.info("session relocated to another store node", metadata: ["sm.session": "\(from.logTag)", "sm.node": "\(node)"])
-    }
-
-    /// Takes `session` over from another app node (sticky mode), as the lifecycle decided.
-    func takeOver(_ session: Session, route: String) {
-        let from = session.id
-        session.takeOver(route: route)
-        metrics.takenOver.increment()
-        logger.info("session taken over from another app node", metadata: ["sm.session": "\(from.logTag)", "sm.route": "\(from.jvmRoute ?? "")"])
+        switch move {
+        case .toStoreNode(let node, let fromBackup):
+            session.relocate(toNode: node)
+            guard fromBackup else { return }
+            metrics.relocated.increment()
+            logger.info("session relocated to another store node", metadata: ["sm.session": "\(from.logTag)", "sm.node": "\(node)"])
+        case .toAppNode(let route):
+            session.takeOver(route: route)
+            metrics.takenOver.increment()
+            logger.info("session taken over from another app node", metadata: ["sm.session": "\(from.logTag)", "sm.route": "\(from.jvmRoute ?? "")"])
+        }
     }
 
     /// Places a session before its write, as ``SessionLifecycle/placement(nodeID:nodeIsUp:available:policy:)``
@@ -104,7 +101,7 @@ final class SessionExecutor: Sendable {
         if id.nodeID != nil && storage.allNodesUp { return .stays }
         let nodeIsUp = storage.node(for: id)?.availability.isUp ?? true
         let placement = SessionLifecycle.placement(nodeID: id.nodeID, nodeIsUp: nodeIsUp, available: storage.nodeForNewSession(), policy: policy)
-        if case .moves(let target) = placement { relocate(session, toNode: target) }
+        if case .moves(let target) = placement { move(session, .toStoreNode(target)) }
         return placement
     }
 
@@ -157,8 +154,8 @@ final class SessionExecutor: Sendable {
                 case .done:
                     if let failure { throw failure.error }
                     return false
-                case .relocate(let node):
-                    relocate(session, toNode: node)
+                case .moveAndWriteAgain(let node):
+                    move(session, .toStoreNode(node))
                     relocations += 1
                     target = nil
                 case .writeAgain:

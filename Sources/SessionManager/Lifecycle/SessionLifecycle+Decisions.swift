@@ -5,6 +5,19 @@ import Foundation
 /// its write, and when a request's changes are written. Pure functions of facts, so that the
 /// executor only performs what they return and `SessionLifecycleTests` drive them without a store.
 extension SessionLifecycle {
+    // MARK: - A session's id changes
+
+    /// A change of a session's id the lifecycle decided (same random part, so its entry and its
+    /// index stay; the client gets a new cookie). The executor carries it out in one place.
+    enum Move: Equatable {
+        /// To store node `node` (a relocation: its node is down, or it has none yet).
+        /// `fromBackup`: the session was read from the backup there while its node is down
+        /// (msm's "memcached failover", counted in ``SessionManager/relocationCount``).
+        case toStoreNode(String, fromBackup: Bool = false)
+        /// To this app node (sticky mode: a takeover from another app node).
+        case toAppNode(route: String)
+    }
+
     // MARK: - A load found a copy
 
     /// What a load read and decoded, as facts.

@@ -444,7 +444,7 @@ struct SessionLifecycle {
         /// request): the session moves to `node`, as a read would move it (same random part, a
         /// new cookie), and is written there; the old copies are deleted best effort. Once per
         /// writer.
-        case relocate(to: String)
+        case moveAndWriteAgain(toStoreNode: String)
     }
 
     /// What follows a write.
@@ -483,7 +483,7 @@ struct SessionLifecycle {
         var next = AfterWrite.done
         if let failure = result.failure {
             if failure.nodeIsDown, failure.relocations < 1, let node = failure.available, !persistence.deleted {
-                next = .relocate(to: node)
+                next = .moveAndWriteAgain(toStoreNode: node)
             }
         } else if rewrite && !persistence.deleted {
             next = .writeAgain

@@ -1,7 +1,8 @@
 import Synchronization
 
-/// A one-shot signal with one waiter: ``SessionManager/stop()`` opens it, and
-/// ``SessionManager/runUntilStopped()`` waits for it (or for cancellation).
+/// A one-shot signal with one waiter: ``SessionManager/stop()`` opens it and
+/// ``SessionManager/runUntilStopped()`` waits for it (or for cancellation); a job waited for with
+/// a timeout opens it when done (``BackgroundWork/run(_:timeout:)``).
 final class StopSignal: Sendable {
     private let stream: AsyncStream<Never>
     private let continuation: AsyncStream<Never>.Continuation

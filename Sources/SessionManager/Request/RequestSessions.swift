@@ -33,7 +33,6 @@ public final class RequestSessions: Sendable {
         /// Its generation when this request got it (``LockingMode/auto`` learns whether the
         /// request changed it).
         let startGeneration: UInt64
-
         init(session: Session, lease: SessionTable.Lease, knownID: SessionID?) {
             self.session = session
             self.lease = lease
@@ -160,18 +159,26 @@ public final class RequestSessions: Sendable {
         }
         if let existing = try await existingSession() { return existing }
         let created = manager.makeSession()
-        let lease = try manager.register(newSession: created)
+        let held = Held(session: created, lease: try manager.register(newSession: created), knownID: nil)
         manager.metrics.created.increment()
-        return state.withLock { state in
-            if let current = state.current, current.session.isValid {
+        while true {
+            // Validity is read outside the state lock (a session's lock is never taken inside it);
+            // an invalidated session never becomes valid again, so only the identity is checked
+            // under the lock.
+            let observed = state.withLock { $0.current }
+            if let observed, observed.session.isValid {
                 // A concurrent call in this request won; nobody knows this id, so discard it.
                 created.invalidate()
-                if case .released(_, let wakes, _) = table.release(lease, created) { wakes.resume() }
-                return current.session
+                if case .released(_, let wakes, _) = table.release(held.lease, created) { wakes.resume() }
+                return observed.session
             }
-            if let old = state.current { state.replaced.append(old) }
-            state.current = Held(session: created, lease: lease, knownID: nil)
-            return created
+            let installed = state.withLock { state -> Bool in
+                guard state.current?.session === observed?.session else { return false }
+                if let old = state.current { state.replaced.append(old) }
+                state.current = held
+                return true
+            }
+            if installed { return created }
         }
     }
 
