@@ -3,12 +3,12 @@ import NIOCore
 import SessionStoreNIO
 
 /// Encodes the commands of the memcached text protocol that the store uses.
-public enum MemcachedCommand {
+package enum MemcachedCommand {
     /// memcached treats expirations above 30 days as absolute Unix times (msm issue #147).
-    public static let relativeExpirationLimit = 60 * 60 * 24 * 30
+    package static let relativeExpirationLimit = 60 * 60 * 24 * 30
 
     /// Checks a key before anything is sent: 1–250 bytes, no spaces or control characters.
-    public static func validate(_ key: String) throws {
+    package static func validate(_ key: String) throws {
         let utf8 = key.utf8
         guard !utf8.isEmpty, utf8.count <= 250 else {
             throw StoreClientError(.invalidKey, "memcached keys are 1-250 bytes, this one is \(utf8.count)")
@@ -20,7 +20,7 @@ public enum MemcachedCommand {
 
     /// The `exptime` field for a time to live: whole seconds rounded up (0 would mean "never"),
     /// as an absolute Unix time beyond 30 days.
-    public static func expiration(_ ttl: Duration, now: Date = Date()) -> Int {
+    package static func expiration(_ ttl: Duration, now: Date = Date()) -> Int {
         let (seconds, attoseconds) = ttl.components
         let whole = max(1, Int(seconds) + (attoseconds > 0 ? 1 : 0))
         guard whole > relativeExpirationLimit else { return whole }
@@ -28,7 +28,7 @@ public enum MemcachedCommand {
     }
 
     /// `get <key>` or `gat <exptime> <key>`.
-    public static func get(_ key: String, touching ttl: Duration?, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func get(_ key: String, touching ttl: Duration?, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 24)
         if let ttl {
             buffer.writeString("gat ")
@@ -43,7 +43,7 @@ public enum MemcachedCommand {
     }
 
     /// `set`/`add <key> 0 <exptime> <bytes>` + data.
-    public static func store(_ verb: String, _ key: String, value: [UInt8], ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func store(_ verb: String, _ key: String, value: [UInt8], ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + value.count + 48)
         buffer.writeString(verb)
         buffer.writeString(" ")
@@ -59,14 +59,14 @@ public enum MemcachedCommand {
     }
 
     /// `delete <key>`.
-    public static func delete(_ key: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func delete(_ key: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 10)
         buffer.writeString("delete \(key)\r\n")
         return buffer
     }
 
     /// `touch <key> <exptime>`.
-    public static func touch(_ key: String, ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func touch(_ key: String, ttl: Duration, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 24)
         buffer.writeString("touch \(key) \(expiration(ttl))\r\n")
         return buffer
@@ -75,7 +75,7 @@ public enum MemcachedCommand {
     /// Meta set: `ms <key> <bytes> T<exptime> c [M<mode>] [C<cas>]` + data; `mode` `E` adds (only
     /// if absent), `cas` sets only while the key still has that CAS value. The reply carries the
     /// new CAS value (`HD c<cas>`).
-    public static func metaSet(_ key: String, value: [UInt8], ttl: Duration, mode: Character? = nil, compareCAS: UInt64? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func metaSet(_ key: String, value: [UInt8], ttl: Duration, mode: Character? = nil, compareCAS: UInt64? = nil, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + value.count + 64)
         buffer.writeString("ms \(key) \(value.count) T\(expiration(ttl)) c")
         if let mode { buffer.writeString(" M\(mode)") }
@@ -87,7 +87,7 @@ public enum MemcachedCommand {
     }
 
     /// Meta delete only while the key has CAS value `cas`: `md <key> C<cas>`.
-    public static func metaDelete(_ key: String, compareCAS cas: UInt64, allocator: ByteBufferAllocator) -> ByteBuffer {
+    package static func metaDelete(_ key: String, compareCAS cas: UInt64, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 32)
         buffer.writeString("md \(key) C\(cas)\r\n")
         return buffer

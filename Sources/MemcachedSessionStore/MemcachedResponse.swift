@@ -1,5 +1,5 @@
 /// One reply of the memcached text protocol, for the single-key commands the store sends.
-public enum MemcachedResponse: Sendable, Equatable {
+package enum MemcachedResponse: Sendable, Equatable {
     /// `VALUE <key> <flags> <bytes>` + data + `END`: a hit of `get`/`gat`.
     case value([UInt8])
     /// `END` alone: a miss of `get`/`gat`.
@@ -22,7 +22,7 @@ public enum MemcachedResponse: Sendable, Equatable {
     case error(kind: ErrorKind, message: String)
 
     /// Which error line the server sent.
-    public enum ErrorKind: String, Sendable {
+    package enum ErrorKind: String, Sendable {
         /// `ERROR`: unknown command.
         case error = "ERROR"
         /// `CLIENT_ERROR`: the command was malformed.

@@ -7,24 +7,24 @@ import SessionStoreNIO
 /// Limits protect the client from a broken or hostile server: a status line longer than
 /// ``maximumLineLength`` or a value longer than ``maximumValueLength`` is a protocol error (the
 /// connection is closed) instead of unbounded buffering.
-public struct MemcachedResponseDecoder: ByteToMessageDecoder {
-    public typealias InboundOut = MemcachedResponse
+package struct MemcachedResponseDecoder: ByteToMessageDecoder {
+    package typealias InboundOut = MemcachedResponse
 
     /// Longest status line accepted, CRLF included.
-    public static let maximumLineLength = 2048
+    package static let maximumLineLength = 2048
     /// Largest value accepted (memcached's own item size limit is at most 1 GiB; sessions are far smaller).
-    public static let maximumValueLength = 128 << 20
+    package static let maximumValueLength = 128 << 20
 
     /// Creates the decoder.
-    public init() {}
+    package init() {}
 
-    public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+    package mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         guard let response = try Self.parse(&buffer) else { return .needMoreData }
         context.fireChannelRead(wrapInboundOut(response))
         return .continue
     }
 
-    public mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+    package mutating func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
         while try decode(context: context, buffer: &buffer) == .continue {}
         return .needMoreData
     }
@@ -35,7 +35,7 @@ public struct MemcachedResponseDecoder: ByteToMessageDecoder {
     /// The reply is recognised on the raw bytes, with no array, split or string made on the way
     /// (each of those showed in a profile of a read-only request, about 4 µs together); only the
     /// value is copied out.
-    public static func parse(_ buffer: inout ByteBuffer) throws -> MemcachedResponse? {
+    package static func parse(_ buffer: inout ByteBuffer) throws -> MemcachedResponse? {
         guard let head = try buffer.withUnsafeReadableBytes({ try Self.head(of: $0) }) else { return nil }
         switch head {
         case .value(let lineLength, let length):

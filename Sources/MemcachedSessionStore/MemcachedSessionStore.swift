@@ -53,7 +53,7 @@ public final class MemcachedSessionStore: SessionStore {
                         }
                     }
             } catch {
-                throw StoreClientError(.connectFailed, "cannot connect to memcached at \(node): \(error)")
+                throw StoreClientError(.connectFailed, "cannot connect to memcached at \(node): \(error)", underlying: error)
             }
         }
     }
@@ -222,5 +222,12 @@ public final class MemcachedSessionStore: SessionStore {
         default:
             return StoreClientError(.protocolError, "memcached \(node) answered \(command) with \(response)")
         }
+    }
+}
+
+extension MemcachedSessionStore: ReportsReachability {
+    /// The pool's connection attempts report to the manager's notion of this node being down.
+    package func reportReachability(to observer: any StoreReachabilityObserver) {
+        pool.reportReachability(to: observer)
     }
 }

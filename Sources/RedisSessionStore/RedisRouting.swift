@@ -1,4 +1,5 @@
 import NIOCore
+import SessionManager
 
 /// Where a ``RedisSessionStore`` sends a command: one server, the master of a key's slot in a
 /// Redis Cluster, or the master Sentinel names. The store builds commands and reads replies; a
@@ -20,9 +21,13 @@ protocol RedisRouting: Sendable {
     /// Ends any reconnect backoff, so that the next command tries the server at once (see
     /// ``SessionStore/probe(key:)``).
     func retryNow()
+    /// Sends the reachability of the server to `observer` (see ``ReportsReachability``).
+    func reportReachability(to observer: any StoreReachabilityObserver)
 }
 
 extension RedisRouting {
     /// A routing that follows a topology reconnects as the topology says.
     func retryNow() {}
+    /// A routing over several servers judges their reachability itself.
+    func reportReachability(to observer: any StoreReachabilityObserver) {}
 }

@@ -29,7 +29,7 @@ enum RedisServerConnector {
                     }
                 }
         } catch {
-            throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)")
+            throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)", underlying: error)
         }
         let channel = connection.channel
         do {

@@ -299,3 +299,11 @@ public final class RedisSessionStore: SessionStore {
         StoreClientError(.protocolError, "Redis \(name) answered \(command) with \(reply)")
     }
 }
+
+extension RedisSessionStore: ReportsReachability {
+    /// A single server's connection attempts report to the manager's notion of this node being
+    /// down. A Redis Cluster or a Sentinel group has its own (one master away is not the node).
+    package func reportReachability(to observer: any StoreReachabilityObserver) {
+        routing.reportReachability(to: observer)
+    }
+}

@@ -15,6 +15,10 @@ final class SingleRedisServer: RedisRouting {
         self.pool = RedisServerConnector.pool(url, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
+    func reportReachability(to observer: any StoreReachabilityObserver) {
+        pool.reportReachability(to: observer)
+    }
+
     func send(_ command: ByteBuffer, key: String) async throws -> RedisValue {
         try await pool.send(command)
     }

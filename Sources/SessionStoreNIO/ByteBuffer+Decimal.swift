@@ -6,7 +6,7 @@ extension ByteBuffer {
     /// in text into every command.
     /// - Returns: the number of bytes written.
     @discardableResult
-    public mutating func writeDecimal(_ number: Int) -> Int {
+    package mutating func writeDecimal(_ number: Int) -> Int {
         var written = 0
         if number < 0 { written += writeInteger(UInt8(ascii: "-")) }
         let magnitude = number.magnitude
@@ -20,7 +20,7 @@ extension ByteBuffer {
     }
 
     /// How many bytes ``writeDecimal(_:)`` writes for `number`.
-    public static func decimalLength(_ number: Int) -> Int {
+    package static func decimalLength(_ number: Int) -> Int {
         var length = number < 0 ? 2 : 1
         var rest = number.magnitude
         while rest >= 10 {

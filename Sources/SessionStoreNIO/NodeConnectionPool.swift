@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import ServiceLifecycle
+import SessionManager
 import Synchronization
 
 /// The connections to one store node: a few per event loop, opened on first use, reopened with
@@ -10,10 +11,10 @@ import Synchronization
 /// Commands are pipelined, so a connection is shared by every concurrent caller instead of being
 /// leased. A caller running on one of the group's event loops (as the bundled server's requests do)
 /// uses a connection of its own loop, which avoids a thread hop per command.
-public final class NodeConnectionPool<Reply: Sendable>: Sendable {
+package final class NodeConnectionPool<Reply: Sendable>: Sendable {
     /// Opens a connection on `eventLoop` (channel set up with the protocol decoder and a
     /// `PipelineHandler<Reply>`), including any handshake such as AUTH or SELECT.
-    public typealias Connector = @Sendable (_ eventLoop: any EventLoop, _ timeout: Duration) async throws -> StoreConnection<Reply>
+    package typealias Connector = @Sendable (_ eventLoop: any EventLoop, _ timeout: Duration) async throws -> StoreConnection<Reply>
 
     private enum Slot {
         case idle
@@ -33,9 +34,9 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     }
 
     /// The node, for messages (`host:port`).
-    public let node: String
+    package let node: String
     /// Timeouts, pool size, backoff.
-    public let configuration: StoreClientConfiguration
+    package let configuration: StoreClientConfiguration
     private let loops: [any EventLoop]
     private let connector: Connector
     private let state: Mutex<State>
@@ -46,9 +47,18 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     private let lastUsed: [NIOLoopBoundBox<StoreConnection<Reply>?>]
     private let logger: Logger
     private let hops = Atomic<Int>(0)
+    /// Where connection attempts report whether the node can be reached (the manager's notion of
+    /// the node being down); without one, the pool logs the changes itself.
+    private let reachability = Mutex<(any StoreReachabilityObserver)?>(nil)
+
+    /// Sends the outcome of every later connection attempt to `observer` (see
+    /// ``StoreReachabilityObserver``): the manager then logs and counts the node's changes, once.
+    package func reportReachability(to observer: any StoreReachabilityObserver) {
+        reachability.withLock { $0 = observer }
+    }
 
     /// Creates a pool; nothing is opened until the first command.
-    public init(
+    package init(
         node: String,
         configuration: StoreClientConfiguration,
         eventLoopGroup: any EventLoopGroup,
@@ -66,7 +76,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
 
     /// Sends a command on a connection of this node and returns its reply.
     /// - Throws: ``StoreClientError`` (`timeout`, `connectionClosed`, `nodeDown`, `connectFailed`, `shutDown`).
-    public func send(_ bytes: ByteBuffer) async throws -> Reply {
+    package func send(_ bytes: ByteBuffer) async throws -> Reply {
         let connection = try await connection()
         if !connection.channel.eventLoop.inEventLoop { hops.add(1, ordering: .relaxed) }
         return try await connection.send(bytes, timeout: configuration.operationTimeout)
@@ -74,13 +84,13 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
 
     /// Sends two commands back to back on one connection (the list `send`): the server runs
     /// the second after the first (a lock, then the read it guards), and the caller waits one round trip.
-    public func send(_ first: ByteBuffer, then second: ByteBuffer) async throws -> (Reply, Reply) {
+    package func send(_ first: ByteBuffer, then second: ByteBuffer) async throws -> (Reply, Reply) {
         let replies = try await send([first, second])
         return (replies[0], replies[1])
     }
 
     /// Sends commands back to back on one connection (see ``StoreConnection/send(_:timeout:)``).
-    public func send(_ commands: [ByteBuffer]) async throws -> [Reply] {
+    package func send(_ commands: [ByteBuffer]) async throws -> [Reply] {
         let connection = try await connection()
         if !connection.channel.eventLoop.inEventLoop { hops.add(commands.count, ordering: .relaxed) }
         return try await connection.send(commands, timeout: configuration.operationTimeout)
@@ -89,11 +99,11 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     /// Commands sent from a thread other than their connection's event loop (each costs a thread
     /// hop there and back). A caller running on one of the group's event loops, as the bundled
     /// server's requests do, uses a connection of that loop, so this stays 0 under the server.
-    public var commandsFromOtherThreads: Int { hops.load(ordering: .relaxed) }
+    package var commandsFromOtherThreads: Int { hops.load(ordering: .relaxed) }
 
     /// A connection to use now: one of the caller's event loop (opened if need be, so that the
     /// command and its reply never cross threads), or, while that loop's slots are down, any open one.
-    public func connection() async throws -> StoreConnection<Reply> {
+    package func connection() async throws -> StoreConnection<Reply> {
         let perLoop = configuration.connectionsPerEventLoop
         let callerLoop = MultiThreadedEventLoopGroup.currentEventLoop.flatMap { current in loops.firstIndex { $0 === current } }
         if perLoop == 1, let callerLoop {
@@ -176,13 +186,14 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
 
     private func open(_ index: Int) async throws -> StoreConnection<Reply> {
         let loop = loops.isEmpty ? MultiThreadedEventLoopGroup.singleton.any() : loops[index / configuration.connectionsPerEventLoop]
+        let attemptStart = ContinuousClock.now
         let result: Result<StoreConnection<Reply>, StoreClientError>
         do {
             result = .success(try await connector(loop, configuration.connectTimeout))
         } catch let error as StoreClientError {
             result = .failure(error)
         } catch {
-            result = .failure(StoreClientError(.connectFailed, "cannot connect to \(node): \(error)"))
+            result = .failure(StoreClientError(.connectFailed, "cannot connect to \(node): \(error)", underlying: error))
         }
         // `changed`: this attempt moved the node between reachable and unreachable (logged once
         // per change, not per attempt or per slot).
@@ -214,7 +225,10 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
                 for waiter in waiters { waiter.resume(throwing: error) }
                 throw error
             }
-            if changed {
+            if let observer = reachability.withLock({ $0 }) {
+                observer.reachable(attemptStartedAt: attemptStart)
+                logger.debug("connected", metadata: ["sm.node": "\(node)"])
+            } else if changed {
                 logger.notice("store node reachable again", metadata: ["sm.node": "\(node)"])
             } else {
                 logger.debug("connected", metadata: ["sm.node": "\(node)"])
@@ -223,7 +237,10 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
             for waiter in waiters { waiter.resume(returning: connection) }
             return connection
         case .failure(let error):
-            if changed {
+            if let observer = reachability.withLock({ $0 }) {
+                observer.unreachable(error)
+                logger.debug("connection attempt failed", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+            } else if changed {
                 logger.warning("store node unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
             } else {
                 logger.debug("store node still unreachable", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
@@ -247,7 +264,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     /// node, and the last resort before a request fails because no other node seems up): a
     /// node that restarted is otherwise seen again only after the backoff, up to
     /// ``StoreClientConfiguration/maximumBackoff`` later.
-    public func retryNow() {
+    package func retryNow() {
         let now = ContinuousClock.now
         state.withLock { state in
             for index in state.slots.indices {
@@ -259,7 +276,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     }
 
     /// Closes every connection; later commands fail with ``StoreClientError/Code/shutDown``.
-    public func shutdown() async {
+    package func shutdown() async {
         let channels: [any Channel] = state.withLock { state in
             state.shutDown = true
             return state.slots.compactMap { slot in
@@ -275,7 +292,7 @@ public final class NodeConnectionPool<Reply: Sendable>: Sendable {
     /// Not until graceful shutdown: the requests still running then (and, in sticky mode, the
     /// session writes after their responses) need the connections. The ``SessionManager`` that
     /// runs the store cancels it once its own work is done.
-    public func run() async throws {
+    package func run() async throws {
         while !Task.isCancelled {
             try? await Task.sleep(for: .seconds(3600))
         }

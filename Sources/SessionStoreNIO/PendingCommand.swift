@@ -4,16 +4,16 @@ import NIOCore
 /// bytes, the promise of its reply, and its deadline. ``StoreConnection`` does not use it (it
 /// hands commands to the handler directly on its event loop); it is the way in for code that only
 /// has the channel, as tests on an `EmbeddedChannel` do.
-public struct PendingCommand<Reply: Sendable>: Sendable {
+package struct PendingCommand<Reply: Sendable>: Sendable {
     /// The encoded command.
-    public var bytes: ByteBuffer
+    package var bytes: ByteBuffer
     /// Completed with the reply, or failed.
-    public var promise: EventLoopPromise<Reply>
+    package var promise: EventLoopPromise<Reply>
     /// When the command times out.
-    public var deadline: NIODeadline
+    package var deadline: NIODeadline
 
     /// Creates a command.
-    public init(bytes: ByteBuffer, promise: EventLoopPromise<Reply>, deadline: NIODeadline) {
+    package init(bytes: ByteBuffer, promise: EventLoopPromise<Reply>, deadline: NIODeadline) {
         self.bytes = bytes
         self.promise = promise
         self.deadline = deadline

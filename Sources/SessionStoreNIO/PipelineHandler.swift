@@ -22,14 +22,14 @@ import NIOCore
 /// reply, with no promise, future, callback or trip through the pipeline per command (on two cores
 /// that bookkeeping was a visible share of a store round trip). A ``PendingCommand`` written into
 /// the pipeline (from another thread, or in tests) takes the same queue.
-public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
-    public typealias InboundIn = Reply
-    public typealias OutboundIn = PendingCommand<Reply>
-    public typealias OutboundOut = ByteBuffer
+package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
+    package typealias InboundIn = Reply
+    package typealias OutboundIn = PendingCommand<Reply>
+    package typealias OutboundOut = ByteBuffer
 
     /// Bytes written and not flushed after which the handler flushes without waiting for the end
     /// of the tick (a burst of large sessions should not sit in memory).
-    public static var flushBudget: Int { 64 * 1024 }
+    package static var flushBudget: Int { 64 * 1024 }
 
     /// Who receives a reply.
     private enum Completion {
@@ -68,13 +68,13 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     private var context: ChannelHandlerContext?
 
     /// Creates the handler.
-    public init() {}
+    package init() {}
 
-    public func handlerAdded(context: ChannelHandlerContext) {
+    package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
     }
 
-    public func handlerRemoved(context: ChannelHandlerContext) {
+    package func handlerRemoved(context: ChannelHandlerContext) {
         self.context = nil
         closed = true
         failWaiting(StoreClientError(.connectionClosed, "connection closed"))
@@ -82,7 +82,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
 
     /// Queues one command and writes it (flushed at the end of the tick): `continuation` is
     /// resumed with its reply, or with a ``StoreClientError``. Call on the channel's event loop.
-    public func send(_ bytes: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<Reply, any Error>) {
+    package func send(_ bytes: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<Reply, any Error>) {
         guard let context else {
             continuation.resume(throwing: StoreClientError(.connectionClosed, "connection is closed"))
             return
@@ -92,7 +92,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
 
     /// As ``send(_:deadline:continuation:)``, with a promise for the reply (the earlier commands of a
     /// batch, see ``StoreConnection/send(_:timeout:)``).
-    public func send(_ bytes: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<Reply>) {
+    package func send(_ bytes: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<Reply>) {
         guard let context else {
             promise.fail(StoreClientError(.connectionClosed, "connection is closed"))
             return
@@ -100,7 +100,7 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         enqueue(bytes, Waiting(completion: .promise(promise), deadline: deadline), promise: nil, context: context)
     }
 
-    public func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+    package func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let command = unwrapOutboundIn(data)
         enqueue(command.bytes, Waiting(completion: .promise(command.promise), deadline: command.deadline), promise: promise, context: context)
     }
@@ -126,12 +126,12 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         }
     }
 
-    public func flush(context: ChannelHandlerContext) {
+    package func flush(context: ChannelHandlerContext) {
         unflushedBytes = 0
         context.flush()
     }
 
-    public func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+    package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = unwrapInboundIn(data)
         guard let first = waiting.popFirst() else {
             failAll(StoreClientError(.protocolError, "reply without a command"), context: context)
@@ -140,12 +140,12 @@ public final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         first.completion.succeed(reply)
     }
 
-    public func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        let failure = error as? StoreClientError ?? StoreClientError(.connectionClosed, "connection failed: \(error)")
+    package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let failure = error as? StoreClientError ?? StoreClientError(.connectionClosed, "connection failed: \(error)", underlying: error)
         failAll(failure, context: context)
     }
 
-    public func channelInactive(context: ChannelHandlerContext) {
+    package func channelInactive(context: ChannelHandlerContext) {
         closed = true
         failWaiting(StoreClientError(.connectionClosed, "connection closed by the server"))
         context.fireChannelInactive()

@@ -4,28 +4,28 @@ import Synchronization
 /// Sentinel master replaced by a failover), shut down by the router's `run()` rather than by a
 /// task of their own: every long-lived task of a store belongs to its `run()`, so nothing outlives
 /// the store's service.
-public final class RetiredPools<Reply: Sendable>: Sendable {
+package final class RetiredPools<Reply: Sendable>: Sendable {
     private let pools = Mutex<[NodeConnectionPool<Reply>]>([])
     private let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
 
-    public init() {
+    package init() {
         (doorbell, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Hands a pool over to be shut down.
-    public func retire(_ pool: NodeConnectionPool<Reply>) {
+    package func retire(_ pool: NodeConnectionPool<Reply>) {
         pools.withLock { $0.append(pool) }
         ring.yield()
     }
 
     /// Shuts the retired pools down as they come, until the task is cancelled or ``shutDownAll()``.
-    public func run() async {
+    package func run() async {
         for await _ in doorbell { await shutDownRetired() }
     }
 
     /// Shuts down every pool retired so far and ends ``run()``: the router's own shutdown.
-    public func shutDownAll() async {
+    package func shutDownAll() async {
         ring.finish()
         await shutDownRetired()
     }

@@ -45,11 +45,14 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
     public let code: Code
     /// Details, including the server's own message where there is one.
     public let message: String
+    /// The error that caused this one (a connect or channel error), if any.
+    public let underlying: (any Error)?
 
     /// Creates an error.
-    public init(_ code: Code, _ message: String) {
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
         self.code = code
         self.message = message
+        self.underlying = underlying
     }
 
     public var description: String { "\(code): \(message)" }

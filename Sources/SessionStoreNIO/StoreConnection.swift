@@ -1,14 +1,14 @@
 import NIOCore
 
 /// One open connection to a store node, with a ``PipelineHandler`` at the end of its pipeline.
-public struct StoreConnection<Reply: Sendable>: Sendable {
+package struct StoreConnection<Reply: Sendable>: Sendable {
     /// The channel.
-    public let channel: any Channel
+    package let channel: any Channel
     private let handler: NIOLoopBound<PipelineHandler<Reply>>
 
     /// Wraps a channel whose pipeline ends in `handler`. Call on the channel's event loop (in its
     /// initializer), as the handler may only be touched there.
-    public init(channel: any Channel, handler: PipelineHandler<Reply>) {
+    package init(channel: any Channel, handler: PipelineHandler<Reply>) {
         self.channel = channel
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
     }
@@ -19,7 +19,7 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
     /// loop and uses that loop's store connection) the command goes straight to the handler;
     /// elsewhere it hops to the loop first. Not flushed here: the handler flushes once per
     /// event-loop tick for all the commands written in it (automatic pipelining).
-    public func send(_ bytes: ByteBuffer, timeout: Duration) async throws -> Reply {
+    package func send(_ bytes: ByteBuffer, timeout: Duration) async throws -> Reply {
         let eventLoop = channel.eventLoop
         let deadline = NIODeadline.now() + TimeAmount(timeout)
         let handler = self.handler
@@ -37,7 +37,7 @@ public struct StoreConnection<Reply: Sendable>: Sendable {
     /// order): the server runs them in order, with nothing of another connection's in between for
     /// a command that, like Redis `WAIT`, concerns the connection's own earlier writes.
     /// - Precondition: `commands` is not empty.
-    public func send(_ commands: [ByteBuffer], timeout: Duration) async throws -> [Reply] {
+    package func send(_ commands: [ByteBuffer], timeout: Duration) async throws -> [Reply] {
         precondition(!commands.isEmpty, "nothing to send")
         let eventLoop = channel.eventLoop
         let deadline = NIODeadline.now() + TimeAmount(timeout)

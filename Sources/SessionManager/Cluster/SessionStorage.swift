@@ -26,7 +26,8 @@ final class SessionStorage: Sendable {
     }
 
     let nodes: [Node]
-    let keyPrefix: String
+    /// The keys of the context's sessions.
+    let keys: SessionKeys
     /// Whether ids carry node ids and copies get backups.
     let policy: SessionPolicy
     private let logger: Logger
@@ -43,12 +44,12 @@ final class SessionStorage: Sendable {
                 id: node.id,
                 store: node.store,
                 isFailover: node.isFailover,
-                availability: NodeAvailability(name: name, metrics: nodeMetrics),
+                availability: NodeAvailability(name: name, metrics: nodeMetrics, logger: logger),
                 statistics: NodeStatistics(metrics: nodeMetrics)
             )
         }
         self.availabilities = self.nodes.map(\.availability)
-        self.keyPrefix = configuration.storageKeyPrefix
+        self.keys = SessionKeys(prefix: configuration.storageKeyPrefix)
         self.policy = policy
         self.logger = logger
         self.background = background
@@ -58,10 +59,8 @@ final class SessionStorage: Sendable {
 
     /// The store key of a session's primary copy (see ``SessionID/storeKey(prefix:)``).
     @inline(__always)
-    func key(for id: SessionID) -> String { id.storeKey(prefix: keyPrefix) }
+    func key(for id: SessionID) -> String { keys.primary(id) }
 
-    /// The store key of the backup copy of the session stored under `key`.
-    static func backupKey(_ key: String) -> String { "bak:" + key }
 
     /// The node holding the primary copy of `id`: the one its node part names; `nil` for an id
     /// naming no configured node (or none, while nodes have ids).
@@ -123,17 +122,17 @@ final class SessionStorage: Sendable {
         do {
             let result = try await body(node.store)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: .answered)
-            node.availability.worked(startedAt: start, logger)
+            node.availability.worked(startedAt: start)
             return result
         } catch {
             let outage = StoreFailureKind.isOutage(error)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: outage ? .unanswered : .refused)
             if !outage {
                 // The node answered: it is up, whatever it thought of this command.
-                node.availability.worked(startedAt: start, logger)
+                node.availability.worked(startedAt: start)
             } else if policy.encodesNodeIDs {
                 // A single node without id has no alternative: the manager's outage log says it all.
-                node.availability.failed(error, logger)
+                node.availability.failed(error)
             }
             throw error
         }
@@ -170,7 +169,7 @@ final class SessionStorage: Sendable {
     private func readBackup(of primary: Node, key: String, ttl: Duration, skipping: Node?, answered: Bool, failure: (any Error)?) async throws -> Read? {
         var answered = answered
         var failure = failure
-        let backupKey = Self.backupKey(key)
+        let backupKey = SessionKeys.backup(ofPrimary: key)
         for candidate in await backupCandidatesProbing(after: primary) where candidate.id != skipping?.id {
             do {
                 if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
@@ -191,8 +190,6 @@ final class SessionStorage: Sendable {
 
     // MARK: - Locks
 
-    /// The key of a session's lock: `lock:` + the key of its primary copy.
-    static func lockKey(_ key: String) -> String { "lock:" + key }
 
     /// What ``readLocked(_:ttl:token:lockTTL:)`` got.
     enum LockedReadResult {
@@ -229,9 +226,9 @@ final class SessionStorage: Sendable {
     private func readLocked(_ key: String, on lockNode: Node, of primary: Node, ttl: Duration, token: [UInt8], lockTTL: Duration) async throws -> LockedReadResult {
         let onPrimary = lockNode.id == primary.id
         guard let index = nodes.firstIndex(where: { $0.id == lockNode.id }) else { return .read(nil, nil) }
-        let readKey = onPrimary ? key : Self.backupKey(key)
+        let readKey = onPrimary ? key : SessionKeys.backup(ofPrimary: key)
         let result = try await command(on: lockNode) {
-            try await $0.lockAndRead(lock: Self.lockKey(key), token: token, lockTTL: lockTTL, read: readKey, ttl: ttl)
+            try await $0.lockAndRead(lock: SessionKeys.lock(ofPrimary: key), token: token, lockTTL: lockTTL, read: readKey, ttl: ttl)
         }
         guard case .acquired(let storeLock, let value) = result else { return .busy }
         let lock = SessionLock(node: index, lock: storeLock, ttl: lockTTL)
@@ -292,7 +289,7 @@ final class SessionStorage: Sendable {
         guard let backup = backupCandidates(after: primary).first else { return try await writePrimary() }
         let writeBackup: @Sendable () async -> Void = { [self] in
             do {
-                try await command(on: backup) { try await $0.set(Self.backupKey(key), value: bytes, ttl: Self.backupTTL(ttl)) }
+                try await command(on: backup) { try await $0.set(SessionKeys.backup(ofPrimary: key), value: bytes, ttl: Self.backupTTL(ttl)) }
                 backup.statistics.wroteBackup()
             } catch {
                 backup.statistics.backupFailed()
@@ -352,7 +349,7 @@ final class SessionStorage: Sendable {
         let found = try await command(on: primary) { try await $0.touch(key, ttl: ttl) }
         guard found, let backup = backupCandidates(after: primary).first else { return found }
         background.submit { [self] in
-            _ = try? await command(on: backup) { try await $0.touch(Self.backupKey(key), ttl: Self.backupTTL(ttl)) }
+            _ = try? await command(on: backup) { try await $0.touch(SessionKeys.backup(ofPrimary: key), ttl: Self.backupTTL(ttl)) }
         }
         return true
     }
@@ -364,7 +361,7 @@ final class SessionStorage: Sendable {
         let key = key(for: id)
         try await command(on: primary) { try await $0.delete(key) }
         if let backup = backupCandidates(after: primary).first {
-            _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
+            _ = try? await command(on: backup) { try await $0.delete(SessionKeys.backup(ofPrimary: key)) }
         }
     }
 
@@ -379,7 +376,7 @@ final class SessionStorage: Sendable {
         // The backup of the old id must go: a client still sending the old id while its node is
         // down would otherwise be served this older copy again.
         if let backup = backupCandidates(after: primary).first {
-            _ = try? await command(on: backup) { try await $0.delete(Self.backupKey(key)) }
+            _ = try? await command(on: backup) { try await $0.delete(SessionKeys.backup(ofPrimary: key)) }
         }
     }
 
@@ -389,7 +386,7 @@ final class SessionStorage: Sendable {
     func probeDownNodes(except skipped: Node? = nil) async {
         for node in nodes where !node.availability.isUp && (skipped == nil || node.id != skipped?.id) {
             // Still down: logged when it went down.
-            _ = try? await command(on: node) { try await $0.probe(key: keyPrefix + "ping-" + (node.id ?? "")) }
+            _ = try? await command(on: node) { try await $0.probe(key: keys.probe(node: node.id)) }
         }
     }
 }

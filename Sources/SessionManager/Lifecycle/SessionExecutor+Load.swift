@@ -29,7 +29,7 @@ extension SessionExecutor {
         } catch {
             storeFailed(error)
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
-            if failure.code == .storeUnavailable || failure.code == .storeTimeout {
+            if failure.code == .storeUnavailable {
                 requestFailsForTheStore("load", id, failure)
             }
             throw failure

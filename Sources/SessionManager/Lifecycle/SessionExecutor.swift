@@ -30,7 +30,7 @@ final class SessionExecutor: Sendable {
     /// Ids the store recently did not know: asked again, they cost no store read.
     let unknownIDs = UnknownSessionIDs()
     /// The store failed and has not worked since (logged when it starts and ends, not per request).
-    let storeOutage = StateChangeLog()
+    let storeOutage: StoreOutage
     let lockStatistics = LockStatistics()
     /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
     let unsavedResidents = Atomic<Bool>(false)
@@ -62,6 +62,11 @@ final class SessionExecutor: Sendable {
         self.route = route
         self.knownTranscoders = knownTranscoders
         self.logger = logger
+        self.storeOutage = StoreOutage(sticky: policy.isSticky, logger: logger)
+        // One notion of "down" per node: the store's connections report to the manager's.
+        for node in storage.nodes {
+            (node.store as? any ReportsReachability)?.reportReachability(to: policy.encodesNodeIDs ? node.availability : storeOutage)
+        }
     }
 
     /// This process's route when sessions are sticky: the `jvmRoute`, or a route of the
@@ -233,24 +238,12 @@ final class SessionExecutor: Sendable {
         )
     }
 
-    /// A store operation succeeded: ends an outage, if one was logged. One atomic load otherwise.
+    /// A store operation succeeded: ends an outage of a single node, if one was logged.
     @inline(__always)
-    func storeWorked() {
-        storeOutage.end { logger.notice("session store available again") }
-    }
+    func storeWorked() { storeOutage.ended() }
 
-    /// A store operation failed. A store that cannot be reached or timed out starts an outage:
-    /// logged once, until an operation works again (requests meanwhile get `503`). A refusal of one
-    /// session (too large) says nothing about the store.
-    func storeFailed(_ error: any Error) {
-        guard StoreFailureKind.isOutage(error) else { return }
-        storeOutage.begin {
-            let consequence = policy.isSticky
-                ? "sessions kept in memory are served from there and written once it answers; others fail (503)"
-                : "requests that need a session fail (503)"
-            logger.warning("session store unavailable: \(consequence) until it answers again", metadata: ["sm.error": "\(error)"])
-        }
-    }
+    /// A store operation failed: an unreachable single node starts an outage (logged once).
+    func storeFailed(_ error: any Error) { storeOutage.began(error) }
 
     /// `true` when a failed write or delete must not be hidden from the client (its answer becomes
     /// `503`): any store failure, reachable or not, except a refusal of the session itself

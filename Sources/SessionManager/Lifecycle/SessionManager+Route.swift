@@ -20,7 +20,7 @@ extension SessionManager {
     var routeLease: (key: String, store: any SessionStore)? {
         guard policy.isSticky, let configured = route.configured else { return nil }
         let node = storage.nodes.first { !$0.isFailover } ?? storage.nodes[0]
-        return (storage.keyPrefix + "route:{" + configured + "}", node.store)
+        return (storage.keys.routeLease(configured), node.store)
     }
 
     /// This process as a lease holder.

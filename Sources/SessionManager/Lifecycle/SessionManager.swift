@@ -7,7 +7,7 @@ import Synchronization
 /// The session lifecycle for one context (one application): which requests have sessions, where
 /// they are loaded from, when they are written.
 ///
-/// An HTTP layer calls ``beginRequest(path:requestedIDs:)`` when a request arrives and
+/// An HTTP layer calls ``beginRequest(method:path:query:requestedIDs:)`` when a request arrives and
 /// ``RequestSessions/finish()`` after the application answered, then sends the cookie that
 /// `finish` asks for, and calls ``RequestSessions/afterResponse()`` once the response is sent
 /// (sticky mode writes the session then). `SessionHTTP` does this for the bundled server; a user with another HTTP
@@ -273,7 +273,8 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// Sessions this manager keeps in this process's memory: in use by requests, resident between
-    /// requests, and kept by a process-local store (the status page's "in memory").
+    /// requests, and kept by a process-local store (the status page's "in memory"); what
+    /// ``ManagerConfiguration/maxActiveSessions`` bounds (expired ones not yet removed included).
     public var sessionsInMemoryCount: Int { table.entryCount + (store.localSessionCount ?? 0) }
 
     /// Records the gauges of the context's metrics (sessions in memory, each node up or down)
@@ -294,32 +295,20 @@ public final class SessionManager: Service, Sendable {
     /// ``ManagerConfiguration/maxActiveSessions`` (Tomcat's `rejectedSessions`).
     public var rejectedSessionCount: Int { metrics.rejected.value }
 
-    /// Number of sessions counted against ``ManagerConfiguration/maxActiveSessions``: those held in
-    /// memory by this manager and those the store keeps in this process (expired ones not yet removed included).
-    public var heldSessionCount: Int { table.entryCount + (store.localSessionCount ?? 0) }
-
     /// Number of sessions kept resident between requests (see
     /// ``ManagerConfiguration/residentSessionLimit``), expired ones not yet removed included.
     public var residentSessionCount: Int { table.residentCount }
 
     /// Starts the session part of a request.
     /// - Parameters:
+    ///   - method: the request method (`GET`, `POST`, …); with the query string, what
+    ///     ``ManagerConfiguration/lockingMode`` looks at (msm's request id `"<METHOD> <path>[?<query>]"`).
     ///   - path: the request path including the context path, without the query string.
+    ///   - query: the query string without `?`, if any.
     ///   - requestedIDs: the ids from the client's cookies, in the order sent, already validated by
     ///     ``SessionID/init(parsing:)``; the first one the store knows is the request's session.
     ///     Not evaluated for ignored requests.
     /// - Returns: the request's session access; call ``RequestSessions/finish()`` exactly once at the end.
-    public func beginRequest(path: Substring, requestedIDs: @autoclosure () -> RequestedSessionIDs) -> RequestSessions {
-        beginRequest(method: "GET", path: path, query: nil, requestedIDs: requestedIDs())
-    }
-
-    /// Starts the session part of a request, with what ``ManagerConfiguration/lockingMode``
-    /// looks at: the method and the query string (msm's request id `"<METHOD> <path>[?<query>]"`).
-    /// - Parameters:
-    ///   - method: the request method (`GET`, `POST`, …).
-    ///   - path: as in ``beginRequest(path:requestedIDs:)``.
-    ///   - query: the query string without `?`, if any.
-    ///   - requestedIDs: as in ``beginRequest(path:requestedIDs:)``.
     public func beginRequest(
         method: String,
         path: Substring,
@@ -340,10 +329,10 @@ public final class SessionManager: Service, Sendable {
         )
     }
 
-    /// Starts the session part of a request whose client sent at most one id; see
-    /// ``beginRequest(path:requestedIDs:)``.
+    /// Starts the session part of a `GET` request whose client sent at most one id (tests and
+    /// micro-benchmarks); see ``beginRequest(method:path:query:requestedIDs:)``.
     public func beginRequest(path: Substring, requestedID: @autoclosure () -> SessionID?) -> RequestSessions {
-        beginRequest(path: path, requestedIDs: RequestedSessionIDs(requestedID()))
+        beginRequest(method: "GET", path: path, query: nil, requestedIDs: RequestedSessionIDs(requestedID()))
     }
 
     /// Number of requests whose session the store could not load, save or delete: their answer is

@@ -49,25 +49,6 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: start)..<utf8.index(utf8.startIndex, offsetBy: end)])
     }
 
-    /// The store key of this session's primary copy under a context's `prefix`:
-    /// `<prefix>{<random>}[-<nodeID>][.<jvmRoute>]`.
-    ///
-    /// The random part is a Redis hash tag: every key a session owns (this one, `bak:` + it for the
-    /// backup, `lock:` + it for the lock) hashes to one Redis Cluster slot whatever its node part or
-    /// route, so a lock script, a pipelined lock-and-read or a relocation never spans two slots
-    /// (`CROSSSLOT`). Other stores see two more characters.
-    public func storeKey(prefix: String) -> String {
-        let utf8 = description.utf8
-        let split = utf8.index(utf8.startIndex, offsetBy: Self.randomLength)
-        var key = prefix
-        key.reserveCapacity(prefix.utf8.count + utf8.count + 2)
-        key += "{"
-        key += description[..<split]
-        key += "}"
-        key += description[split...]
-        return key
-    }
-
     public static func == (lhs: SessionID, rhs: SessionID) -> Bool { lhs.description == rhs.description }
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }
 

@@ -6,18 +6,15 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
     /// What kind of failure this is.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
-            case storeUnavailable, storeTimeout, corruptSession, sessionTooLarge, requestIgnored, invalidConfiguration, tooManySessions
+            case storeUnavailable, sessionTooLarge, requestIgnored, invalidConfiguration, tooManySessions
             case sessionLocked, lockLost
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
 
-        /// A store node could not be reached or failed the command.
+        /// No store node holding the session could be reached, or it failed the command (the store
+        /// client's own error, with its code, is the ``SessionManagerError/underlying`` error).
         public static let storeUnavailable = Code(.storeUnavailable)
-        /// A store command did not complete within `operationTimeout`.
-        public static let storeTimeout = Code(.storeTimeout)
-        /// A stored session could not be decoded.
-        public static let corruptSession = Code(.corruptSession)
         /// An encoded session exceeds the configured maximum size.
         public static let sessionTooLarge = Code(.sessionTooLarge)
         /// The request matched `requestUriIgnorePattern`, so it has no session.
@@ -63,12 +60,11 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         self.line = line
     }
 
-    /// `true` when the request may succeed if tried again later: the store is unreachable or
-    /// timed out, the context is at ``ManagerConfiguration/maxActiveSessions``, or the session's
+    /// `true` when the request may succeed if tried again later: the store is unreachable, the context is at ``ManagerConfiguration/maxActiveSessions``, or the session's
     /// lock could not be had or was lost. An HTTP layer
     /// answers these `503 Service Unavailable` with `Retry-After`; the bundled server does.
     public var isTemporary: Bool {
-        code == .storeUnavailable || code == .storeTimeout || code == .tooManySessions || code == .sessionLocked || code == .lockLost
+        code == .storeUnavailable || code == .tooManySessions || code == .sessionLocked || code == .lockLost
     }
 
     public var description: String {

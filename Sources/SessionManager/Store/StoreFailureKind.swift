@@ -28,9 +28,9 @@ public protocol SessionStoreFailure: Error {
 }
 
 extension SessionManagerError: SessionStoreFailure {
-    /// ``Code/storeUnavailable`` and ``Code/storeTimeout`` are ``StoreFailureKind/unreachable``;
+    /// ``Code/storeUnavailable`` is ``StoreFailureKind/unreachable``;
     /// everything else (a session too large, a corrupt one) is about one session, not its node.
     public var failureKind: StoreFailureKind {
-        code == .storeUnavailable || code == .storeTimeout ? .unreachable : .refused
+        code == .storeUnavailable ? .unreachable : .refused
     }
 }
