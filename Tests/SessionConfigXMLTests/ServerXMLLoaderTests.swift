@@ -116,6 +116,24 @@ import Testing
         }
     }
 
+    @Test func theInitialiserTakesEverySettingInGroups() throws {
+        let n1 = StoreNode(id: "n1", endpoint: .memcached(host: "a", port: 1))
+        let n2 = StoreNode(id: "n2", endpoint: .memcached(host: "b", port: 2))
+        let configuration = ManagerConfiguration(
+            cluster: .init(memcachedNodes: [n1, n2], failoverNodes: ["n2"], sticky: false),
+            locking: .init(mode: .all, expiration: .seconds(9)),
+            residency: .init(residentSessionLimit: 0, maxActiveSessions: 7),
+            maxInactiveInterval: 60
+        )
+        #expect(configuration.memcachedNodes == [n1, n2] && configuration.failoverNodes == ["n2"] && !configuration.sticky)
+        #expect(configuration.lockingMode.locks && configuration.lockExpiration == .seconds(9) && configuration.lockFailure == .reject)
+        #expect(configuration.residentSessionLimit == 0 && configuration.maxActiveSessions == 7 && configuration.maxInactiveInterval == 60)
+        try configuration.validate()
+        let xml = try manager(#"memcachedNodes="n1:a:1,n2:b:2" failoverNodes="n2" sticky="false" lockingMode="all" lockExpiration="9" residentSessionLimit="0" maxActiveSessions="7" maxInactiveInterval="60""#)
+        #expect(xml.memcachedNodes == configuration.memcachedNodes && xml.lockExpiration == configuration.lockExpiration && xml.maxActiveSessions == configuration.maxActiveSessions)
+        #expect(throws: ManagerConfigurationError.self) { try ManagerConfiguration(locking: .init(mode: .all)).validate() }
+    }
+
     /// A configuration built in Swift is refused with the message the file gets, at the attribute.
     @Test(arguments: [
         (#"lockingMode="all""#, "lockingMode"),

@@ -123,27 +123,116 @@ public struct ManagerConfiguration: Sendable {
     /// The default of ``maxSessionSize``: 1 MiB.
     public static let defaultMaxSessionSize = 1 << 20
 
-    /// Creates a configuration.
+    /// Creates a configuration: every `<Manager>` setting, with its default, in one call. The
+    /// settings that only mean something together come in groups (``Cluster``, ``Locking``,
+    /// ``Residency``); each property is also settable alone under its msm name afterwards.
+    /// Call ``validate()`` on the result (see the type's comment).
     /// - Parameters:
+    ///   - cluster: the store nodes and how the store is kept in step (default: the embedded
+    ///     memory store, sticky).
+    ///   - locking: non-sticky locking (default: none).
+    ///   - residency: what stays in this process's memory (default: automatic, 10 000 resident,
+    ///     100 000 at most).
     ///   - requestUriIgnorePattern: paths that get no session (default: none).
     ///   - maxInactiveInterval: idle seconds before expiry (default 1800).
     ///   - storageKeyPrefix: prefix of every store key (default `"sm:"`).
     ///   - transcoder: session serialiser (default binary).
     ///   - sessionAttributeFilter: names of the attributes stored (default: all).
     ///   - maxSessionSize: largest encoded session written, in bytes (default 1 MiB).
+    ///   - enabled: `false` keeps sessions in this process only (default `true`).
+    ///   - enableStatistics: `false` makes the metrics no-ops (default `true`).
     public init(
+        cluster: Cluster = Cluster(),
+        locking: Locking = Locking(),
+        residency: Residency = Residency(),
         requestUriIgnorePattern: RequestURIIgnorePattern? = nil,
         maxInactiveInterval: Int = 1800,
         storageKeyPrefix: String = "sm:",
         transcoder: any SessionTranscoder = BinarySessionTranscoder(),
         sessionAttributeFilter: SessionAttributeFilter? = nil,
-        maxSessionSize: Int = ManagerConfiguration.defaultMaxSessionSize
+        maxSessionSize: Int = ManagerConfiguration.defaultMaxSessionSize,
+        enabled: Bool = true,
+        enableStatistics: Bool = true
     ) {
+        self.memcachedNodes = cluster.memcachedNodes
+        self.failoverNodes = cluster.failoverNodes
+        self.sticky = cluster.sticky
+        self.sessionBackupAsync = cluster.sessionBackupAsync
+        self.sessionBackupTimeout = cluster.sessionBackupTimeout
+        self.operationTimeout = cluster.operationTimeout
+        self.waitForReplicas = cluster.waitForReplicas
+        self.lockingMode = locking.mode
+        self.lockExpiration = locking.expiration
+        self.lockFailure = locking.failure
+        self.residency = residency.mode
+        self.residentSessionLimit = residency.residentSessionLimit
+        self.maxActiveSessions = residency.maxActiveSessions
         self.sessionAttributeFilter = sessionAttributeFilter
         self.maxSessionSize = maxSessionSize
         self.requestUriIgnorePattern = requestUriIgnorePattern
         self.maxInactiveInterval = maxInactiveInterval
         self.storageKeyPrefix = storageKeyPrefix
         self.transcoder = transcoder
+        self.enabled = enabled
+        self.enableStatistics = enableStatistics
+    }
+
+    /// The store nodes and how the store is kept in step with this node (see the properties of
+    /// the same names).
+    public struct Cluster: Sendable {
+        public var memcachedNodes: [StoreNode]
+        public var failoverNodes: [String]
+        public var sticky: Bool
+        public var sessionBackupAsync: Bool
+        public var sessionBackupTimeout: Duration
+        public var operationTimeout: Duration
+        public var waitForReplicas: Int
+
+        /// Creates the group; the defaults are the properties'.
+        public init(
+            memcachedNodes: [StoreNode] = [],
+            failoverNodes: [String] = [],
+            sticky: Bool = true,
+            sessionBackupAsync: Bool = true,
+            sessionBackupTimeout: Duration = .milliseconds(100),
+            operationTimeout: Duration = .milliseconds(1000),
+            waitForReplicas: Int = 0
+        ) {
+            self.memcachedNodes = memcachedNodes
+            self.failoverNodes = failoverNodes
+            self.sticky = sticky
+            self.sessionBackupAsync = sessionBackupAsync
+            self.sessionBackupTimeout = sessionBackupTimeout
+            self.operationTimeout = operationTimeout
+            self.waitForReplicas = waitForReplicas
+        }
+    }
+
+    /// Non-sticky locking: ``lockingMode``, ``lockExpiration``, ``lockFailure``.
+    public struct Locking: Sendable {
+        public var mode: LockingMode
+        public var expiration: Duration
+        public var failure: LockFailurePolicy
+
+        /// Creates the group; the defaults are the properties'.
+        public init(mode: LockingMode = .none, expiration: Duration = .seconds(5), failure: LockFailurePolicy = .reject) {
+            self.mode = mode
+            self.expiration = expiration
+            self.failure = failure
+        }
+    }
+
+    /// What stays in this process's memory: ``residency``, ``residentSessionLimit``, ``maxActiveSessions``.
+    public struct Residency: Sendable {
+        public var mode: SessionResidency
+        public var residentSessionLimit: Int
+        public var maxActiveSessions: Int
+
+        /// Creates the group; the defaults are the properties'.
+        public init(mode: SessionResidency = .automatic, residentSessionLimit: Int = 10_000, maxActiveSessions: Int = 100_000) {
+            self.mode = mode
+            self.residentSessionLimit = residentSessionLimit
+            self.maxActiveSessions = maxActiveSessions
+        }
     }
 }

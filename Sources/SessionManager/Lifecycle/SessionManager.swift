@@ -140,8 +140,9 @@ public final class SessionManager: Service, Sendable {
     ///
     /// On graceful shutdown the queued background work (backup writes and touches) runs out
     /// before the stores close. Put the manager before the HTTP server in a `ServiceGroup`, so
-    /// that it is shut down after the server's last request. A server that hosts managers itself
-    /// uses ``runUntilStopped()`` instead.
+    /// that it is shut down after the server's last request. This is the one way to run a
+    /// manager (the bundled server, which hosts its managers, stops them itself after its last
+    /// connection).
     public func run() async throws {
         try await run { try? await gracefulShutdown() }
     }
@@ -150,12 +151,12 @@ public final class SessionManager: Service, Sendable {
     /// cancellation). For a server that hosts its managers (the bundled `HTTPServer`): during its
     /// graceful shutdown the requests still under way, and the session writes after their
     /// responses, need the stores; it stops the managers once its last connection has ended.
-    public func runUntilStopped() async throws {
+    package func runUntilStopped() async throws {
         try await run { await self.stopSignal.wait() }
     }
 
     /// Ends ``runUntilStopped()``: the queued background work runs out, then the stores close.
-    public func stop() {
+    package func stop() {
         stopSignal.open()
     }
 
