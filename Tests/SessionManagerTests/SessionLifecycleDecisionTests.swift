@@ -103,10 +103,15 @@ import Testing
         draining: Bool = false,
         async: Bool = true
     ) -> Machine.WriteAtEnd {
-        var configuration = ManagerConfiguration()
-        configuration.sessionBackupAsync = async
-        configuration.sessionBackupTimeout = .milliseconds(70)
-        return Machine.writeAtEnd(policy: policy, placement: placement, upToDate: upToDate, clientKnowsID: clientKnowsID, draining: draining, configuration: configuration)
+        Machine.writeAtEnd(
+            policy: policy,
+            placement: placement,
+            upToDate: upToDate,
+            clientKnowsID: clientKnowsID,
+            draining: draining,
+            backupAsync: async,
+            backupTimeout: .milliseconds(70)
+        )
     }
 
     @Test func nonStickyWritesBeforeTheAnswer() {

@@ -18,6 +18,10 @@ final class SessionExecutor: Sendable {
     let transcoder: any SessionTranscoder
     /// Attributes not matching are not written (msm `sessionAttributeFilter`).
     let filter: SessionAttributeFilter?
+    /// `sessionBackupAsync` and `sessionBackupTimeout`, read per request (a copy of the whole
+    /// configuration would retain its every reference).
+    let backupAsync: Bool
+    let backupTimeout: Duration
     /// The context's statistics as swift-metrics handles.
     let metrics: SessionMetrics
     let logger: Logger
@@ -57,6 +61,8 @@ final class SessionExecutor: Sendable {
         self.table = table
         self.transcoder = configuration.transcoder
         self.filter = configuration.sessionAttributeFilter
+        self.backupAsync = configuration.sessionBackupAsync
+        self.backupTimeout = configuration.sessionBackupTimeout
         self.metrics = metrics
         self.background = background
         self.route = route

@@ -133,7 +133,8 @@ extension SessionLifecycle {
 
     /// When the changes of a request are written. `upToDate`: the store has them; `clientKnowsID`:
     /// the client sent the session's current id (it is not new, taken over, relocated or
-    /// changed); `draining`: the process is stopping (the user's next request goes elsewhere).
+    /// changed); `draining`: the process is stopping (the user's next request goes elsewhere);
+    /// `backupAsync`, `backupTimeout`: `sessionBackupAsync` and `sessionBackupTimeout`.
     ///
     /// Sticky mode writes before the answer, whatever `sessionBackupAsync` says, a session whose
     /// response hands the client an id it did not send: the client may take that id to another
@@ -145,7 +146,8 @@ extension SessionLifecycle {
         upToDate: Bool,
         clientKnowsID: Bool,
         draining: Bool,
-        configuration: ManagerConfiguration
+        backupAsync: Bool,
+        backupTimeout: Duration
     ) -> WriteAtEnd {
         if placement == .memoryOnly || upToDate { return .none }
         switch policy.residency {
@@ -155,7 +157,7 @@ extension SessionLifecycle {
             return policy.residentLimit == 0 ? .beforeAnswer : .none
         case .writeBehind:
             if !clientKnowsID || draining { return .beforeAnswer }
-            return configuration.sessionBackupAsync ? .afterResponse : .beforeAnswerWithin(configuration.sessionBackupTimeout)
+            return backupAsync ? .afterResponse : .beforeAnswerWithin(backupTimeout)
         }
     }
 }

@@ -214,7 +214,8 @@ public final class RequestSessions: Sendable {
             upToDate: table.isUpToDate(current.lease, status),
             clientKnowsID: status.id == current.knownID,
             draining: manager.isDraining,
-            configuration: manager.configuration
+            backupAsync: executor.backupAsync,
+            backupTimeout: executor.backupTimeout
         )
         switch timing {
         case .none:

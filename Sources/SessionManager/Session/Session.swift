@@ -191,7 +191,7 @@ public final class Session: Sendable {
         }
     }
 
-    /// Its last request released it and it stays in memory (see ``ActiveSessions``): it is no
+    /// Its last request released it and it stays in memory (see ``SessionTable``): it is no
     /// longer new to the requests that find it, and its last access time is now.
     func markResident() {
         let ended = Date()
@@ -223,21 +223,6 @@ public final class Session: Sendable {
                 attributes: state.attributes
             )
             return Capture(snapshot: snapshot, generation: state.generation, id: state.id, isValid: state.isValid)
-        }
-    }
-
-    /// A snapshot for the store and the generation it reflects.
-    func snapshot(now: Date) -> (SessionSnapshot, generation: UInt64, id: SessionID) {
-        state.withLock { state in
-            state.lastAccessedTime = now
-            let snapshot = SessionSnapshot(
-                id: state.id.description,
-                creationTime: creationTime,
-                lastAccessedTime: now,
-                maxInactiveInterval: state.maxInactiveInterval,
-                attributes: state.attributes
-            )
-            return (snapshot, state.generation, state.id)
         }
     }
 }

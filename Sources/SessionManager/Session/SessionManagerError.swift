@@ -60,7 +60,8 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         self.line = line
     }
 
-    /// `true` when the request may succeed if tried again later: the store is unreachable, the context is at ``ManagerConfiguration/maxActiveSessions``, or the session's
+    /// `true` when the request may succeed if tried again later: the store is unreachable, the
+    /// context is at ``ManagerConfiguration/maxActiveSessions``, or the session's
     /// lock could not be had or was lost. An HTTP layer
     /// answers these `503 Service Unavailable` with `Retry-After`; the bundled server does.
     public var isTemporary: Bool {
