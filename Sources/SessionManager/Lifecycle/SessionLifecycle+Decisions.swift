@@ -134,7 +134,9 @@ extension SessionLifecycle {
     /// When the changes of a request are written. `upToDate`: the store has them; `clientKnowsID`:
     /// the client sent the session's current id (it is not new, taken over, relocated or
     /// changed); `draining`: the process is stopping (the user's next request goes elsewhere);
-    /// `backupAsync`, `backupTimeout`: `sessionBackupAsync` and `sessionBackupTimeout`.
+    /// `backupAsync`, `backupTimeout`: `sessionBackupAsync` and `sessionBackupTimeout`. The facts
+    /// about the session are read only when the decision needs them (a resident session of a
+    /// process-local store is decided from the policy alone, with no lock taken).
     ///
     /// Sticky mode writes before the answer, whatever `sessionBackupAsync` says, a session whose
     /// response hands the client an id it did not send: the client may take that id to another
@@ -143,20 +145,21 @@ extension SessionLifecycle {
     static func writeAtEnd(
         policy: SessionPolicy,
         placement: Placement,
-        upToDate: Bool,
-        clientKnowsID: Bool,
+        upToDate: @autoclosure () -> Bool,
+        clientKnowsID: @autoclosure () -> Bool,
         draining: Bool,
         backupAsync: Bool,
         backupTimeout: Duration
     ) -> WriteAtEnd {
-        if placement == .memoryOnly || upToDate { return .none }
+        if placement == .memoryOnly { return .none }
         switch policy.residency {
         case .storeOnly:
-            return .beforeAnswer
+            return upToDate() ? .none : .beforeAnswer
         case .writeOnEviction:
-            return policy.residentLimit == 0 ? .beforeAnswer : .none
+            return policy.residentLimit == 0 && !upToDate() ? .beforeAnswer : .none
         case .writeBehind:
-            if !clientKnowsID || draining { return .beforeAnswer }
+            if upToDate() { return .none }
+            if !clientKnowsID() || draining { return .beforeAnswer }
             return backupAsync ? .afterResponse : .beforeAnswerWithin(backupTimeout)
         }
     }

@@ -207,12 +207,11 @@ public final class RequestSessions: Sendable {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
         let placement = executor.place(current.session)
-        let status = current.session.status()
         let timing = SessionLifecycle.writeAtEnd(
             policy: manager.policy,
             placement: placement,
-            upToDate: table.isUpToDate(current.lease, status),
-            clientKnowsID: status.id == current.knownID,
+            upToDate: table.isUpToDate(current.lease, current.session.status()),
+            clientKnowsID: current.session.id == current.knownID,
             draining: manager.isDraining,
             backupAsync: executor.backupAsync,
             backupTimeout: executor.backupTimeout
