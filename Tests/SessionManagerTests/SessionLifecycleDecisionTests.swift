@@ -130,8 +130,8 @@ import Testing
         let policy = SessionPolicy(residency: .writeBehind, residentLimit: 10)
         #expect(timing(policy) == .afterResponse)
         #expect(timing(policy, async: false) == .beforeAnswerWithin(.milliseconds(70)))
-        #expect(timing(policy, clientKnowsID: false) == .beforeAnswer, "the next request may reach another node")
-        #expect(timing(policy, draining: true) == .beforeAnswer)
+        #expect(timing(policy, clientKnowsID: false) == .beforeAnswerKeptOnFailure, "the next request may reach another node")
+        #expect(timing(policy, draining: true) == .beforeAnswerKeptOnFailure)
         #expect(timing(policy, upToDate: true) == .none)
     }
 }

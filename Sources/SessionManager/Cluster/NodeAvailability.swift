@@ -10,7 +10,33 @@ import Synchronization
 /// sessions go elsewhere, sessions on it are read from their backups) and the manager probes it in
 /// the background, at most once per ``probeInterval`` (``SessionManager/run()``), so its return is
 /// noticed without a request paying for the probe. Each transition is logged once.
+///
+/// It is the manager's one notion of a node being down: the storage reports every command's
+/// outcome here, and the node's store reports its connection attempts here
+/// (``StoreReachabilityObserver``). A context's single node without id has no alternative to
+/// route to: its going down is the context's store outage, said as such (``Announcements/soleNode(sticky:)``).
 final class NodeAvailability: StoreReachabilityObserver {
+    /// What a transition logs.
+    struct Announcements: Sendable {
+        let down: Logger.Message
+        let back: Logger.Message
+
+        /// One of several nodes.
+        static let oneOfSeveral = Announcements(
+            down: "store node unavailable: its sessions are read from their backups and new sessions go to other nodes until it answers again",
+            back: "store node available again"
+        )
+
+        /// The context's only node: requests that need the store fail (`503`) meanwhile, except
+        /// that sticky sessions are served from memory.
+        static func soleNode(sticky: Bool) -> Announcements {
+            let consequence = sticky
+                ? "sessions kept in memory are served from there and written once it answers; others fail (503)"
+                : "requests that need a session fail (503)"
+            return Announcements(down: "session store unavailable: \(consequence) until it answers again", back: "session store available again")
+        }
+    }
+
     /// The least time between two probes of a down node.
     static let probeInterval = Duration.seconds(1)
 
@@ -23,11 +49,13 @@ final class NodeAvailability: StoreReachabilityObserver {
     private static let epoch = ContinuousClock.now
     private let metrics: NodeMetrics
     private let logger: Logger
+    private let announcements: Announcements
 
-    init(name: String, metrics: NodeMetrics, logger: Logger) {
+    init(name: String, metrics: NodeMetrics, logger: Logger, announcements: Announcements = .oneOfSeveral) {
         self.name = name
         self.metrics = metrics
         self.logger = logger
+        self.announcements = announcements
     }
 
     /// `true` unless the last operation on the node failed for want of an answer.
@@ -48,7 +76,7 @@ final class NodeAvailability: StoreReachabilityObserver {
         guard (start - Self.epoch).nanosecondCount >= lastFailure.load(ordering: .acquiring) else { return }
         if up.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
             metrics.cameBack.increment()
-            logger.notice("store node available again", metadata: ["sm.node": "\(name)"])
+            logger.notice(announcements.back, metadata: ["sm.node": "\(name)"])
         }
     }
 
@@ -57,10 +85,7 @@ final class NodeAvailability: StoreReachabilityObserver {
         lastFailure.store((ContinuousClock.now - Self.epoch).nanosecondCount, ordering: .releasing)
         if up.compareExchange(expected: true, desired: false, ordering: .relaxed).exchanged {
             metrics.wentDown.increment()
-            logger.warning(
-                "store node unavailable: its sessions are read from their backups and new sessions go to other nodes until it answers again",
-                metadata: ["sm.node": "\(name)", "sm.error": "\(error)"]
-            )
+            logger.warning(announcements.down, metadata: ["sm.node": "\(name)", "sm.error": "\(error)"])
         }
     }
 

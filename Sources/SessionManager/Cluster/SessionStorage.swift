@@ -44,7 +44,12 @@ final class SessionStorage: Sendable {
                 id: node.id,
                 store: node.store,
                 isFailover: node.isFailover,
-                availability: NodeAvailability(name: name, metrics: nodeMetrics, logger: logger),
+                availability: NodeAvailability(
+                    name: name,
+                    metrics: nodeMetrics,
+                    logger: logger,
+                    announcements: policy.encodesNodeIDs ? .oneOfSeveral : .soleNode(sticky: policy.isSticky)
+                ),
                 statistics: NodeStatistics(metrics: nodeMetrics)
             )
         }
@@ -55,6 +60,10 @@ final class SessionStorage: Sendable {
         self.background = background
         self.backupAsync = configuration.sessionBackupAsync
         self.backupTimeout = configuration.sessionBackupTimeout
+        // One notion of "down" per node: the store's connections report to its availability too.
+        for node in self.nodes {
+            (node.store as? any ReportsReachability)?.reportReachability(to: node.availability)
+        }
     }
 
     /// The store key of a session's primary copy (see ``SessionID/storeKey(prefix:)``).
@@ -127,12 +136,11 @@ final class SessionStorage: Sendable {
         } catch {
             let outage = StoreFailureKind.isOutage(error)
             node.statistics.operation(nanoseconds: (ContinuousClock.now - start).nanosecondCount, outcome: outage ? .unanswered : .refused)
-            if !outage {
+            if outage {
+                node.availability.failed(error)
+            } else {
                 // The node answered: it is up, whatever it thought of this command.
                 node.availability.worked(startedAt: start)
-            } else if policy.encodesNodeIDs {
-                // A single node without id has no alternative: the manager's outage log says it all.
-                node.availability.failed(error)
             }
             throw error
         }

@@ -26,10 +26,10 @@ public struct ManagerConfiguration: Sendable {
     /// ids (`n1:host:port,…`, also for a single node) every session id names its primary node
     /// (`<random>-<nodeId>[.<jvmRoute>]`), each session gets a backup copy on the next node, and a
     /// session whose node dies moves to another one (see ``SessionManager``).
-    public var memcachedNodes: [StoreNode] = []
+    public var memcachedNodes: [StoreNode]
     /// Ids of nodes used for new sessions only while no other node is available (msm
     /// `failoverNodes`). Default: none.
-    public var failoverNodes: [String] = []
+    public var failoverNodes: [String]
     /// msm's `sticky`. Default: `true`.
     ///
     /// - `true` (sticky): the load balancer sends each user to the node named by the `jvmRoute`
@@ -44,7 +44,7 @@ public struct ManagerConfiguration: Sendable {
     ///
     /// The embedded memory store is in this process anyway: its sessions stay resident either way
     /// (see ``residency``).
-    public var sticky = true
+    public var sticky: Bool
     /// When a session's store copy is written (msm `sessionBackupAsync`). Default: `true`.
     ///
     /// - Sticky: `true` writes it after the response is sent (the user never waits for the store;
@@ -57,25 +57,25 @@ public struct ManagerConfiguration: Sendable {
     ///   the response, on a thread pool, which here cost a thread hop per write and 20 % of the
     ///   throughput); with `false` it is written once the primary is, waited for at most
     ///   ``sessionBackupTimeout``.
-    public var sessionBackupAsync = true
+    public var sessionBackupAsync: Bool
     /// Longest wait for a store write (sticky) or a backup write (non-sticky) when
     /// ``sessionBackupAsync`` is `false`. Default: 100 ms.
-    public var sessionBackupTimeout: Duration = .milliseconds(100)
+    public var sessionBackupTimeout: Duration
     /// `false`: sessions live only in this process's memory and no store is used (msm `enabled`).
     /// Default: `true`.
-    public var enabled = true
+    public var enabled: Bool
     /// `false`: the context's statistics (swift-metrics counters and timers, see README →
     /// Operations) are no-ops whatever backend the program bootstrapped (msm `enableStatistics`).
     /// The status page's node table is kept either way. Default: `true`.
-    public var enableStatistics = true
+    public var enableStatistics: Bool
     /// Deadline of each store command (msm `operationTimeout`). Default: 1000 ms.
-    public var operationTimeout: Duration = .milliseconds(1000)
+    public var operationTimeout: Duration
     /// Replicas of a Redis node that must acknowledge each session write before it counts as done
     /// (Redis `WAIT n`, within three quarters of ``operationTimeout``). A write fewer replicas
     /// acknowledged fails the request (`503`) rather than be lost by a failover to a replica that
     /// did not have it. Not in msm (Redis nodes only). Default: 0 (a write is done once the master
     /// has it, as with msm).
-    public var waitForReplicas = 0
+    public var waitForReplicas: Int
 
     /// Which requests lock their session in the store (msm `lockingMode`, non-sticky mode only; see
     /// ``LockingMode``). Default: ``LockingMode/none``.
@@ -87,18 +87,18 @@ public struct ManagerConfiguration: Sendable {
     /// at most ``operationTimeout``). Only non-sticky sessions in a shared store lock: with
     /// a process-local store the mode has no effect, and with ``sticky`` it is refused
     /// (``validate()``).
-    public var lockingMode: LockingMode = .none
+    public var lockingMode: LockingMode
     /// How long a lock lives in the store (msm `lockExpiration`, seconds in XML): a process that
     /// dies holding a lock frees it after this long. A request still running at half of it extends
     /// its lock. Default: 5 s.
-    public var lockExpiration: Duration = .seconds(5)
+    public var lockExpiration: Duration
     /// What a request does when it cannot get its lock (see ``LockFailurePolicy``; XML
     /// `lockFailure`). Default: ``LockFailurePolicy/reject``.
-    public var lockFailure: LockFailurePolicy = .reject
+    public var lockFailure: LockFailurePolicy
 
     /// Whether released sessions stay in memory between requests (see ``SessionResidency``).
     /// Default: ``SessionResidency/automatic`` (resident with the embedded memory store only).
-    public var residency: SessionResidency = .automatic
+    public var residency: SessionResidency
 
     /// Most sessions kept resident in memory between requests (see ``residency``; XML
     /// `residentSessionLimit`). A resident session is the primary copy: requests use it with no
@@ -108,7 +108,7 @@ public struct ManagerConfiguration: Sendable {
     /// must leave memory because the limit is reached. It expires after its
     /// `maxInactiveInterval` idle. 0 turns residency off. Default: 10 000 (about 1 KB each for
     /// small sessions, measured).
-    public var residentSessionLimit: Int = 10_000
+    public var residentSessionLimit: Int
 
     /// The most sessions this context keeps in this process's memory (Tomcat `maxActiveSessions`):
     /// resident sessions and those in the embedded memory store together; a store in another
@@ -118,14 +118,15 @@ public struct ManagerConfiguration: Sendable {
     /// with `Retry-After`) and ``SessionManager/rejectedSessionCount`` grows. Existing sessions are
     /// never evicted to make room: a flood of new clients cannot log the current users out.
     /// `-1`: no limit. Default: 100 000 (about 35 MB of small sessions).
-    public var maxActiveSessions: Int = 100_000
+    public var maxActiveSessions: Int
 
     /// The default of ``maxSessionSize``: 1 MiB.
     public static let defaultMaxSessionSize = 1 << 20
 
     /// Creates a configuration: every `<Manager>` setting, with its default, in one call. The
     /// settings that only mean something together come in groups (``Cluster``, ``Locking``,
-    /// ``Residency``); each property is also settable alone under its msm name afterwards.
+    /// ``Residency``), whose initialisers hold their defaults; each property is also settable
+    /// alone under its msm name afterwards.
     /// Call ``validate()`` on the result (see the type's comment).
     /// - Parameters:
     ///   - cluster: the store nodes and how the store is kept in step (default: the embedded

@@ -24,10 +24,8 @@ extension SessionExecutor {
                 (read, lock) = try await readLocked(id, ttl: ttl)
             } else {
                 (read, lock) = (try await storage.read(id, ttl: ttl), nil)
-                storeWorked()
             }
         } catch {
-            storeFailed(error)
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "session load failed", underlying: error)
             if failure.code == .storeUnavailable {
                 requestFailsForTheStore("load", id, failure)
@@ -54,14 +52,14 @@ extension SessionExecutor {
         let snapshot: SessionSnapshot
         do {
             let start = ContinuousClock.now
-            snapshot = try transcoder.decode(read.bytes)
+            snapshot = try configuration.transcoder.decode(read.bytes)
             metrics.decoding.recordNanoseconds(Int64((ContinuousClock.now - start).nanosecondCount))
         } catch {
             let metadata: Logger.Metadata = ["sm.session": "\(id.logTag)", "sm.error": "\(error)"]
-            if let writer = knownTranscoders.identify(read.bytes), writer != transcoder.name {
+            if let writer = knownTranscoders.identify(read.bytes), writer != configuration.transcoder.name {
                 // The cluster switched transcoderFactoryClass: the old sessions are lost, say why.
                 logger.warning(
-                    "stored session was written by the '\(writer)' transcoder, this context uses '\(transcoder.name)'; deleted, the client gets a new session",
+                    "stored session was written by the '\(writer)' transcoder, this context uses '\(configuration.transcoder.name)'; deleted, the client gets a new session",
                     metadata: metadata
                 )
             } else {

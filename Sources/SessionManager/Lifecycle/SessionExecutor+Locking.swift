@@ -18,11 +18,9 @@ extension SessionExecutor {
             do {
                 outcome = try await storage.readLocked(id, ttl: ttl, token: SessionManager.lockToken(), lockTTL: configuration.lockExpiration)
             } catch {
-                storeFailed(error)
                 return try await lockFailed(id, reason: "the store failed while locking: \(error)", error: error, ttl: ttl)
             }
             if case .read(let read, let lock) = outcome {
-                storeWorked()
                 if lock != nil { metrics.lockTaken.increment() }
                 if waited {
                     let nanoseconds = (ContinuousClock.now - start).nanosecondCount

@@ -25,14 +25,9 @@ extension SessionExecutor {
             let more = try await persist(lease, session, waits: !async, rewrites: async ? 1 : .max)
             if more {
                 pendingWrites.add(1, ordering: .relaxed)
-                background.submit { [self] in
-                    await writeResident(lease, session)
-                    pendingWrites.subtract(1, ordering: .relaxed)
-                }
+                background.submit { [self] in await writePending(lease, session) }
             }
-            storeWorked()
         } catch {
-            storeFailed(error)
             unsavedResidents.store(true, ordering: .relaxed)
             let level: Logger.Level = Self.failsTheRequest(error) ? .debug : .error
             logger.log(
@@ -41,6 +36,13 @@ extension SessionExecutor {
                 metadata: ["sm.session": "\(session.id.logTag)", "sm.error": "\(error)"]
             )
         }
+    }
+
+    /// Writes a sticky session whose write was put off until after its response (counted in
+    /// ``pendingWrites`` when it was put off), and counts it done.
+    func writePending(_ lease: SessionTable.Lease, _ session: Session) async {
+        await writeResident(lease, session)
+        pendingWrites.subtract(1, ordering: .relaxed)
     }
 
     /// After a failed sticky write (a node down), once a second: writes the resident sessions the

@@ -15,13 +15,6 @@ final class SessionExecutor: Sendable {
     let policy: SessionPolicy
     let storage: SessionStorage
     let table: SessionTable
-    let transcoder: any SessionTranscoder
-    /// Attributes not matching are not written (msm `sessionAttributeFilter`).
-    let filter: SessionAttributeFilter?
-    /// `sessionBackupAsync` and `sessionBackupTimeout`, read per request (a copy of the whole
-    /// configuration would retain its every reference).
-    let backupAsync: Bool
-    let backupTimeout: Duration
     /// The context's statistics as swift-metrics handles.
     let metrics: SessionMetrics
     let logger: Logger
@@ -33,8 +26,6 @@ final class SessionExecutor: Sendable {
     let knownTranscoders: SessionTranscoders
     /// Ids the store recently did not know: asked again, they cost no store read.
     let unknownIDs = UnknownSessionIDs()
-    /// The store failed and has not worked since (logged when it starts and ends, not per request).
-    let storeOutage: StoreOutage
     let lockStatistics = LockStatistics()
     /// A sticky write failed since ``writeUnsavedResidents()`` last looked.
     let unsavedResidents = Atomic<Bool>(false)
@@ -59,20 +50,11 @@ final class SessionExecutor: Sendable {
         self.policy = policy
         self.storage = storage
         self.table = table
-        self.transcoder = configuration.transcoder
-        self.filter = configuration.sessionAttributeFilter
-        self.backupAsync = configuration.sessionBackupAsync
-        self.backupTimeout = configuration.sessionBackupTimeout
         self.metrics = metrics
         self.background = background
         self.route = route
         self.knownTranscoders = knownTranscoders
         self.logger = logger
-        self.storeOutage = StoreOutage(sticky: policy.isSticky, logger: logger)
-        // One notion of "down" per node: the store's connections report to the manager's.
-        for node in storage.nodes {
-            (node.store as? any ReportsReachability)?.reportReachability(to: policy.encodesNodeIDs ? node.availability : storeOutage)
-        }
     }
 
     /// This process's route when sessions are sticky: the `jvmRoute`, or a route of the
@@ -129,12 +111,16 @@ final class SessionExecutor: Sendable {
     /// stopped there with changes still handed to it (the caller has them written elsewhere).
     @discardableResult
     func persist(_ lease: SessionTable.Lease, _ session: Session, waits: Bool = true, rewrites: Int = .max) async throws -> Bool {
-        var target: UInt64? = session.withState { $0.generation }
+        // The generation this writer must see stored: the session's when it starts, and again
+        // after a relocation or a rewrite (every change handed over meanwhile).
+        var target: UInt64?
         var rewritten = 0
         var relocations = 0
         while true {
             let capture = session.capture(now: Date())
-            switch table.persistRequested(lease, capture, target: target, waits: waits) {
+            let pinned = target ?? capture.generation
+            target = pinned
+            switch table.persistRequested(lease, capture, target: pinned, waits: waits) {
             case .upToDate, .handedToWriter:
                 return false
             case .lockLost:
@@ -147,9 +133,9 @@ final class SessionExecutor: Sendable {
                 // The store lost its copy (restarted empty, evicted it): written again.
                 table.storeLostCopy(lease)
             case .wait:
-                if try await table.waitForWrite(lease, target: target ?? capture.generation) { return false }
+                if try await table.waitForWrite(lease, target: pinned) { return false }
             case .write(var write):
-                if let filter { write.snapshot.attributes = filter.apply(write.snapshot.attributes) }
+                if let filter = configuration.sessionAttributeFilter { write.snapshot.attributes = filter.apply(write.snapshot.attributes) }
                 var failure: SessionLifecycle.WriteFailure?
                 do {
                     try await self.write(write)
@@ -172,7 +158,7 @@ final class SessionExecutor: Sendable {
                 case .writeAgain:
                     if rewritten >= rewrites { return true }
                     rewritten += 1
-                    target = nil  // the session's generation now: every change handed over meanwhile
+                    target = nil
                 }
             }
         }
@@ -183,7 +169,9 @@ final class SessionExecutor: Sendable {
     private func writeFailure(_ error: any Error, of id: SessionID, relocations: Int) async -> SessionLifecycle.WriteFailure {
         let nodeIsDown = policy.encodesNodeIDs && !(error is SessionManagerError) && StoreFailureKind.isOutage(error)
             && !(storage.node(for: id)?.availability.isUp ?? true)
-        let available = nodeIsDown && relocations < 1 ? await storage.relocationTarget(afterFailureOf: id) : nil
+        // Whether it moves is the lifecycle's decision; where it could go is found here (a probe
+        // of the down nodes only when none is up).
+        let available = nodeIsDown ? await storage.relocationTarget(afterFailureOf: id) : nil
         return .init(error: error, nodeIsDown: nodeIsDown, available: available, relocations: relocations)
     }
 
@@ -199,7 +187,7 @@ final class SessionExecutor: Sendable {
             return
         }
         let start = ContinuousClock.now
-        let bytes = try transcoder.encode(snapshot)
+        let bytes = try configuration.transcoder.encode(snapshot)
         metrics.encoding.recordNanoseconds(Int64((ContinuousClock.now - start).nanosecondCount))
         metrics.sessionSize.record(bytes.count)
         guard bytes.count <= configuration.maxSessionSize else {
@@ -243,13 +231,6 @@ final class SessionExecutor: Sendable {
             ]
         )
     }
-
-    /// A store operation succeeded: ends an outage of a single node, if one was logged.
-    @inline(__always)
-    func storeWorked() { storeOutage.ended() }
-
-    /// A store operation failed: an unreachable single node starts an outage (logged once).
-    func storeFailed(_ error: any Error) { storeOutage.began(error) }
 
     /// `true` when a failed write or delete must not be hidden from the client (its answer becomes
     /// `503`): any store failure, reachable or not, except a refusal of the session itself

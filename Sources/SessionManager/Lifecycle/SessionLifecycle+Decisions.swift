@@ -123,8 +123,13 @@ extension SessionLifecycle {
         /// Not now: the store has them, the session lives in memory only, or (a store only this
         /// process writes) it is written when it leaves memory.
         case none
-        /// Before the answer, waited for: the answer claims nothing the store lacks.
+        /// Before the answer, waited for: the answer claims nothing the store lacks, and a failed
+        /// write fails the request (the store holds the primary copy).
         case beforeAnswer
+        /// Sticky: before the answer, waited for (with another request's write of the session), but
+        /// a failed write leaves the session unsaved in memory, which holds its primary copy, and
+        /// the request is answered.
+        case beforeAnswerKeptOnFailure
         /// Sticky with `sessionBackupAsync="false"`: before the answer, waited for at most this long.
         case beforeAnswerWithin(Duration)
         /// Sticky with `sessionBackupAsync` (the default): after the response is sent.
@@ -159,7 +164,7 @@ extension SessionLifecycle {
             return policy.residentLimit == 0 && !upToDate() ? .beforeAnswer : .none
         case .writeBehind:
             if upToDate() { return .none }
-            if !clientKnowsID() || draining { return .beforeAnswer }
+            if !clientKnowsID() || draining { return .beforeAnswerKeptOnFailure }
             return backupAsync ? .afterResponse : .beforeAnswerWithin(backupTimeout)
         }
     }

@@ -114,7 +114,7 @@ public final class SessionManager: Service, Sendable {
         self.logger = logger
     }
 
-    /// This process's route when sessions are sticky (``ResidencyMode/writeBehind``), see
+    /// This process's route when sessions are sticky (``SessionPolicy/isSticky``), see
     /// ``namesAnotherAppNode(_:)``: the `jvmRoute`, or a route of the process's own (none
     /// configured, or the configured one leased by another live process; see ``AppNodeRoute``).
     var stickyRoute: String? { executor.stickyRoute }
@@ -194,7 +194,7 @@ public final class SessionManager: Service, Sendable {
                     var lastSweep = ContinuousClock.now
                     while !Task.isCancelled {
                         try? await Task.sleep(for: NodeAvailability.probeInterval)
-                        if self.policy.encodesNodeIDs { await self.storage.probeDownNodes() }
+                        await self.storage.probeDownNodes()
                         if self.policy.isSticky {
                             await self.renewRouteLease()
                             await self.executor.writeUnsavedResidents()
@@ -258,9 +258,7 @@ public final class SessionManager: Service, Sendable {
             let counters = node.statistics.snapshot
             return NodeState(
                 id: node.id ?? "store",
-                // A single node without id is never marked down (it has no alternative): the
-                // manager's outage says whether it answers.
-                isUp: node.availability.isUp && (policy.encodesNodeIDs || !executor.storeOutage.isActive),
+                isUp: node.availability.isUp,
                 transitionCount: node.availability.transitionCount,
                 loads: counters.loads,
                 writes: counters.writes,

@@ -213,21 +213,16 @@ public final class RequestSessions: Sendable {
             upToDate: table.isUpToDate(current.lease, current.session.status()),
             clientKnowsID: current.session.id == current.knownID,
             draining: manager.isDraining,
-            backupAsync: executor.backupAsync,
-            backupTimeout: executor.backupTimeout
+            backupAsync: executor.configuration.sessionBackupAsync,
+            backupTimeout: executor.configuration.sessionBackupTimeout
         )
         switch timing {
         case .none:
             break
-        case .beforeAnswer where manager.policy.isSticky:
-            await executor.writeResident(current.lease, current.session, beforeAnswer: true)
         case .beforeAnswer:
-            do {
-                try await executor.persist(current.lease, current.session)
-                executor.storeWorked()
-            } catch {
-                log("session write failed", operation: "write", current.session, error)
-            }
+            _ = await write(current)
+        case .beforeAnswerKeptOnFailure:
+            await executor.writeResident(current.lease, current.session, beforeAnswer: true)
         case .beforeAnswerWithin(let timeout):
             let executor = self.executor
             await manager.background.run({ await executor.writeResident(current.lease, current.session) }, timeout: timeout)
@@ -244,10 +239,7 @@ public final class RequestSessions: Sendable {
     deinit {
         guard let held = state.withLock({ $0.writeAfterResponse }) else { return }
         let executor = manager.executor
-        manager.background.submit {
-            await executor.writeResident(held.lease, held.session)
-            executor.pendingWrites.subtract(1, ordering: .relaxed)
-        }
+        manager.background.submit { await executor.writePending(held.lease, held.session) }
     }
 
     /// Sticky mode with `sessionBackupAsync` (the default): writes the session's changes to the
@@ -259,8 +251,7 @@ public final class RequestSessions: Sendable {
             defer { state.writeAfterResponse = nil }
             return state.writeAfterResponse
         }) else { return }
-        await executor.writeResident(held.lease, held.session)
-        executor.pendingWrites.subtract(1, ordering: .relaxed)
+        await executor.writePending(held.lease, held.session)
     }
 
     /// Drops this request's reference to the session, first writing it when the machine says it
@@ -276,14 +267,20 @@ public final class RequestSessions: Sendable {
                 return status
             case .persistFirst:
                 // Written, it may be released; if it changed meanwhile, it is asked for again.
-                do {
-                    try await executor.persist(held.lease, held.session)
-                    executor.storeWorked()
-                } catch {
-                    log("session write failed", operation: "write", held.session, error)
-                    ifUnsaved = .drop
-                }
+                if await !write(held) { ifUnsaved = .drop }
             }
+        }
+    }
+
+    /// Writes the session's changes before the answer; a failure is the request's (logged, and
+    /// the answer becomes `503`). Returns whether it worked.
+    private func write(_ held: Held) async -> Bool {
+        do {
+            try await executor.persist(held.lease, held.session)
+            return true
+        } catch {
+            log("session write failed", operation: "write", held.session, error)
+            return false
         }
     }
 
@@ -310,12 +307,11 @@ public final class RequestSessions: Sendable {
         return held.knownID != nil
     }
 
-    /// A failed write or delete: an outage of the store is logged once by the executor (see
-    /// ``SessionExecutor/storeFailed(_:)``), so per session it is only a debug line; a command the
+    /// A failed write or delete: an outage of a store node is logged once by its availability
+    /// (see ``NodeAvailability``), so per session it is only a debug line; a command the
     /// store refused fails the request the same way (the client must not see unsaved state) but
     /// says nothing about the node; a session over `maxSessionSize` is an error of this session.
     private func log(_ message: Logger.Message, operation: String, _ session: Session, _ error: any Error) {
-        executor.storeFailed(error)
         let temporary = SessionExecutor.failsTheRequest(error)
         if temporary {
             let failure = error as? SessionManagerError ?? SessionManagerError(.storeUnavailable, "\(message)", underlying: error)
