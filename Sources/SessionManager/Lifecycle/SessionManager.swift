@@ -23,23 +23,23 @@ public final class SessionManager: Service, Sendable {
     public let store: any SessionStore
     /// The store nodes, in configuration order.
     public let nodes: [SessionStoreNode]
+    /// Performs what the lifecycles decide; it holds the parts below, which the manager only reads.
+    let executor: SessionExecutor
     /// Where sessions are kept: nodes, availability, key layout.
-    let storage: SessionStorage
+    var storage: SessionStorage { executor.storage }
     /// Backup touches after the response, and backup writes waited for with a timeout.
-    let background = BackgroundWork()
+    var background: BackgroundWork { executor.background }
+    /// The route of the ids this process issues, and of the sessions it may serve from memory.
+    var route: AppNodeRoute { executor.route }
+    /// How this context treats its sessions (residency, locking, node ids, backups).
+    var policy: SessionPolicy { executor.policy }
+    /// The sessions held on this node, one lifecycle each.
+    var table: SessionTable { executor.table }
+    var logger: Logger { executor.logger }
+    /// The context's statistics as swift-metrics handles.
+    var metrics: SessionMetrics { executor.metrics }
     /// Opened by ``stop()``.
     private let stopSignal = StopSignal()
-    /// The route of the ids this process issues, and of the sessions it may serve from memory.
-    let route: AppNodeRoute
-    /// How this context treats its sessions (residency, locking, node ids, backups).
-    let policy: SessionPolicy
-    /// The sessions held on this node, one lifecycle each.
-    let table: SessionTable
-    /// Performs what the lifecycles decide.
-    let executor: SessionExecutor
-    let logger: Logger
-    /// The context's statistics as swift-metrics handles.
-    let metrics: SessionMetrics
     /// New sessions are refused (``ManagerConfiguration/maxActiveSessions``).
     let sessionLimit = StateChangeLog()
     /// When a full manager last removed expired sessions, so a full table is scanned once a second
@@ -93,25 +93,20 @@ public final class SessionManager: Service, Sendable {
         self.configuration = configuration
         self.nodes = nodes
         self.store = nodes[0].store
-        self.route = AppNodeRoute(configured: jvmRoute)
         let metrics = SessionMetrics(context: context, enabled: configuration.enableStatistics)
-        self.metrics = metrics
         let policy = SessionPolicy(configuration: configuration, nodes: nodes)
-        self.policy = policy
-        self.storage = SessionStorage(nodes: nodes, policy: policy, configuration: configuration, background: background, metrics: metrics, logger: logger)
-        self.table = SessionTable(policy: policy)
+        let background = BackgroundWork()
         self.executor = SessionExecutor(
             configuration: configuration,
             policy: policy,
-            storage: storage,
-            table: table,
+            storage: SessionStorage(nodes: nodes, policy: policy, configuration: configuration, background: background, metrics: metrics, logger: logger),
+            table: SessionTable(policy: policy),
             metrics: metrics,
             background: background,
-            route: route,
+            route: AppNodeRoute(configured: jvmRoute),
             knownTranscoders: knownTranscoders,
             logger: logger
         )
-        self.logger = logger
     }
 
     /// This process's route when sessions are sticky (``SessionPolicy/isSticky``), see
