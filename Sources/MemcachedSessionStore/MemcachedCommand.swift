@@ -58,6 +58,27 @@ package enum MemcachedCommand {
         return buffer
     }
 
+    /// `version`: the probe of a new connection (cheap, answered by every memcached).
+    package static func version(allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 9)
+        buffer.writeString("version\r\n")
+        return buffer
+    }
+
+    /// memcached's text-protocol authentication (`memcached -Y`): a `set` whose data is
+    /// `<username> <password>`, the key and flags ignored; answered `STORED` or
+    /// `CLIENT_ERROR authentication failure`.
+    package static func authenticate(username: String, password: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        let credentials = Array("\(username) \(password)".utf8)
+        var buffer = allocator.buffer(capacity: credentials.count + 32)
+        buffer.writeString("set auth 0 0 ")
+        buffer.writeDecimal(credentials.count)
+        buffer.writeString("\r\n")
+        buffer.writeBytes(credentials)
+        buffer.writeString("\r\n")
+        return buffer
+    }
+
     /// `delete <key>`.
     package static func delete(_ key: String, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 10)

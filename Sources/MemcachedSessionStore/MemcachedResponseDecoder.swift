@@ -80,6 +80,8 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
             response = whole.response
         } else if let meta = meta(line) {
             response = meta
+        } else if let version = suffix(of: line, after: versionPrefix) {
+            response = .version(version)
         } else if let message = suffix(of: line, after: clientErrorPrefix) {
             response = .error(kind: .client, message: message)
         } else if let message = suffix(of: line, after: serverErrorPrefix) {
@@ -135,6 +137,7 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
     }
 
     private static let clientErrorPrefix = Array("CLIENT_ERROR".utf8)
+    private static let versionPrefix = Array("VERSION ".utf8)
     private static let serverErrorPrefix = Array("SERVER_ERROR".utf8)
 
     /// Where the first CRLF starts.

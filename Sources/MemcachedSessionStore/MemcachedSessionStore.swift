@@ -23,38 +23,69 @@ public final class MemcachedSessionStore: SessionStore {
     /// Set once a server without meta commands (older than 1.6) was reported.
     private let metaUnsupportedLogged = Atomic<Bool>(false)
 
-    /// Creates a store for `host:port`; nothing connects until the first command.
     /// Commands sent from a thread other than their connection's event loop (see
     /// ``NodeConnectionPool/commandsFromOtherThreads``): 0 when every caller runs on the group's loops.
     public var commandsFromOtherThreads: Int { pool.commandsFromOtherThreads }
 
+    /// TLS of every connection, or `nil` for plaintext.
+    private let tls: StoreTLSClient?
+
+    /// Creates a store for `host:port`; nothing connects until the first command (``run()``
+    /// opens one at start to report bad TLS files or credentials at once).
+    /// - Parameters:
+    ///   - tls: reach the server over TLS (`memcached -Z`; `memcacheds://`), trusting and
+    ///     verifying as `configuration.tls` says.
+    ///   - credentials: log in with memcached's text-protocol authentication (`memcached -Y`)
+    ///     on every new connection.
     public init(
         host: String,
         port: Int,
+        tls: Bool = false,
+        credentials: MemcachedCredentials? = nil,
         configuration: StoreClientConfiguration = .init(),
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "MemcachedSessionStore")
     ) {
         let node = "\(host):\(port)"
+        let tlsClient = tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
         self.node = node
         self.logger = logger
+        self.tls = tlsClient
+        let connector = StoreConnector(host: host, port: port, tls: tlsClient, name: "memcached at \(node)", probe: "version")
         self.pool = NodeConnectionPool(node: node, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) {
             eventLoop, timeout in
-            do {
-                return try await ClientBootstrap(group: eventLoop)
-                    .connectTimeout(TimeAmount(timeout))
-                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                    .connect(host: host, port: port) { channel in
-                        channel.eventLoop.makeCompletedFuture {
-                            let handler = PipelineHandler<MemcachedResponse>()
-                            try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(MemcachedResponseDecoder()))
-                            try channel.pipeline.syncOperations.addHandler(handler)
-                            return StoreConnection(channel: channel, handler: handler)
-                        }
-                    }
-            } catch {
-                throw StoreClientError(.connectFailed, "cannot connect to memcached at \(node): \(error)", underlying: error)
+            try await connector.open(on: eventLoop, timeout: timeout) { pipeline in
+                try pipeline.addHandler(ByteToMessageHandler(MemcachedResponseDecoder()))
+            } handshake: { (connection: StoreConnection<MemcachedResponse>) in
+                try await Self.handshake(connection, node: node, credentials: credentials, timeout: timeout)
             }
+        }
+    }
+
+    /// Logs in (with credentials) and probes with `version`.
+    private static func handshake(
+        _ connection: StoreConnection<MemcachedResponse>,
+        node: String,
+        credentials: MemcachedCredentials?,
+        timeout: Duration
+    ) async throws {
+        let allocator = connection.channel.allocator
+        if let credentials {
+            let command = MemcachedCommand.authenticate(username: credentials.username, password: credentials.password, allocator: allocator)
+            switch try await connection.send(command, timeout: timeout) {
+            case .stored: break
+            case .error(_, let message):
+                throw StoreClientError(.authenticationFailed, "memcached at \(node) refused the login of '\(credentials.username)': \(message)")
+            case let other:
+                throw StoreClientError(.protocolError, "memcached at \(node) answered the login with \(other)")
+            }
+        }
+        switch try await connection.send(MemcachedCommand.version(allocator: allocator), timeout: timeout) {
+        case .version: return
+        case .error(.client, let message) where message.contains("unauthenticated"):
+            throw StoreClientError(.authenticationFailed, "memcached at \(node) requires a login (memcached -Y): set username and password")
+        case let other:
+            throw StoreClientError(.protocolError, "memcached at \(node) answered version with \(other)")
         }
     }
 
@@ -203,8 +234,18 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 
-    /// Keeps the connections until graceful shutdown, then closes them.
+    /// Loads the TLS files and opens one connection at start, so that files that cannot be used
+    /// or refused credentials stop the service with a clear error (an unreachable server is only
+    /// logged: it may come up later); then keeps the connections until cancelled.
     public func run() async throws {
+        try tls?.prepare(node: node)
+        do {
+            _ = try await pool.connection()
+        } catch let error as StoreClientError where error.failureKind == .refused {
+            throw error
+        } catch {
+            logger.warning("memcached not reachable at start; commands fail until it is", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+        }
         try await pool.run()
     }
 

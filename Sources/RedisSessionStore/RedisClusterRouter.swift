@@ -30,6 +30,8 @@ final class RedisClusterRouter: RedisRouting {
 
     let url: RedisClusterURL
     private let configuration: StoreClientConfiguration
+    /// TLS for every node of the cluster (seeds and the addresses the slot map gives), or `nil`.
+    private let tls: StoreTLSClient?
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
@@ -53,8 +55,9 @@ final class RedisClusterRouter: RedisRouting {
     private let moved = Atomic<Int>(0)
     private let asked = Atomic<Int>(0)
 
-    init(url: RedisClusterURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(url: RedisClusterURL, tls: StoreTLSClient?, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
+        self.tls = tls
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
@@ -218,7 +221,7 @@ final class RedisClusterRouter: RedisRouting {
     /// The pool of a cluster node, created on first use.
     private func connections(to address: RedisAddress, in state: inout State) -> NodeConnectionPool<RedisValue> {
         if let pool = state.pools[address] { return pool }
-        let pool = RedisServerConnector.pool(url.server(address), configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let pool = RedisServerConnector.pool(url.server(address), tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         state.pools[address] = pool
         return pool
     }

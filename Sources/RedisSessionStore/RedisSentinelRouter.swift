@@ -23,6 +23,8 @@ final class RedisSentinelRouter: RedisRouting {
 
     let url: RedisSentinelURL
     private let configuration: StoreClientConfiguration
+    /// TLS for the sentinels and the master, or `nil`.
+    private let tls: StoreTLSClient?
     private let eventLoopGroup: any EventLoopGroup
     private let logger: Logger
     private let allocator = ByteBufferAllocator()
@@ -37,14 +39,15 @@ final class RedisSentinelRouter: RedisRouting {
     private let retiredPools = RetiredPools<RedisValue>()
     private let watch = TopologyWatch(interval: checkInterval, spacing: discoverySpacing)
 
-    init(url: RedisSentinelURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(url: RedisSentinelURL, tls: StoreTLSClient?, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
+        self.tls = tls
         self.configuration = configuration
         self.eventLoopGroup = eventLoopGroup
         self.logger = logger
         // Sentinels are asked without the master's login.
         self.sentinels = url.sentinels.map { address in
-            (address, RedisServerConnector.pool(RedisURL(host: address.host, port: address.port), configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger))
+            (address, RedisServerConnector.pool(url.sentinel(address), tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger))
         }
     }
 
@@ -163,7 +166,7 @@ final class RedisSentinelRouter: RedisRouting {
     /// says why.
     private func verify(_ candidate: RedisAddress, problem: inout String) async -> NodeConnectionPool<RedisValue>? {
         let known = state.withLock { $0.master == candidate ? $0.pool : nil }
-        let pool = known ?? RedisServerConnector.pool(url.master(candidate), configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        let pool = known ?? RedisServerConnector.pool(url.master(candidate), tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         do {
             let reply = try await pool.send(RedisCommand.encode("ROLE", allocator: allocator))
             if case .array(let fields) = reply, case .bulk(let role) = fields.first, role == Array("master".utf8) { return pool }

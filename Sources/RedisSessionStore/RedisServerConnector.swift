@@ -4,36 +4,29 @@ import NIOPosix
 import SessionManager
 import SessionStoreNIO
 
-/// Opens connections to one Redis server: TCP with no delay, hiredis's reader, the pipeline
-/// handler, then `AUTH` and `SELECT` before the first command.
+/// Opens connections to one Redis server: TCP with no delay, TLS for a `rediss` URL, hiredis's
+/// reader, the pipeline handler, then `AUTH`, `SELECT` and a `PING` before the first command.
 enum RedisServerConnector {
-    /// A pool of connections to `url` (opened on first use).
-    static func pool(_ url: RedisURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) -> NodeConnectionPool<RedisValue> {
+    /// A pool of connections to `url` (opened on first use); `tls` for a `rediss` URL.
+    static func pool(
+        _ url: RedisURL,
+        tls: StoreTLSClient?,
+        configuration: StoreClientConfiguration,
+        eventLoopGroup: any EventLoopGroup,
+        logger: Logger
+    ) -> NodeConnectionPool<RedisValue> {
         NodeConnectionPool(node: url.description, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) { eventLoop, timeout in
-            try await connect(url, on: eventLoop, timeout: timeout)
+            try await connect(url, tls: url.tls ? tls : nil, on: eventLoop, timeout: timeout)
         }
     }
 
-    static func connect(_ url: RedisURL, on eventLoop: any EventLoop, timeout: Duration) async throws -> StoreConnection<RedisValue> {
-        let connection: StoreConnection<RedisValue>
-        do {
-            connection = try await ClientBootstrap(group: eventLoop)
-                .connectTimeout(TimeAmount(timeout))
-                .channelOption(.socketOption(.tcp_nodelay), value: 1)
-                .connect(host: url.host, port: url.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let handler = PipelineHandler<RedisValue>()
-                        try channel.pipeline.syncOperations.addHandler(RedisReplyDecoder())
-                        try channel.pipeline.syncOperations.addHandler(handler)
-                        return StoreConnection(channel: channel, handler: handler)
-                    }
-                }
-        } catch {
-            throw StoreClientError(.connectFailed, "cannot connect to Redis at \(url): \(error)", underlying: error)
-        }
-        let channel = connection.channel
-        do {
-            let allocator = channel.allocator
+    /// Opens a connection, logs in, selects the database and probes with `PING` (see ``StoreConnector``).
+    static func connect(_ url: RedisURL, tls: StoreTLSClient?, on eventLoop: any EventLoop, timeout: Duration) async throws -> StoreConnection<RedisValue> {
+        let connector = StoreConnector(host: url.host, port: url.port, tls: tls, name: "Redis at \(url)", probe: "PING")
+        return try await connector.open(on: eventLoop, timeout: timeout) { pipeline in
+            try pipeline.addHandler(RedisReplyDecoder())
+        } handshake: { (connection: StoreConnection<RedisValue>) in
+            let allocator = connection.channel.allocator
             if let password = url.password {
                 var arguments = [Array("AUTH".utf8)]
                 if let user = url.user { arguments.append(Array(user.utf8)) }
@@ -49,10 +42,12 @@ enum RedisServerConnector {
                     throw StoreClientError(.serverError, "Redis at \(url) refused SELECT \(url.database): \(message)")
                 }
             }
-        } catch {
-            try? await channel.close()
-            throw error
+            let reply = try await connection.send(RedisCommand.encode("PING", allocator: allocator), timeout: timeout)
+            if case .error(let message) = reply {
+                throw message.hasPrefix("NOAUTH")
+                    ? StoreClientError(.authenticationFailed, "Redis at \(url) needs a password: \(message)")
+                    : StoreClientError(.serverError, "Redis at \(url) refused PING: \(message)")
+            }
         }
-        return connection
     }
 }

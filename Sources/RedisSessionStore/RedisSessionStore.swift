@@ -20,6 +20,8 @@ public final class RedisSessionStore: SessionStore {
     /// The node as configured, password masked.
     public let name: String
     private let routing: any RedisRouting
+    /// TLS of every connection (one context for the node's connections), or `nil` for plaintext.
+    private let tls: StoreTLSClient?
     private let allocator = ByteBufferAllocator()
     private let logger: Logger
     /// Replicas that must acknowledge each write (`WAIT`), 0 for none.
@@ -43,9 +45,11 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
+        let tls = url.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
         self.init(
             name: url.description,
-            routing: SingleRedisServer(url: url, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger),
+            routing: SingleRedisServer(url: url, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger),
+            tls: tls,
             configuration: configuration,
             replicaAcknowledgements: replicaAcknowledgements,
             logger: logger
@@ -61,8 +65,9 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        let router = RedisClusterRouter(url: cluster, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        self.init(name: cluster.description, routing: router, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
+        let tls = cluster.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let router = RedisClusterRouter(url: cluster, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.init(name: cluster.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
     }
 
     /// A store on the master that Redis Sentinel names: found at ``run()`` and followed through
@@ -74,13 +79,22 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        let router = RedisSentinelRouter(url: sentinel, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        self.init(name: sentinel.description, routing: router, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
+        let tls = sentinel.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let router = RedisSentinelRouter(url: sentinel, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.init(name: sentinel.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
     }
 
-    private init(name: String, routing: any RedisRouting, configuration: StoreClientConfiguration, replicaAcknowledgements: Int, logger: Logger) {
+    private init(
+        name: String,
+        routing: any RedisRouting,
+        tls: StoreTLSClient?,
+        configuration: StoreClientConfiguration,
+        replicaAcknowledgements: Int,
+        logger: Logger
+    ) {
         self.name = name
         self.routing = routing
+        self.tls = tls
         self.cluster = routing as? RedisClusterRouter
         self.logger = logger
         self.replicaAcknowledgements = max(0, replicaAcknowledgements)
@@ -283,10 +297,11 @@ public final class RedisSessionStore: SessionStore {
         return deleted == 1
     }
 
-    /// Connects at start (a wrong password, a seed that is no cluster node or a master name no
+    /// Loads the TLS files and connects at start (files that cannot be used, a wrong password, a seed that is no cluster node or a master name no
     /// sentinel knows stops the service with a clear error; an unreachable server is only logged:
     /// it may come up later); then keeps the connections until cancelled.
     public func run() async throws {
+        try tls?.prepare(node: name)
         try await routing.run()
     }
 

@@ -9,10 +9,10 @@ final class SingleRedisServer: RedisRouting {
     private let pool: NodeConnectionPool<RedisValue>
     private let logger: Logger
 
-    init(url: RedisURL, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    init(url: RedisURL, tls: StoreTLSClient?, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
         self.logger = logger
-        self.pool = RedisServerConnector.pool(url, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.pool = RedisServerConnector.pool(url, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     func reportReachability(to observer: any StoreReachabilityObserver) {
@@ -37,7 +37,7 @@ final class SingleRedisServer: RedisRouting {
     func run() async throws {
         do {
             _ = try await pool.connection()
-        } catch let error as StoreClientError where error.code == .authenticationFailed || error.code == .serverError {
+        } catch let error as StoreClientError where error.failureKind == .refused {
             throw error
         } catch {
             logger.warning("Redis not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(error)"])

@@ -29,7 +29,7 @@ public struct ServerXMLLoader: Sendable {
     public static let msmClassName = "de.javakaffee.web.msm.MemcachedBackupSessionManager"
 
     /// msm `<Manager>` attributes that later work may implement; rejected until then.
-    public static let notYetSupportedManagerAttributes: Set<String> = ["memcachedProtocol", "username", "password"]
+    public static let notYetSupportedManagerAttributes: Set<String> = ["memcachedProtocol"]
 
     /// msm `<Manager>` attributes that mean nothing outside the JVM, with why: refused, so that a
     /// Tomcat user copying a `<Manager>` over learns what replaces them instead of guessing.
@@ -218,7 +218,8 @@ private struct ElementReader {
                 "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
                 "sessionBackupAsync", "sessionBackupTimeout", "enabled", "enableStatistics", "storageKeyPrefix", "residentSessionLimit",
-                "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas",
+                "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas", "username", "password",
+                "tlsCAFile", "tlsCertificateFile", "tlsKeyFile", "tlsServerName", "tlsVerify",
             ],
             children: []
         )
@@ -252,7 +253,7 @@ private struct ElementReader {
             do {
                 manager.memcachedNodes = try StoreNode.parseList(nodes.value)
             } catch let error as SessionManagerError {
-                throw fail(nodes, in: element, "\(error.message); expected host:port, n1:host:port,n2:host:port, [id:]redis://[[user]:password@]host[:port][/db], [id:]redis-cluster://[[user]:password@]host:port[+host:port…] or [id:]redis-sentinel://[[user]:password@]host:port[+host:port…]/<masterName>[/<db>]")
+                throw fail(nodes, in: element, "\(error.message); expected host:port, n1:host:port,n2:host:port, [id:]memcacheds://host:port (TLS), [id:]redis[s]://[[user]:password@]host[:port][/db], [id:]redis[s]-cluster://[[user]:password@]host:port[+host:port…] or [id:]redis[s]-sentinel://[[user]:password@]host:port[+host:port…]/<masterName>[/<db>] (rediss: TLS)")
             } catch {
                 throw fail(nodes, in: element, "\(error)")
             }
@@ -312,11 +313,35 @@ private struct ElementReader {
         if let expiration = element.attribute("lockExpiration") {
             manager.lockExpiration = .seconds(try integer(expiration, in: element, range: 1...3600, meaning: "seconds, 1-3600"))
         }
+        try access(element, into: &manager)
         if let failure = element.attribute("lockFailure") {
             guard let policy = LockFailurePolicy(rawValue: failure.value) else {
                 throw fail(failure, in: element, "'\(failure.value)' is not allowed; expected reject (answer 503) or proceed (go on unlocked, msm's behaviour)")
             }
             manager.lockFailure = policy
+        }
+    }
+
+    /// The memcached login and the TLS settings. A file path is taken relative to the directory
+    /// the server runs in, as every path of the file is; ``ManagerConfiguration/validate()`` reads the files.
+    func access(_ element: XMLElementNode, into manager: inout ManagerConfiguration) throws(ServerXMLError) {
+        manager.username = element.attribute("username")?.value
+        manager.password = element.attribute("password")?.value
+        for (name, path) in [("tlsCAFile", \StoreTLS.caFile), ("tlsCertificateFile", \.certificateFile), ("tlsKeyFile", \.keyFile)] {
+            guard let attribute = element.attribute(name) else { continue }
+            guard !attribute.value.isEmpty else { throw fail(attribute, in: element, "must be the path of a PEM file") }
+            manager.tls[keyPath: path] = attribute.value
+        }
+        manager.tls.serverName = element.attribute("tlsServerName")?.value
+        if let verify = element.attribute("tlsVerify") {
+            guard let mode = TLSVerification(rawValue: verify.value) else {
+                throw fail(
+                    verify,
+                    in: element,
+                    "'\(verify.value)' is not allowed; expected full (chain and name, the default), noHostname (chain only) or none (no verification, tests only)"
+                )
+            }
+            manager.tls.verify = mode
         }
     }
 

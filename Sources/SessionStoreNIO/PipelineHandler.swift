@@ -58,6 +58,9 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
 
     private var waiting = CircularBuffer<Waiting>(initialCapacity: 16)
     private var closed = false
+    /// The error that closed the connection (a TLS handshake's), given as the cause of the
+    /// failures of commands sent after it closed.
+    private var closeReason: (any Error)?
     private var unflushedBytes = 0
     private var flushScheduled = false
     private var timer: Scheduled<Void>?
@@ -84,7 +87,7 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// resumed with its reply, or with a ``StoreClientError``. Call on the channel's event loop.
     package func send(_ bytes: ByteBuffer, deadline: NIODeadline, continuation: UnsafeContinuation<Reply, any Error>) {
         guard let context else {
-            continuation.resume(throwing: StoreClientError(.connectionClosed, "connection is closed"))
+            continuation.resume(throwing: StoreClientError(.connectionClosed, "connection is closed", underlying: closeReason))
             return
         }
         enqueue(bytes, Waiting(completion: .continuation(continuation), deadline: deadline), promise: nil, context: context)
@@ -94,7 +97,7 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// batch, see ``StoreConnection/send(_:timeout:)``).
     package func send(_ bytes: ByteBuffer, deadline: NIODeadline, promise: EventLoopPromise<Reply>) {
         guard let context else {
-            promise.fail(StoreClientError(.connectionClosed, "connection is closed"))
+            promise.fail(StoreClientError(.connectionClosed, "connection is closed", underlying: closeReason))
             return
         }
         enqueue(bytes, Waiting(completion: .promise(promise), deadline: deadline), promise: nil, context: context)
@@ -107,7 +110,7 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
 
     private func enqueue(_ bytes: ByteBuffer, _ command: Waiting, promise: EventLoopPromise<Void>?, context: ChannelHandlerContext) {
         guard !closed else {
-            command.completion.fail(StoreClientError(.connectionClosed, "connection is closed"))
+            command.completion.fail(StoreClientError(.connectionClosed, "connection is closed", underlying: closeReason))
             promise?.fail(ChannelError.ioOnClosedChannel)
             return
         }
@@ -141,6 +144,7 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     }
 
     package func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if closeReason == nil { closeReason = error }
         let failure = error as? StoreClientError ?? StoreClientError(.connectionClosed, "connection failed: \(error)", underlying: error)
         failAll(failure, context: context)
     }

@@ -1,3 +1,5 @@
+import SessionManager
+
 /// Connection settings shared by the Redis and memcached stores.
 public struct StoreClientConfiguration: Sendable {
     /// Deadline of every command, from the moment it is sent (msm `operationTimeout`). A command
@@ -16,6 +18,9 @@ public struct StoreClientConfiguration: Sendable {
     public var initialBackoff: Duration
     /// Longest wait between reconnect attempts. Default: 2 s.
     public var maximumBackoff: Duration
+    /// Trust and identity for nodes reached over TLS (`rediss://`, `memcacheds://`, …); whether a
+    /// node uses TLS is its URL's business. Default: full verification against the system's CAs.
+    public var tls: StoreTLS
 
     /// Creates a configuration.
     public init(
@@ -23,8 +28,10 @@ public struct StoreClientConfiguration: Sendable {
         connectTimeout: Duration = .milliseconds(1000),
         connectionsPerEventLoop: Int = 1,
         initialBackoff: Duration = .milliseconds(50),
-        maximumBackoff: Duration = .seconds(2)
+        maximumBackoff: Duration = .seconds(2),
+        tls: StoreTLS = StoreTLS()
     ) {
+        self.tls = tls
         self.operationTimeout = operationTimeout
         self.connectTimeout = connectTimeout
         self.connectionsPerEventLoop = max(1, connectionsPerEventLoop)

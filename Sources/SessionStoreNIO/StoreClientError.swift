@@ -7,7 +7,7 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case timeout, connectionClosed, nodeDown, connectFailed, protocolError, serverError, invalidKey, valueTooLarge
-            case authenticationFailed, shutDown, partUnavailable
+            case authenticationFailed, shutDown, partUnavailable, tlsConfiguration
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -32,6 +32,9 @@ public struct StoreClientError: Error, Sendable, Equatable, CustomStringConverti
         public static let valueTooLarge = Code(.valueTooLarge)
         /// The server refused the credentials.
         public static let authenticationFailed = Code(.authenticationFailed)
+        /// The TLS settings cannot be used (a file that cannot be read or parsed): the store does
+        /// not start.
+        public static let tlsConfiguration = Code(.tlsConfiguration)
         /// The store was shut down.
         public static let shutDown = Code(.shutDown)
         /// One part of a sharded node (the master of a Redis Cluster slot) cannot be reached while
@@ -69,7 +72,7 @@ extension StoreClientError: SessionStoreFailure {
     /// ``StoreFailureKind/refused``: availability reacts to the first only.
     public var failureKind: StoreFailureKind {
         switch code {
-        case .serverError, .valueTooLarge, .invalidKey, .authenticationFailed, .partUnavailable: .refused
+        case .serverError, .valueTooLarge, .invalidKey, .authenticationFailed, .partUnavailable, .tlsConfiguration: .refused
         default: .unreachable
         }
     }

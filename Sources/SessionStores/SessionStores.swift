@@ -6,7 +6,8 @@ import SessionManager
 import SessionStoreNIO
 
 /// Builds the stores a `<Manager>` asks for: the memory store without `memcachedNodes`, memcached
-/// for `host:port` nodes, Redis for `redis://`, `redis-cluster://` and `redis-sentinel://` nodes.
+/// for `host:port` and `memcacheds://` nodes, Redis for `redis[s]://`, `redis[s]-cluster://` and
+/// `redis[s]-sentinel://` nodes, with the context's TLS settings and memcached login.
 ///
 /// Kept apart from the core so that a user of `SessionManager` alone links no store client.
 public enum SessionStores {
@@ -19,12 +20,17 @@ public enum SessionStores {
         logger: Logger
     ) throws -> [SessionStoreNode] {
         guard manager.enabled, !manager.memcachedNodes.isEmpty else { return [SessionStoreNode(id: nil, store: MemorySessionStore())] }
-        let client = StoreClientConfiguration(operationTimeout: manager.operationTimeout)
+        let client = StoreClientConfiguration(operationTimeout: manager.operationTimeout, tls: manager.tls)
+        let credentials = manager.username.flatMap { username in
+            manager.password.map { MemcachedCredentials(username: username, password: $0) }
+        }
         return try manager.memcachedNodes.map { node in
             let store: any SessionStore
             switch node.endpoint {
-            case .memcached(let host, let port):
-                store = MemcachedSessionStore(host: host, port: port, configuration: client, eventLoopGroup: eventLoopGroup, logger: logger)
+            case .memcached(let host, let port, let tls):
+                store = MemcachedSessionStore(
+                    host: host, port: port, tls: tls, credentials: credentials, configuration: client, eventLoopGroup: eventLoopGroup, logger: logger
+                )
             case .redis, .redisCluster, .redisSentinel:
                 store = try makeRedis(node.endpoint, client: client, replicas: manager.waitForReplicas, eventLoopGroup: eventLoopGroup, logger: logger)
             }

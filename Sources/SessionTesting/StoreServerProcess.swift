@@ -50,10 +50,68 @@ public final class StoreServerProcess: Sendable {
         }
     }
 
+    /// How a server listens over TLS (see ``TestCertificates``).
+    public struct TLS: Sendable {
+        /// The PKI.
+        public var certificates: TestCertificates
+        /// Which certificate the server shows.
+        public var certificate: Certificate
+        /// The server certificates of ``TestCertificates``.
+        public enum Certificate: Sendable {
+            /// For `localhost` and `127.0.0.1`.
+            case localhost
+            /// Expired in 2020.
+            case expired
+            /// For `sessions.internal` only.
+            case named
+        }
+        /// Refuse clients without a certificate of the CA (Redis `tls-auth-clients yes`).
+        public var requireClientCertificate: Bool
+
+        public init(certificates: TestCertificates, certificate: Certificate = .localhost, requireClientCertificate: Bool = false) {
+            self.certificates = certificates
+            self.certificate = certificate
+            self.requireClientCertificate = requireClientCertificate
+        }
+
+        var certificateFile: String {
+            switch certificate {
+            case .localhost: certificates.serverCertificateFile
+            case .expired: certificates.expiredServerCertificateFile
+            case .named: certificates.namedServerCertificateFile
+            }
+        }
+        var keyFile: String {
+            switch certificate {
+            case .localhost: certificates.serverKeyFile
+            case .expired: certificates.expiredServerKeyFile
+            case .named: certificates.namedServerKeyFile
+            }
+        }
+
+        /// `redis-server`'s TLS options, the port TLS-only (`--port 0`).
+        func redisArguments(port: Int) -> [String] {
+            ["--port", "0", "--tls-port", "\(port)", "--tls-cert-file", certificateFile, "--tls-key-file", keyFile,
+                "--tls-ca-cert-file", certificates.caFile, "--tls-auth-clients", requireClientCertificate ? "yes" : "no"]
+        }
+
+        /// `redis-cli`'s options to reach such a server (with the client certificate).
+        var cliArguments: [String] {
+            // --insecure: the test's own probes also reach a server with an expired certificate.
+            ["--tls", "--insecure", "--cacert", certificates.caFile, "--cert", certificates.clientCertificateFile, "--key", certificates.clientKeyFile]
+        }
+    }
+
     /// The server kind.
     public let kind: Kind
-    /// The loopback port it listens on (kept across restarts).
+    /// The loopback port it listens on (kept across restarts); TLS-only with ``tls``.
     public let port: Int
+    /// TLS, if the server listens with it.
+    public let tls: TLS?
+    /// memcached's `-Y` login (`user:password`), if any.
+    public let memcachedLogin: String?
+    /// A plaintext port of a TLS memcached, for the test's own probes and counts.
+    private let adminPort: Int?
     private let executable: String
     private let process = Mutex<Process?>(nil)
     /// A folder of this server's own (Redis `dir`: a cluster node's `nodes.conf`, a sentinel's
@@ -63,22 +121,28 @@ public final class StoreServerProcess: Sendable {
     /// `127.0.0.1:<port>`.
     public var address: String { "127.0.0.1:\(port)" }
 
-    private init(kind: Kind, port: Int, executable: String) {
+    private init(kind: Kind, port: Int, executable: String, tls: TLS?, memcachedLogin: String?) throws {
         self.kind = kind
         self.port = port
+        self.tls = tls
+        self.memcachedLogin = memcachedLogin
+        if case .memcached = kind, tls != nil { self.adminPort = try FreePort.make() } else { self.adminPort = nil }
         self.executable = executable
         self.folder = FileManager.default.temporaryDirectory.appendingPathComponent("sm-\(kind.executable)-\(port)-\(UUID().uuidString)")
     }
 
     /// Starts a server on a free port and waits until it answers.
-    public static func start(_ kind: Kind) async throws -> StoreServerProcess {
+    /// With `tls`, the server listens only with TLS (Redis `--port 0 --tls-port`; memcached `-Z`,
+    /// with a plaintext admin port for the test's probes); `memcachedLogin` (`user:password`)
+    /// starts memcached with `-Y`.
+    public static func start(_ kind: Kind, tls: TLS? = nil, memcachedLogin: String? = nil) async throws -> StoreServerProcess {
         guard let executable = find(kind.executable) else { throw ClientError(kind.installHint) }
         // Between "free" and "bound by the server", something else on the machine may take the
         // port (any connection's ephemeral port): the server then exits at start, and a new port
         // is tried.
         var attempt = 1
         while true {
-            let server = StoreServerProcess(kind: kind, port: try FreePort.make(), executable: executable)
+            let server = try StoreServerProcess(kind: kind, port: try FreePort.make(), executable: executable, tls: tls, memcachedLogin: memcachedLogin)
             do {
                 try await server.launch()
                 return server
@@ -94,8 +158,13 @@ public final class StoreServerProcess: Sendable {
     }
 
     /// Runs `body` with a started server and kills the server afterwards.
-    public static func with<T>(_ kind: Kind, _ body: (StoreServerProcess) async throws -> T) async throws -> T {
-        let server = try await start(kind)
+    public static func with<T>(
+        _ kind: Kind,
+        tls: TLS? = nil,
+        memcachedLogin: String? = nil,
+        _ body: (StoreServerProcess) async throws -> T
+    ) async throws -> T {
+        let server = try await start(kind, tls: tls, memcachedLogin: memcachedLogin)
         do {
             let result = try await body(server)
             server.kill()
@@ -113,6 +182,7 @@ public final class StoreServerProcess: Sendable {
             // writes the RDB it receives there, not in the working directory.
             var arguments = ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path]
             if let password { arguments += ["--requirepass", password] }
+            if let tls { arguments += tls.redisArguments(port: port) }
             return arguments
         case .redisClusterNode(let timeout):
             return ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path,
@@ -123,13 +193,19 @@ public final class StoreServerProcess: Sendable {
                 // The other masters' slots stay served while one master is failing (the default
                 // answers CLUSTERDOWN for every slot until the cluster is whole again).
                 "--cluster-require-full-coverage", "no"]
+                + (tls.map { $0.redisArguments(port: port) + ["--tls-cluster", "yes", "--tls-replication", "yes"] } ?? [])
         case .redisReplica(let masterPort):
             return ["--port", "\(port)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no", "--dir", folder.path,
-                "--replicaof", "127.0.0.1", "\(masterPort)"]
+                "--replicaof", "127.0.0.1", "\(masterPort)"] + (tls.map { $0.redisArguments(port: port) + ["--tls-replication", "yes"] } ?? [])
         case .sentinel:
             return [folder.appendingPathComponent("sentinel.conf").path]
         case .memcached(let limit):
             var arguments = ["-l", "127.0.0.1", "-p", "\(port)", "-U", "0", "-m", "64"]
+            if let tls, let adminPort {
+                arguments = ["-l", "127.0.0.1:\(port)", "-l", "notls:127.0.0.1:\(adminPort)", "-U", "0", "-m", "64", "-Z",
+                    "-o", "ssl_chain_cert=\(tls.certificateFile),ssl_key=\(tls.keyFile),ssl_ca_cert=\(tls.certificates.caFile)"]
+            }
+            if memcachedLogin != nil { arguments += ["-Y", folder.appendingPathComponent("auth").path] }
             if getuid() == 0 { arguments += ["-u", "root"] }  // memcached refuses to run as root otherwise
             // A slab chunk may not be larger than the item limit (memcached refuses to start).
             if let limit { arguments += ["-I", "\(limit)", "-o", "slab_chunk_max=\(min(limit / 2, 524_288))"] }
@@ -153,8 +229,21 @@ public final class StoreServerProcess: Sendable {
                 sentinel parallel-syncs \(name) 1
 
                 """
-            try configuration?.write(to: folder.appendingPathComponent("sentinel.conf"), atomically: true, encoding: .utf8)
+            let tlsLines = tls.map { tls in
+                """
+                port 0
+                tls-port \(port)
+                tls-cert-file \(tls.certificateFile)
+                tls-key-file \(tls.keyFile)
+                tls-ca-cert-file \(tls.certificates.caFile)
+                tls-auth-clients no
+                tls-replication yes
+
+                """
+            } ?? ""
+            try configuration.map { $0 + tlsLines }?.write(to: folder.appendingPathComponent("sentinel.conf"), atomically: true, encoding: .utf8)
         }
+        if let memcachedLogin { try (memcachedLogin + "\n").write(to: folder.appendingPathComponent("auth"), atomically: true, encoding: .utf8) }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -174,6 +263,10 @@ public final class StoreServerProcess: Sendable {
 
     /// Whether the server answers a ping (`PING` / `version`) right now.
     public func answers() async -> Bool {
+        if let tls, kind.executable != "memcached" {
+            guard let reply = try? await redisCLI(tls, ["PING"]) else { return false }
+            return reply.contains("PONG") || reply.contains("NOAUTH")
+        }
         let probe: String
         let expected: String
         switch kind {
@@ -184,8 +277,16 @@ public final class StoreServerProcess: Sendable {
             probe = "version\r\n"
             expected = "VERSION"
         }
-        guard let reply = try? await LineProbe.exchange(host: "127.0.0.1", port: port, send: probe) else { return false }
-        return reply.hasPrefix(expected) || reply.hasPrefix("-NOAUTH")
+        guard let reply = try? await LineProbe.exchange(host: "127.0.0.1", port: adminPort ?? port, send: probe) else { return false }
+        return reply.hasPrefix(expected) || reply.hasPrefix("-NOAUTH") || reply.hasPrefix("CLIENT_ERROR unauthenticated")
+    }
+
+    /// Runs `redis-cli` with TLS against this server; its output.
+    private func redisCLI(_ tls: TLS, _ command: [String]) async throws -> String {
+        guard let cli = Self.find("redis-cli") else { throw ClientError("redis-cli is not installed: run Scripts/install-dependencies.sh test") }
+        let (status, output) = try await ChildProcess.run(cli, ["-h", "127.0.0.1", "-p", "\(port)"] + tls.cliArguments + command)
+        guard status == 0 else { throw ClientError("redis-cli \(command.joined(separator: " ")) failed: \(output)") }
+        return output
     }
 
     /// How many commands the server has executed, by name, as it counts them itself (Redis `INFO
@@ -197,7 +298,12 @@ public final class StoreServerProcess: Sendable {
         switch kind {
         case .redis, .redisClusterNode, .redisReplica, .sentinel:
             // The PING after INFO marks the end of the reply.
-            let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "INFO commandstats\r\nPING\r\n", until: "+PONG\r\n")
+            let reply: String
+            if let tls {
+                reply = try await redisCLI(tls, ["INFO", "commandstats"])
+            } else {
+                reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "INFO commandstats\r\nPING\r\n", until: "+PONG\r\n")
+            }
             for line in reply.split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
                 // cmdstat_getex:calls=3,usec=…
                 let name = line.dropFirst("cmdstat_".count).prefix { $0 != ":" }
@@ -205,7 +311,8 @@ public final class StoreServerProcess: Sendable {
                 if name != "info" && name != "ping" { counts[String(name)] = calls }
             }
         case .memcached:
-            let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "stats\r\n", until: "END\r\n")
+            let login = memcachedLogin.map { "set auth 0 0 \($0.utf8.count)\r\n\($0.replacingOccurrences(of: ":", with: " "))\r\n" } ?? ""
+            let reply = try await LineProbe.exchange(host: "127.0.0.1", port: adminPort ?? port, send: login + "stats\r\n", until: "END\r\n")
             for line in reply.split(whereSeparator: \.isNewline) {
                 let fields = line.split(separator: " ")
                 if fields.count == 3, fields[0] == "STAT", let value = Int(fields[2]) { counts[String(fields[1])] = value }

@@ -24,9 +24,6 @@ extension ManagerConfiguration {
     /// ``SessionManager`` from a configuration you built.
     /// - Throws: the first problem found, naming its attribute.
     public func validate() throws(ManagerConfigurationError) {
-        func check(_ condition: Bool, _ attribute: String, _ message: @autoclosure () -> String) throws(ManagerConfigurationError) {
-            if !condition { throw ManagerConfigurationError(attribute: attribute, message()) }
-        }
         if let problem = StoreNode.problem(withList: memcachedNodes) {
             throw ManagerConfigurationError(attribute: "memcachedNodes", problem)
         }
@@ -51,5 +48,82 @@ extension ManagerConfiguration {
             "lockingMode",
             "locking is for non-sticky mode: add sticky=\"false\" (a sticky session is served from one app node's memory and needs no lock)"
         )
+        try validateTLS()
+        try validateMemcachedLogin()
+    }
+
+    /// The TLS settings: only with a TLS node, a certificate with its key, files that are PEM of
+    /// the right kind, a server name that SNI can carry.
+    private func validateTLS() throws(ManagerConfigurationError) {
+        guard tls.isCustomised else { return }
+        let attribute =
+            tls.caFile != nil ? "tlsCAFile" : tls.certificateFile != nil ? "tlsCertificateFile" : tls.keyFile != nil ? "tlsKeyFile"
+            : tls.serverName != nil ? "tlsServerName" : "tlsVerify"
+        guard memcachedNodes.contains(where: \.endpoint.usesTLS) else {
+            throw ManagerConfigurationError(
+                attribute: attribute,
+                "no node of memcachedNodes uses TLS; give TLS nodes as rediss://, rediss-cluster://, rediss-sentinel:// or memcacheds://host:port"
+            )
+        }
+        if tls.certificateFile != nil, tls.keyFile == nil {
+            throw ManagerConfigurationError(attribute: "tlsCertificateFile", "a client certificate needs its key: add tlsKeyFile")
+        }
+        if tls.keyFile != nil, tls.certificateFile == nil {
+            throw ManagerConfigurationError(attribute: "tlsKeyFile", "a client key needs its certificate: add tlsCertificateFile")
+        }
+        func pem(_ path: String?, _ attribute: String, needs kind: String, _ holds: (PEMFile) -> Bool) throws(ManagerConfigurationError) {
+            guard let path else { return }
+            do {
+                let file = try PEMFile(path: path)
+                guard holds(file) else {
+                    throw ManagerConfigurationError(
+                        attribute: attribute,
+                        "'\(path)' holds no \(kind) (its PEM blocks: \(file.labels.joined(separator: ", ")))"
+                    )
+                }
+            } catch let error as PEMFileError {
+                throw ManagerConfigurationError(attribute: attribute, error.message)
+            } catch let error as ManagerConfigurationError {
+                throw error
+            } catch {
+                throw ManagerConfigurationError(attribute: attribute, "\(error)")
+            }
+        }
+        try pem(tls.caFile, "tlsCAFile", needs: "CA certificate", \.hasCertificate)
+        try pem(tls.certificateFile, "tlsCertificateFile", needs: "certificate", \.hasCertificate)
+        try pem(tls.keyFile, "tlsKeyFile", needs: "private key", \.hasPrivateKey)
+        if let name = tls.serverName {
+            let valid = !name.isEmpty && name.count <= 253
+                && name.utf8.allSatisfy { $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") || ($0 >= 0x30 && $0 <= 0x39) || (($0 | 0x20) >= 0x61 && ($0 | 0x20) <= 0x7A) }
+            let isAddress = name.utf8.allSatisfy { $0 == UInt8(ascii: ".") || ($0 >= 0x30 && $0 <= 0x39) }
+            try check(valid && !isAddress, "tlsServerName", "'\(name)' is not allowed; expected a DNS name (SNI cannot carry an IP address; leave it out to verify nodes against their IP)")
+        }
+    }
+
+    /// memcached's authentication (msm `username`, `password`): both, memcached nodes only, and
+    /// words the text protocol can carry.
+    private func validateMemcachedLogin() throws(ManagerConfigurationError) {
+        guard username != nil || password != nil else { return }
+        guard let username else { throw ManagerConfigurationError(attribute: "password", "a password needs its username") }
+        guard let password else { throw ManagerConfigurationError(attribute: "username", "a username needs its password") }
+        try check(
+            !memcachedNodes.isEmpty && !memcachedNodes.contains(where: \.endpoint.isRedis),
+            "username",
+            "username and password are memcached's authentication; Redis nodes take theirs in the URL (rediss://user:password@host:port)"
+        )
+        try check(
+            !username.isEmpty && username.utf8.allSatisfy { $0 > 0x20 && $0 < 0x7F },
+            "username",
+            "must be printable ASCII without spaces"
+        )
+        try check(
+            !password.isEmpty && password.utf8.allSatisfy { $0 >= 0x20 && $0 != 0x7F },
+            "password",
+            "must be non-empty, without control characters"
+        )
+    }
+
+    private func check(_ condition: Bool, _ attribute: String, _ message: @autoclosure () -> String) throws(ManagerConfigurationError) {
+        if !condition { throw ManagerConfigurationError(attribute: attribute, message()) }
     }
 }

@@ -77,6 +77,17 @@ public struct ManagerConfiguration: Sendable {
     /// has it, as with msm).
     public var waitForReplicas: Int
 
+    /// How the nodes that `memcachedNodes` gives as TLS (`rediss://`, `rediss-cluster://`,
+    /// `rediss-sentinel://`, `memcacheds://`) are trusted and verified (see ``StoreTLS``; XML
+    /// `tlsCAFile`, `tlsCertificateFile`, `tlsKeyFile`, `tlsServerName`, `tlsVerify`). Default:
+    /// full verification against the system's trust store.
+    public var tls: StoreTLS
+    /// User name for memcached's authentication (msm `username`; `memcached -Y`), with
+    /// ``password``. Redis nodes carry their login in their URL. Default: none.
+    public var username: String?
+    /// Password for memcached's authentication (msm `password`), with ``username``. Never logged.
+    public var password: String?
+
     /// Which requests lock their session in the store (msm `lockingMode`, non-sticky mode only; see
     /// ``LockingMode``). Default: ``LockingMode/none``.
     ///
@@ -142,6 +153,9 @@ public struct ManagerConfiguration: Sendable {
     ///   - maxSessionSize: largest encoded session written, in bytes (default 1 MiB).
     ///   - enabled: `false` keeps sessions in this process only (default `true`).
     ///   - enableStatistics: `false` makes the metrics no-ops (default `true`).
+    ///   - tls: trust and identity for the TLS nodes (default: full verification, system trust).
+    ///   - username: memcached authentication user (default: none).
+    ///   - password: memcached authentication password (default: none).
     public init(
         cluster: Cluster = Cluster(),
         locking: Locking = Locking(),
@@ -153,8 +167,14 @@ public struct ManagerConfiguration: Sendable {
         sessionAttributeFilter: SessionAttributeFilter? = nil,
         maxSessionSize: Int = ManagerConfiguration.defaultMaxSessionSize,
         enabled: Bool = true,
-        enableStatistics: Bool = true
+        enableStatistics: Bool = true,
+        tls: StoreTLS = StoreTLS(),
+        username: String? = nil,
+        password: String? = nil
     ) {
+        self.tls = tls
+        self.username = username
+        self.password = password
         self.memcachedNodes = cluster.memcachedNodes
         self.failoverNodes = cluster.failoverNodes
         self.sticky = cluster.sticky

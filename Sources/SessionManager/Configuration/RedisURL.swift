@@ -1,4 +1,6 @@
-/// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`.
+/// Where a Redis server is and how to log in: `redis://[[user]:password@]host[:port][/db]`, or
+/// `rediss://…` for the same over TLS (default port 6379 either way: managed services often
+/// listen for TLS on 6380, so give the port).
 ///
 /// The password is kept for AUTH but never printed: ``description`` masks it.
 public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
@@ -12,9 +14,12 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
     public var port: Int
     /// Database number for SELECT. Default 0.
     public var database: Int
+    /// Whether the connection uses TLS (`rediss://`). Default `false`.
+    public var tls: Bool
 
     /// Creates a URL value.
-    public init(host: String, port: Int = 6379, database: Int = 0, user: String? = nil, password: String? = nil) {
+    public init(host: String, port: Int = 6379, database: Int = 0, user: String? = nil, password: String? = nil, tls: Bool = false) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.database = database
@@ -22,9 +27,9 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
         self.password = password
     }
 
-    /// Parses `redis://…`; throws a message saying what is wrong.
+    /// Parses `redis://…` or `rediss://…`; throws a message saying what is wrong.
     public init(parsing text: String) throws {
-        let form = "redis://[[user]:password@]host[:port][/db]"
+        let form = "redis[s]://[[user]:password@]host[:port][/db]"
         var parts = try RedisURLParts(text, scheme: "redis", form: form)
         var database = 0
         if let slash = parts.rest.firstIndex(of: "/") {
@@ -32,11 +37,11 @@ public struct RedisURL: Sendable, Hashable, CustomStringConvertible {
             parts.rest = parts.rest[..<slash]
         }
         let address = try RedisURLParts.address(parts.rest, defaultPort: 6379, form: form)
-        self.init(host: address.host, port: address.port, database: database, user: parts.user, password: parts.password)
+        self.init(host: address.host, port: address.port, database: database, user: parts.user, password: parts.password, tls: parts.tls)
     }
 
     public var description: String {
-        RedisURLParts.describe(scheme: "redis", user: user, password: password) + "\(host):\(port)" + (database != 0 ? "/\(database)" : "")
+        RedisURLParts.describe(scheme: "redis", tls: tls, user: user, password: password) + "\(host):\(port)" + (database != 0 ? "/\(database)" : "")
     }
 }
 
@@ -56,16 +61,28 @@ public struct RedisAddress: Sendable, Hashable, CustomStringConvertible {
     public var description: String { "\(host):\(port)" }
 }
 
-/// The parts every Redis URL form shares: the scheme, `[[user]:password@]`, and what follows.
+/// The parts every Redis URL form shares: the scheme (`redis…` or its TLS form `rediss…`),
+/// `[[user]:password@]`, and what follows.
 struct RedisURLParts {
     var user: String?
     var password: String?
     var rest: Substring
+    /// The scheme was the TLS form.
+    var tls: Bool
 
+    /// `scheme` is the plaintext form (`redis`, `redis-cluster`); its TLS form, with `rediss`, is accepted too.
     init(_ text: String, scheme: String, form: String) throws {
         let prefix = scheme + "://"
-        guard text.hasPrefix(prefix) else { throw SessionManagerError(.invalidConfiguration, "'\(text)' does not start with \(prefix); expected \(form)") }
-        rest = Substring(text.dropFirst(prefix.count))
+        let tlsPrefix = Self.tlsScheme(scheme) + "://"
+        if text.hasPrefix(prefix) {
+            tls = false
+            rest = Substring(text.dropFirst(prefix.count))
+        } else if text.hasPrefix(tlsPrefix) {
+            tls = true
+            rest = Substring(text.dropFirst(tlsPrefix.count))
+        } else {
+            throw SessionManagerError(.invalidConfiguration, "'\(text)' does not start with \(prefix) or \(tlsPrefix); expected \(form)")
+        }
         if let at = rest.lastIndex(of: "@") {
             let credentials = rest[..<at]
             rest = rest[rest.index(after: at)...]
@@ -121,9 +138,14 @@ struct RedisURLParts {
         return number
     }
 
-    /// `scheme://` with the user and a masked password.
-    static func describe(scheme: String, user: String?, password: String?) -> String {
-        var text = scheme + "://"
+    /// The TLS form of a scheme: `redis` → `rediss`, `redis-cluster` → `rediss-cluster`.
+    static func tlsScheme(_ scheme: String) -> String {
+        "rediss" + scheme.dropFirst("redis".count)
+    }
+
+    /// `scheme://` (its TLS form if `tls`) with the user and a masked password.
+    static func describe(scheme: String, tls: Bool, user: String?, password: String?) -> String {
+        var text = (tls ? tlsScheme(scheme) : scheme) + "://"
         if user != nil || password != nil { text += "\(user ?? ""):\(password == nil ? "" : "***")@" }
         return text
     }

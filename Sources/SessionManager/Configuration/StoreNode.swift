@@ -3,15 +3,18 @@ import Foundation
 /// One entry of msm's `memcachedNodes`: a store node with an optional id.
 ///
 /// Accepted forms, separated by commas or spaces (as msm does):
-/// `host:port` · `id:host:port` (memcached) · `[id:]redis://…` (one Redis server) ·
-/// `[id:]redis-cluster://…` (a Redis Cluster) · `[id:]redis-sentinel://…` (a master Sentinel watches).
+/// `host:port` · `id:host:port` · `[id:]memcached://host:port` (memcached) ·
+/// `[id:]memcacheds://host:port` (memcached over TLS, `memcached -Z`) · `[id:]redis://…` (one Redis
+/// server) · `[id:]redis-cluster://…` (a Redis Cluster) · `[id:]redis-sentinel://…` (a master
+/// Sentinel watches); each Redis form with `rediss` for TLS (`rediss://`, `rediss-cluster://`,
+/// `rediss-sentinel://`).
 /// Node ids (`[A-Za-z0-9_]{1,32}`) are what msm encodes in session ids; they are required when
 /// there are several nodes, and must differ.
 public struct StoreNode: Sendable, Hashable {
     /// Where the node is.
     public enum Endpoint: Sendable, Hashable {
-        /// A memcached server.
-        case memcached(host: String, port: Int)
+        /// A memcached server, over TLS if `tls` (`memcacheds://`).
+        case memcached(host: String, port: Int, tls: Bool = false)
         /// A Redis server.
         case redis(RedisURL)
         /// A Redis Cluster, found through its seed nodes.
@@ -23,6 +26,16 @@ public struct StoreNode: Sendable, Hashable {
         public var isRedis: Bool {
             if case .memcached = self { return false }
             return true
+        }
+
+        /// Whether the node is reached over TLS (see ``StoreTLS``).
+        public var usesTLS: Bool {
+            switch self {
+            case .memcached(_, _, let tls): tls
+            case .redis(let url): url.tls
+            case .redisCluster(let url): url.tls
+            case .redisSentinel(let url): url.tls
+            }
         }
     }
 
@@ -58,33 +71,46 @@ public struct StoreNode: Sendable, Hashable {
             if let id { try checkID(id, entry) }
             let url = String(entry[(colon.map { head.index(after: $0) } ?? head.startIndex)...])
             switch name {
-            case "redis": return StoreNode(id: id, endpoint: .redis(try RedisURL(parsing: url)))
-            case "redis-cluster": return StoreNode(id: id, endpoint: .redisCluster(try RedisClusterURL(parsing: url)))
-            case "redis-sentinel": return StoreNode(id: id, endpoint: .redisSentinel(try RedisSentinelURL(parsing: url)))
+            case "redis", "rediss": return StoreNode(id: id, endpoint: .redis(try RedisURL(parsing: url)))
+            case "redis-cluster", "rediss-cluster": return StoreNode(id: id, endpoint: .redisCluster(try RedisClusterURL(parsing: url)))
+            case "redis-sentinel", "rediss-sentinel": return StoreNode(id: id, endpoint: .redisSentinel(try RedisSentinelURL(parsing: url)))
+            case "memcached", "memcacheds":
+                let address = url.dropFirst(name.count + 3)
+                guard !address.contains("/") else {
+                    throw SessionManagerError(.invalidConfiguration, "'\(entry)': a memcached node has no path; expected \(name)://host:port")
+                }
+                let (host, port) = try hostAndPort(address.split(separator: ":", omittingEmptySubsequences: false).map(String.init), entry)
+                return StoreNode(id: id, endpoint: .memcached(host: host, port: port, tls: name == "memcacheds"))
             default:
                 // Read as host:port these would start and fail on the first request (msm accepts
-                // `rediss://` and Couchbase `http://` URLs; we serve neither).
-                let why = name == "rediss" ? "Redis over TLS (rediss://) is not supported yet" : "'\(name)://' nodes are not supported"
+                // Couchbase `http://` URLs; we serve none).
                 throw SessionManagerError(
                     .invalidConfiguration,
-                    "'\(entry)': \(why); use host:port (memcached), redis://, redis-cluster:// or redis-sentinel://"
+                    "'\(entry)': '\(name)://' nodes are not supported; use host:port or memcacheds://host:port (memcached), redis[s]://, redis[s]-cluster:// or redis[s]-sentinel://"
                 )
             }
         }
         let parts = entry.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard parts.count == 2 || parts.count == 3 else {
-            throw SessionManagerError(.invalidConfiguration, "'\(entry)' is not host:port, id:host:port or [id:]redis://…, [id:]redis-cluster://…, [id:]redis-sentinel://…")
+            throw SessionManagerError(.invalidConfiguration, "'\(entry)' is not host:port, id:host:port, [id:]memcacheds://host:port or [id:]redis[s]://…, [id:]redis[s]-cluster://…, [id:]redis[s]-sentinel://…")
         }
         let id = parts.count == 3 ? parts[0] : nil
         if let id { try checkID(id, entry) }
-        let host = parts[parts.count - 2]
+        let (host, port) = try hostAndPort(Array(parts.suffix(2)), entry)
+        return StoreNode(id: id, endpoint: .memcached(host: host, port: port))
+    }
+
+    /// `[host, port]` of a memcached entry, checked.
+    private static func hostAndPort(_ parts: [String], _ entry: String) throws -> (String, Int) {
+        guard parts.count == 2 else { throw SessionManagerError(.invalidConfiguration, "'\(entry)' needs host:port") }
+        let host = parts[0]
         guard !host.isEmpty, host.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
             throw SessionManagerError(.invalidConfiguration, "'\(entry)' has no host")
         }
-        guard let port = Int(parts[parts.count - 1]), (1...65_535).contains(port) else {
+        guard let port = Int(parts[1]), (1...65_535).contains(port) else {
             throw SessionManagerError(.invalidConfiguration, "'\(entry)': port must be 1-65535")
         }
-        return StoreNode(id: id, endpoint: .memcached(host: host, port: port))
+        return (host, port)
     }
 
     /// Parses msm's `failoverNodes` (ids separated by commas or spaces) against the node list.
