@@ -70,6 +70,8 @@ configurations=(
   "memcached|--store memcached|STICKY=false"
   "memcached 2 nodes (backups)|--store memcached|STICKY=false NODES=2"
   "redis sticky|--store redis|STICKY=true"
+  "redis tls|--store redis-tls|STICKY=false"
+  "redis tls sticky|--store redis-tls|STICKY=true"
   "memcached sticky|--store memcached|STICKY=true"
   "redis locking all|--store redis|LOCKING=all"
   "redis cluster (3 masters)|--store redis-cluster|STICKY=false"

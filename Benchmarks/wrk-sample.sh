@@ -9,6 +9,7 @@
 #   Benchmarks/wrk-sample.sh --store memcached      # sessions in a memcached (or: redis) that the
 #                                                   # script starts on loopback; also prints the
 #                                                   # store commands per request of each route
+#   Benchmarks/wrk-sample.sh --store redis-tls      # Redis over TLS (rediss://, a CA made here)
 #   Benchmarks/wrk-sample.sh --store redis-cluster  # a 3-master Redis Cluster on loopback
 #   Benchmarks/wrk-sample.sh --store redis-sentinel # a master, a replica and 3 sentinels
 # Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081),
@@ -51,7 +52,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --peer) peer_dir=$(cd "$2" && pwd); shift 2 ;;
     --store) store=$2; shift 2 ;;
-    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis|redis-cluster|redis-sentinel]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis|redis-tls|redis-cluster|redis-sentinel]" >&2; exit 2 ;;
   esac
 done
 
@@ -77,7 +78,8 @@ port_free "$PORT"; [ -n "$BASE_BIN" ] && port_free "$BASE_PORT"
 # The store: commands counted from the servers' own statistics (memcached `stats`, Redis
 # `INFO commandstats`), summed over the nodes, before and after each run.
 store_commands() {
-  python3 - "$store" "$STORE_PORT" "$NODES" <<'PY'
+  # A TLS Redis is counted on its plaintext port, ADMIN_OFFSET above its TLS port.
+  python3 - "$store" "$((STORE_PORT + ADMIN_OFFSET))" "$NODES" <<'PY'
 import socket, sys
 kind, first, nodes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 def complete(data):
@@ -118,7 +120,7 @@ write_config() { # port route -> path of the configuration file
 <Server>
   <Connector port="$1" address="127.0.0.1"/>
   <Engine jvmRoute="$2">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait$tls_attributes requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
   </Engine>
 </Server>
 XML
@@ -126,13 +128,33 @@ XML
 }
 
 config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT")
+ADMIN_OFFSET=0; tls_attributes=""
+if [ "$store" = redis-tls ]; then
+  # A throwaway CA and a certificate for 127.0.0.1, as the README's TLS walk-through makes them.
+  tls_dir=$(mktemp -d)
+  (
+    cd "$tls_dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 2 -subj "/CN=bench CA"
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -extfile server.ext -out server.pem
+  ) >/dev/null 2>&1
+  ADMIN_OFFSET=50; tls_attributes=" tlsCAFile=\"$tls_dir/ca.pem\""
+fi
 case "$store" in
   memory) ;;
-  memcached|redis)
+  memcached|redis|redis-tls)
     nodes=""
     for n in $(seq 1 "$NODES"); do
       port=$((STORE_PORT + n - 1))
-      if [ "$store" = memcached ]; then
+      if [ "$store" = redis-tls ]; then
+        # Clients on the TLS port; this script counts commands on the plaintext one.
+        redis-server --port $((port + ADMIN_OFFSET)) --tls-port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+          --tls-cert-file "$tls_dir/server.pem" --tls-key-file "$tls_dir/server.key" --tls-ca-cert-file "$tls_dir/ca.pem" \
+          --tls-auth-clients no >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
+        entry="rediss://127.0.0.1:$port"
+        [ "$NODES" -gt 1 ] && entry="n$n:$entry"
+      elif [ "$store" = memcached ]; then
         memcached -l 127.0.0.1 -p "$port" -U 0 -m 256 $([ "$(id -u)" -eq 0 ] && echo -u root) >/dev/null 2>&1 & pids+=($!); store_pids+=($!)
         entry="n$n:127.0.0.1:$port"
       else

@@ -8,9 +8,9 @@
 set -euo pipefail
 
 run_packages=(pkg-config libhiredis-dev)
-test_packages=(memcached redis-server redis-tools redis-sentinel nginx-light docker-compose)
-cluster_packages=(memcached redis-server nginx-light)
-bench_packages=(wrk curl redis-server redis-tools redis-sentinel memcached libmemcached-tools)
+test_packages=(memcached redis-server redis-tools redis-sentinel nginx-light docker-compose openssl)
+cluster_packages=(memcached redis-server nginx-light openssl)
+bench_packages=(wrk curl redis-server redis-tools redis-sentinel memcached libmemcached-tools openssl)
 
 case "${1:-run}" in
   run) wanted=("${run_packages[@]}") ;;

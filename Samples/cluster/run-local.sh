@@ -5,6 +5,7 @@
 #   Samples/cluster/run-local.sh sticky-memcached      # two memcached, sticky by jvmRoute, failoverNodes
 #   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
 #   Samples/cluster/run-local.sh nonsticky-locking-redis  # as nonsticky-redis, lockingMode="all"
+#   Samples/cluster/run-local.sh nonsticky-redis-tls   # as nonsticky-redis, over TLS (rediss://, a CA made here)
 #   Samples/cluster/run-local.sh status                # what runs
 #   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
 #   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
@@ -31,8 +32,8 @@ port_of() {
   local base
   case "$1" in
     nginx) base=8080 ;; node1) base=8091 ;; node2) base=8092 ;;
-    n1) if [[ "$(variant)" == *redis ]]; then base=26379; else base=21211; fi ;;
-    n2) if [[ "$(variant)" == *redis ]]; then base=26380; else base=21212; fi ;;
+    n1) if [[ "$(variant)" == *redis* ]]; then base=26379; else base=21211; fi ;;
+    n2) if [[ "$(variant)" == *redis* ]]; then base=26380; else base=21212; fi ;;
   esac
   echo $((base + PORT_OFFSET))
 }
@@ -75,7 +76,23 @@ launch() {
 configure() { # source target
   local script=()
   for base in 8080 8091 8092 21211 21212 26379 26380; do script+=(-e "s/\\b$base\\b/$((base + PORT_OFFSET))/g"); done
+  script+=(-e "s|@RUN_DIR@|$RUN_DIR|g")
   sed "${script[@]}" "$1" > "$2"
+}
+
+# A throwaway CA and a certificate for 127.0.0.1 and localhost signed by it, in folder $1 (the
+# commands the README's TLS walk-through gives).
+make_certificates() {
+  local dir=$1 openssl
+  openssl=$(find_tool openssl)
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    "$openssl" req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout ca.key -out ca.pem -days 30 -subj "/CN=run-local CA"
+    "$openssl" req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout server.key -out server.csr -subj "/CN=localhost"
+    printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > server.ext
+    "$openssl" x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -extfile server.ext -out server.pem
+  ) >"$dir/openssl.log" 2>&1 || { echo "run-local: making certificates failed; see $dir/openssl.log" >&2; exit 1; }
 }
 
 start() {
@@ -84,7 +101,8 @@ start() {
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
     nonsticky-redis|nonsticky-locking-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
+    nonsticky-redis-tls) store=redis-tls; nginx_conf=nginx-roundrobin.conf ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -108,8 +126,14 @@ start() {
   # A part that does not start ends the script (exit 1): what started before it is stopped.
   trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' EXIT
 
+  [ "$store" = redis-tls ] && make_certificates "$RUN_DIR/tls"
   for part in n1 n2; do
-    if [ "$store" = memcached ]; then
+    if [ "$store" = redis-tls ]; then
+      # TLS only (--port 0), with the certificate of the CA made above; clients need no certificate.
+      launch "$part" "$(find_tool redis-server)" --bind 127.0.0.1 --port 0 --tls-port "$(port_of "$part")" --save "" --appendonly no \
+        --tls-cert-file "$RUN_DIR/tls/server.pem" --tls-key-file "$RUN_DIR/tls/server.key" --tls-ca-cert-file "$RUN_DIR/tls/ca.pem" \
+        --tls-auth-clients no
+    elif [ "$store" = memcached ]; then
       # memcached refuses to run as root unless told which user to be.
       local user=()
       [ "$(id -u)" -eq 0 ] && user=(-u root)

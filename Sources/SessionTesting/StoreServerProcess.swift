@@ -96,7 +96,7 @@ public final class StoreServerProcess: Sendable {
         }
 
         /// `redis-cli`'s options to reach such a server (with the client certificate).
-        var cliArguments: [String] {
+        public var cliArguments: [String] {
             // --insecure: the test's own probes also reach a server with an expired certificate.
             ["--tls", "--insecure", "--cacert", certificates.caFile, "--cert", certificates.clientCertificateFile, "--key", certificates.clientKeyFile]
         }

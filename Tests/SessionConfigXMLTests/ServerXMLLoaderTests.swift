@@ -342,8 +342,16 @@ import Testing
         (#"memcachedNodes="n1:a:1" failoverNodes="n1""#, "with a single node there is nothing to fail over to"),
         (#"memcachedNodes="n1:a:1, n1:b:2""#, "node id 'n1' is given twice"),
         (#"memcachedNodes="n1:a:1,n2:redis://b:2""#, "all be Redis or all be memcached"),
-        (#"memcachedNodes="rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
-        (#"memcachedNodes="n1:rediss://127.0.0.1:6380""#, "(rediss://) is not supported yet"),
+        (#"memcachedNodes="redis://127.0.0.1:6380" tlsVerify="none""#, "no node of memcachedNodes uses TLS"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380" tlsVerify="off""#, "expected full (chain and name, the default), noHostname"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380" tlsCAFile="/nonexistent/ca.pem""#, "cannot read '/nonexistent/ca.pem'"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380" tlsCAFile="""#, "must be the path of a PEM file"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380" tlsServerName="10.0.0.1""#, "SNI cannot carry an IP address"),
+        (#"memcachedNodes="rediss://127.0.0.1:6380" username="app" password="pw""#, "Redis nodes take theirs in the URL"),
+        (#"memcachedNodes="memcacheds://127.0.0.1:11211" username="app""#, "a username needs its password"),
+        (#"memcachedNodes="memcacheds://127.0.0.1:11211" username="a b" password="pw""#, "printable ASCII without spaces"),
+        (#"memcachedNodes="rediss-sentinel://a:26379""#, "needs the master's name after the sentinels"),
+        (#"memcachedNodes="rediss-cluster://a:1/2""#, "a Redis Cluster has no database"),
         (#"memcachedNodes="redis-cluster://""#, "needs host:port entries separated by '+'"),
         (#"memcachedNodes="redis-cluster://a:1++b:2""#, "needs host:port entries separated by '+'"),
         (#"memcachedNodes="redis-cluster://a:1+b""#, "'b' needs a port"),
@@ -391,6 +399,45 @@ import Testing
         expectError(
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n  <Manager \(attributes)/></Context></Engine></Server>",
             line: 2, message
+        )
+    }
+
+    @Test func tlsAttributesAndTheMemcachedLoginAreRead() async throws {
+        let pki = try await TestCertificates.shared()
+        let m = try manager(
+            #"memcachedNodes="n1:rediss://10.0.0.1:6380,n2:rediss://10.0.0.2:6380" tlsCAFile="\#(pki.caFile)" "#
+                + #"tlsCertificateFile="\#(pki.clientCertificateFile)" tlsKeyFile="\#(pki.clientKeyFile)" tlsServerName="sessions.internal" tlsVerify="noHostname""#
+        )
+        #expect(m.tls == StoreTLS(caFile: pki.caFile, certificateFile: pki.clientCertificateFile, keyFile: pki.clientKeyFile, serverName: "sessions.internal", verify: .noHostname))
+        #expect(m.memcachedNodes.allSatisfy(\.endpoint.usesTLS))
+        let login = try manager(#"memcachedNodes="memcacheds://127.0.0.1:11211" username="app" password="s3cret word""#)
+        #expect(login.username == "app" && login.password == "s3cret word")
+        #expect(try manager(#"memcachedNodes="rediss://h:6380""#).tls == StoreTLS(), "verified against the system's CAs by default")
+    }
+
+    @Test func anUnusableTLSFileIsRefusedAtItsLineAndColumn() async throws {
+        let pki = try await TestCertificates.shared()
+        let text = """
+            <Server><Engine><Context path="/a" app="sample">
+              <Manager memcachedNodes="rediss://127.0.0.1:6380"
+                  tlsCAFile="\(pki.clientKeyFile)"/>
+            </Context></Engine></Server>
+            """
+        do {
+            _ = try parse(text)
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.line == 3 && error.column == 7, "\(error)")
+            #expect(error.description.hasPrefix("server.xml:3:7: <Manager> attribute 'tlsCAFile': '\(pki.clientKeyFile)' holds no CA certificate"), "\(error)")
+        }
+        let missingKey = "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"memcacheds://h:1\" tlsCertificateFile=\"\(pki.clientCertificateFile)\"/></Context></Engine></Server>"
+        expectError(missingKey, line: 2, "'tlsCertificateFile'", "a client certificate needs its key: add tlsKeyFile")
+        let notPEM = FileManager.default.temporaryDirectory.appendingPathComponent("sm-not-pem-\(UUID().uuidString)")
+        try Data([0x30, 0x82, 0x01]).write(to: notPEM)
+        defer { try? FileManager.default.removeItem(at: notPEM) }
+        expectError(
+            "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"rediss://h\" tlsCAFile=\"\(notPEM.path)\"/></Context></Engine></Server>",
+            line: 2, "'tlsCAFile'", "is not a PEM file"
         )
     }
 

@@ -45,6 +45,26 @@ import Testing
         #expect(try StoreNode.parse("redis-cluster://a:1").id == nil)
     }
 
+    @Test func tlsForms() throws {
+        let single = try RedisURL(parsing: "rediss://app:pw@cache.example.com:6380/2")
+        #expect(single == RedisURL(host: "cache.example.com", port: 6380, database: 2, user: "app", password: "pw", tls: true))
+        #expect(single.description == "rediss://app:***@cache.example.com:6380/2")
+        #expect(try RedisURL(parsing: "rediss://h").port == 6379, "the same default port as redis://")
+        #expect(try RedisURL(parsing: "redis://h").tls == false)
+        let cluster = try RedisClusterURL(parsing: "rediss-cluster://:pw@a:7000+b:7001")
+        #expect(cluster.tls && cluster.description == "rediss-cluster://:***@a:7000+b:7001")
+        #expect(cluster.server(RedisAddress(host: "10.0.0.9", port: 7005)).tls, "the addresses the cluster gives out are reached with TLS")
+        let sentinel = try RedisSentinelURL(parsing: "rediss-sentinel://s1:26379/m")
+        #expect(sentinel.tls && sentinel.master(RedisAddress(host: "m", port: 6379)).tls && sentinel.sentinel(sentinel.sentinels[0]).tls)
+        #expect(sentinel.description == "rediss-sentinel://s1:26379/m")
+        let memcached = try StoreNode.parseList("n1:memcacheds://a:11211,n2:memcached://b:11212,n3:c:11213")
+        #expect(memcached.map(\.endpoint) == [.memcached(host: "a", port: 11211, tls: true), .memcached(host: "b", port: 11212), .memcached(host: "c", port: 11213)])
+        #expect(memcached.map(\.endpoint.usesTLS) == [true, false, false])
+        #expect(try StoreNode.parse("n1:rediss-cluster://a:1").endpoint.usesTLS)
+        #expect(throws: SessionManagerError.self) { try StoreNode.parse("memcacheds://a:1/x") }
+        #expect(throws: SessionManagerError.self) { try StoreNode.parse("memcacheds://a") }
+    }
+
     @Test func sessionKeysShareTheRandomPartAsAHashTag() throws {
         let id = try #require(SessionID(parsing: "0123456789ABCDEF0123456789ABCDEF-n1.route"))
         #expect(id.storeKey(prefix: "p_") == "p_{0123456789ABCDEF0123456789ABCDEF}-n1.route")

@@ -77,22 +77,27 @@ import Testing
         }
     }
 
-    static func nodeEntry(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
-        if case .redis = kind { return "\(id):redis://127.0.0.1:\(port)" }
-        return "\(id):127.0.0.1:\(port)"
+    static func nodeEntry(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int, tls: Bool = false) -> String {
+        if case .redis = kind { return "\(id):\(tls ? "rediss" : "redis")://127.0.0.1:\(port)" }
+        return tls ? "\(id):memcacheds://127.0.0.1:\(port)" : "\(id):127.0.0.1:\(port)"
     }
 
     func withCluster(
         _ kind: StoreServerProcess.Kind,
+        tls: Bool = false,
         failoverNodes: String = "",
         logger: Logger = Logger(label: "test"),
         configure: (inout ManagerConfiguration) -> Void = { _ in },
         _ body: (Cluster) async throws -> Void
     ) async throws {
-        try await StoreServerProcess.with(kind) { a in
-            try await StoreServerProcess.with(kind) { b in
+        let serverTLS = tls ? StoreServerProcess.TLS(certificates: try await TestCertificates.shared()) : nil
+        try await StoreServerProcess.with(kind, tls: serverTLS) { a in
+            try await StoreServerProcess.with(kind, tls: serverTLS) { b in
                 var configuration = ManagerConfiguration(storageKeyPrefix: Self.prefix)
-                configuration.memcachedNodes = try StoreNode.parseList("\(Self.nodeEntry(kind, "n1", a.port)), \(Self.nodeEntry(kind, "n2", b.port))")
+                configuration.memcachedNodes = try StoreNode.parseList(
+                    "\(Self.nodeEntry(kind, "n1", a.port, tls: tls)), \(Self.nodeEntry(kind, "n2", b.port, tls: tls))"
+                )
+                if let serverTLS { configuration.tls = StoreTLS(caFile: serverTLS.certificates.caFile) }
                 configuration.failoverNodes = try StoreNode.parseFailoverList(failoverNodes, nodes: configuration.memcachedNodes)
                 configuration.operationTimeout = .milliseconds(300)
                 configuration.sticky = false  // non-sticky: the store holds the primary copy
@@ -108,9 +113,10 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
-    func theSessionIsOnItsNodeTheBackupOnTheOtherAndAReadIsOneCommand(kind: StoreServerProcess.Kind) async throws {
-        try await withCluster(kind) { cluster in
+    /// Also over TLS (`rediss://`, `memcacheds://`): the same copies, the same one command per read.
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable) && TestCertificates.isRunnable), arguments: kinds, [false, true])
+    func theSessionIsOnItsNodeTheBackupOnTheOtherAndAReadIsOneCommand(kind: StoreServerProcess.Kind, tls: Bool) async throws {
+        try await withCluster(kind, tls: tls) { cluster in
             let (count, action, _) = try await cluster.increment(nil)
             guard case .set(let id) = action, count == 1 else { Issue.record("no new session: \(action)"); return }
             let primary = cluster.index(of: id), other = 1 - primary
@@ -133,9 +139,11 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable)), arguments: kinds)
-    func whenTheNodeOfASessionIsKilledTheSessionMovesToTheOtherNode(kind: StoreServerProcess.Kind) async throws {
-        try await withCluster(kind) { cluster in
+    /// Also over TLS: a SIGKILLed TLS node's sessions relocate as with plaintext, and the node is
+    /// seen again (a TLS handshake) once it is back.
+    @Test(.enabled(if: kinds.allSatisfy(\.isRunnable) && TestCertificates.isRunnable), arguments: kinds, [false, true])
+    func whenTheNodeOfASessionIsKilledTheSessionMovesToTheOtherNode(kind: StoreServerProcess.Kind, tls: Bool) async throws {
+        try await withCluster(kind, tls: tls) { cluster in
             guard let (id, primary) = try await cluster.savedSessionWithBackup() else { Issue.record("no session with a backup"); return }
             let other = 1 - primary
 

@@ -109,7 +109,7 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: isRunnable), arguments: ["nonsticky-memcached", "sticky-memcached", "nonsticky-redis"])
+    @Test(.enabled(if: isRunnable), arguments: ["nonsticky-memcached", "sticky-memcached", "nonsticky-redis", "nonsticky-redis-tls"])
     func theSessionSurvivesAStoreNodeAndAnAppNodeDying(variant: String) async throws {
         let sticky = variant.hasPrefix("sticky")
         try await Self.withCluster(variant) { cluster in

@@ -42,8 +42,14 @@ import Testing
     }
 
     /// Runs `body` with a started cluster and shuts it down afterwards.
-    static func withCluster<R>(masters: Int = 3, replicas: Int = 0, _ body: (RedisTestCluster) async throws -> R) async throws -> R {
-        let cluster = try await RedisTestCluster.start(masters: masters, replicas: replicas)
+    static func withCluster<R>(
+        masters: Int = 3,
+        replicas: Int = 0,
+        tls: Bool = false,
+        _ body: (RedisTestCluster) async throws -> R
+    ) async throws -> R {
+        let serverTLS = tls ? StoreServerProcess.TLS(certificates: try await TestCertificates.shared()) : nil
+        let cluster = try await RedisTestCluster.start(masters: masters, replicas: replicas, tls: serverTLS)
         do {
             let result = try await body(cluster)
             await cluster.shutdown()
@@ -253,10 +259,13 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: RedisTestCluster.isRunnable), arguments: [false, true])
-    func aKilledMastersSlotsAreServedAgainAfterItsReplicaIsPromoted(durable: Bool) async throws {
-        try await Self.withCluster(replicas: 1) { cluster in
-            try await Self.withSample("redis-cluster://" + cluster.seeds, { manager in
+    /// Also with TLS (`rediss-cluster://`, `--tls-cluster yes`): the replica's address the
+    /// cluster gives out after the failover is reached with TLS and verified like the seeds.
+    @Test(.enabled(if: RedisTestCluster.isRunnable && TestCertificates.isRunnable), arguments: [(false, false), (true, false), (false, true)])
+    func aKilledMastersSlotsAreServedAgainAfterItsReplicaIsPromoted(durable: Bool, tls: Bool) async throws {
+        try await Self.withCluster(replicas: 1, tls: tls) { cluster in
+            try await Self.withSample(cluster.url, { manager in
+                if tls { manager.tls = cluster.clientTLS }
                 manager.operationTimeout = .milliseconds(500)
                 manager.waitForReplicas = durable ? 1 : 0
             }) { port, store in
@@ -291,7 +300,7 @@ import Testing
                     let again = try #require(load.servedAgain(after: killed), "session \(index) failed after the kill and is served again")
                     recovery = max(recovery, again)
                 }
-                print("cluster failover (durable: \(durable)): served again \(recovery) after SIGKILL; failures \(results.reduce(0) { $0 + $1.failures.count }); slowest \(results.map(\.slowest).max() ?? .zero)")
+                print("cluster failover (durable: \(durable), tls: \(tls)): served again \(recovery) after SIGKILL; failures \(results.reduce(0) { $0 + $1.failures.count }); slowest \(results.map(\.slowest).max() ?? .zero)")
                 if !durable { #expect(recovery < .seconds(5), "served again within 5 s: \(recovery)") }
                 #expect(results.allSatisfy { $0.slowest < .seconds(2) }, "failing requests fail fast")
                 #expect(results.allSatisfy { $0.failures.allSatisfy { $0 == 503 } })

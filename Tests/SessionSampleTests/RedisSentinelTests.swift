@@ -11,8 +11,8 @@ import Testing
 @Suite(.capturedLog, .serialized) struct RedisSentinelTests {
     typealias Cluster = RedisClusterTests
 
-    static func withSentinels<R>(_ body: (RedisTestSentinels) async throws -> R) async throws -> R {
-        let group = try await RedisTestSentinels.start()
+    static func withSentinels<R>(tls: Bool = false, _ body: (RedisTestSentinels) async throws -> R) async throws -> R {
+        let group = try await RedisTestSentinels.start(tls: tls ? StoreServerProcess.TLS(certificates: try await TestCertificates.shared()) : nil)
         do {
             let result = try await body(group)
             await group.shutdown()
@@ -23,11 +23,12 @@ import Testing
         }
     }
 
-    @Test(.enabled(if: RedisTestSentinels.isRunnable), arguments: [false, true])
-    func theStoreFollowsThePromotedReplica(durable: Bool) async throws {
-        try await Self.withSentinels { group in
-            let url = "redis-sentinel://\(group.addresses)/\(RedisTestSentinels.masterName)"
-            try await Cluster.withSample(url, { manager in
+    /// Also with TLS (`rediss-sentinel://`): the sentinels and the master are reached with TLS.
+    @Test(.enabled(if: RedisTestSentinels.isRunnable && TestCertificates.isRunnable), arguments: [(false, false), (true, false), (false, true)])
+    func theStoreFollowsThePromotedReplica(durable: Bool, tls: Bool) async throws {
+        try await Self.withSentinels(tls: tls) { group in
+            try await Cluster.withSample(group.url, { manager in
+                if tls { manager.tls = group.clientTLS }
                 manager.operationTimeout = .milliseconds(500)
                 manager.waitForReplicas = durable ? 1 : 0
             }) { port, _ in
@@ -59,7 +60,7 @@ import Testing
                     role = fields.compactMap { if case .bulk(let text) = $0 { String(decoding: text, as: UTF8.self) } else { nil } }.joined(separator: " ")
                 }
                 let slowest = results.map(\.slowest).max() ?? .zero
-                print("sentinel failover (durable: \(durable)): writes served again \(recovery.map { "\($0)" } ?? "not within the run") after SIGKILL; old master now \(role); failures \(results.reduce(0) { $0 + $1.failures.count }); slowest request \(slowest)")
+                print("sentinel failover (durable: \(durable), tls: \(tls)): writes served again \(recovery.map { "\($0)" } ?? "not within the run") after SIGKILL; old master now \(role); failures \(results.reduce(0) { $0 + $1.failures.count }); slowest request \(slowest)")
                 #expect(await group.masterPort() == group.servers[1].port, "the replica was promoted")
                 if !durable { #expect(recovery.map { $0 < .seconds(5) } == true, "served again within 5 s: \(String(describing: recovery))") }
                 #expect(slowest < .milliseconds(1500), "requests in between fail fast: \(slowest)")

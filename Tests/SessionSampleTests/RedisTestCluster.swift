@@ -12,10 +12,24 @@ final class RedisTestCluster: Sendable {
     /// One single-server client per node, for admin commands (`CLUSTER …`, `MIGRATE`, `DBSIZE`).
     private let admins: [RedisSessionStore]
 
-    private init(nodes: [StoreServerProcess]) {
+    /// TLS of every node (`--tls-cluster yes`, TLS-only ports), if started with it.
+    let tls: StoreServerProcess.TLS?
+
+    private init(nodes: [StoreServerProcess], tls: StoreServerProcess.TLS?) {
         self.nodes = nodes
-        self.admins = nodes.map { RedisSessionStore(url: RedisURL(host: "127.0.0.1", port: $0.port), configuration: StoreClientConfiguration(operationTimeout: .seconds(5))) }
+        self.tls = tls
+        self.admins = nodes.map {
+            RedisSessionStore(
+                url: RedisURL(host: "127.0.0.1", port: $0.port, tls: tls != nil),
+                configuration: StoreClientConfiguration(operationTimeout: .seconds(5), tls: StoreTLS(caFile: tls?.certificates.caFile))
+            )
+        }
     }
+
+    /// The client TLS settings that trust the cluster's certificates (the CA of ``tls``).
+    var clientTLS: StoreTLS { StoreTLS(caFile: tls?.certificates.caFile) }
+    /// `redis-cluster://` or, with TLS, `rediss-cluster://`, with every node as a seed.
+    var url: String { (tls == nil ? "redis-cluster://" : "rediss-cluster://") + seeds }
 
     /// Whether `redis-server` and `redis-cli` can run (or `CI` is set: then a missing one fails).
     static var isRunnable: Bool {
@@ -23,19 +37,24 @@ final class RedisTestCluster: Sendable {
     }
 
     /// `masters` masters with `replicas` replicas each, every slot assigned and every node agreeing.
-    static func start(masters: Int = 3, replicas: Int = 0, nodeTimeoutMilliseconds: Int = 1000) async throws -> RedisTestCluster {
+    static func start(
+        masters: Int = 3,
+        replicas: Int = 0,
+        nodeTimeoutMilliseconds: Int = 1000,
+        tls: StoreServerProcess.TLS? = nil
+    ) async throws -> RedisTestCluster {
         var nodes: [StoreServerProcess] = []
         do {
             for _ in 0..<(masters * (1 + replicas)) {
-                nodes.append(try await StoreServerProcess.start(.redisClusterNode(nodeTimeoutMilliseconds: nodeTimeoutMilliseconds)))
+                nodes.append(try await StoreServerProcess.start(.redisClusterNode(nodeTimeoutMilliseconds: nodeTimeoutMilliseconds), tls: tls))
             }
             guard let cli = ChildProcess.find("redis-cli") else { throw ClientError("redis-cli is not installed: run Scripts/install-dependencies.sh test") }
             let created = try await ChildProcess.run(
                 cli,
-                ["--cluster", "create"] + nodes.map(\.address) + ["--cluster-replicas", "\(replicas)", "--cluster-yes"]
+                ["--cluster", "create"] + nodes.map(\.address) + ["--cluster-replicas", "\(replicas)", "--cluster-yes"] + (tls?.cliArguments ?? [])
             )
             guard created.status == 0 else { throw ClientError("redis-cli --cluster create failed: \(created.output)") }
-            let cluster = RedisTestCluster(nodes: nodes)
+            let cluster = RedisTestCluster(nodes: nodes, tls: tls)
             try await cluster.waitUntilConsistent(masters: masters, replicas: replicas)
             return cluster
         } catch {

@@ -13,35 +13,48 @@ final class RedisTestSentinels: Sendable {
     let sentinels: [StoreServerProcess]
     private let admins: [RedisSessionStore]
 
-    private init(servers: [StoreServerProcess], sentinels: [StoreServerProcess]) {
+    /// TLS of the servers and the sentinels (TLS-only ports, `tls-replication yes`), if any.
+    let tls: StoreServerProcess.TLS?
+
+    private init(servers: [StoreServerProcess], sentinels: [StoreServerProcess], tls: StoreServerProcess.TLS?) {
         self.servers = servers
         self.sentinels = sentinels
+        self.tls = tls
         self.admins = (servers + sentinels).map {
-            RedisSessionStore(url: RedisURL(host: "127.0.0.1", port: $0.port), configuration: StoreClientConfiguration(operationTimeout: .seconds(5)))
+            RedisSessionStore(
+                url: RedisURL(host: "127.0.0.1", port: $0.port, tls: tls != nil),
+                configuration: StoreClientConfiguration(operationTimeout: .seconds(5), tls: StoreTLS(caFile: tls?.certificates.caFile))
+            )
         }
     }
+
+    /// The client TLS settings that trust the group's certificates.
+    var clientTLS: StoreTLS { StoreTLS(caFile: tls?.certificates.caFile) }
+    /// `redis-sentinel://` (`rediss-sentinel://` with TLS) with every sentinel, for the master's name.
+    var url: String { (tls == nil ? "redis-sentinel://" : "rediss-sentinel://") + addresses + "/" + Self.masterName }
 
     /// Whether `redis-server` and `redis-sentinel` can run (or `CI` is set: then a missing one fails).
     static var isRunnable: Bool {
         ProcessInfo.processInfo.environment["CI"] != nil || (ChildProcess.find("redis-server") != nil && ChildProcess.find("redis-sentinel") != nil)
     }
 
-    static func start(downAfterMilliseconds: Int = 1000) async throws -> RedisTestSentinels {
+    static func start(downAfterMilliseconds: Int = 1000, tls: StoreServerProcess.TLS? = nil) async throws -> RedisTestSentinels {
         var started: [StoreServerProcess] = []
         do {
-            let master = try await StoreServerProcess.start(.redis())
+            let master = try await StoreServerProcess.start(.redis(), tls: tls)
             started.append(master)
-            let replica = try await StoreServerProcess.start(.redisReplica(masterPort: master.port))
+            let replica = try await StoreServerProcess.start(.redisReplica(masterPort: master.port), tls: tls)
             started.append(replica)
             var sentinels: [StoreServerProcess] = []
             for _ in 0..<3 {
                 let sentinel = try await StoreServerProcess.start(
-                    .sentinel(masterName: masterName, masterPort: master.port, quorum: 2, downAfterMilliseconds: downAfterMilliseconds)
+                    .sentinel(masterName: masterName, masterPort: master.port, quorum: 2, downAfterMilliseconds: downAfterMilliseconds),
+                    tls: tls
                 )
                 started.append(sentinel)
                 sentinels.append(sentinel)
             }
-            let group = RedisTestSentinels(servers: [master, replica], sentinels: sentinels)
+            let group = RedisTestSentinels(servers: [master, replica], sentinels: sentinels, tls: tls)
             try await group.waitUntilReady()
             return group
         } catch {

@@ -6,13 +6,13 @@ import Testing
 /// on one is continued on the other — what a cluster behind a load balancer relies on.
 @Suite(.capturedLog) struct SharedStoreProcessTests {
     /// Starts the sample with a configuration and waits until it serves.
-    static func startSample(port: Int, route: String, nodes: String) async throws -> Process {
+    static func startSample(port: Int, route: String, nodes: String, extra: String = "") async throws -> Process {
         try await SampleProcessTests.startServing(
             """
             <Server>
               <Connector port="\(port)" address="127.0.0.1"/>
               <Engine jvmRoute="\(route)">
-                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" sticky="false"/></Context>
+                <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" sticky="false" \(extra)/></Context>
               </Engine>
             </Server>
             """,
@@ -20,12 +20,18 @@ import Testing
         )
     }
 
-    func sessionMovesBetweenProcesses(_ kind: StoreServerProcess.Kind, nodes: (Int) -> String) async throws {
-        try await StoreServerProcess.with(kind) { store in
+    func sessionMovesBetweenProcesses(
+        _ kind: StoreServerProcess.Kind,
+        tls: StoreServerProcess.TLS? = nil,
+        memcachedLogin: String? = nil,
+        extra: String = "",
+        nodes: (Int) -> String
+    ) async throws {
+        try await StoreServerProcess.with(kind, tls: tls, memcachedLogin: memcachedLogin) { store in
             let portA = try FreePort.make(), portB = try FreePort.make()
-            let a = try await Self.startSample(port: portA, route: "node1", nodes: nodes(store.port))
+            let a = try await Self.startSample(port: portA, route: "node1", nodes: nodes(store.port), extra: extra)
             defer { a.terminate() }
-            let b = try await Self.startSample(port: portB, route: "node2", nodes: nodes(store.port))
+            let b = try await Self.startSample(port: portB, route: "node2", nodes: nodes(store.port), extra: extra)
             defer { b.terminate() }
 
             let first = try await RawHTTPClient.get(port: portA, "/myapp/count")
@@ -36,8 +42,10 @@ import Testing
             #expect(second.fields["id"] == first.fields["id"])
             #expect(second.fields["route"] == "node2")
             #expect(second.cookiePair == nil, "same id: no new cookie")
+            let before = try await store.sessionCommandCount()
             let read = try await RawHTTPClient.get(port: portA, "/myapp/read", headers: [("Cookie", cookie)])
             #expect(read.fields["count"] == "2", "node1 sees node2's write")
+            #expect(try await store.sessionCommandCount() - before == 1, "a read costs one store command")
         }
     }
 
@@ -51,6 +59,27 @@ extension SharedStoreProcessTests {
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
     func redisKeepsASessionAcrossTwoProcesses() async throws {
         try await sessionMovesBetweenProcesses(.redis()) { "redis://127.0.0.1:\($0)" }
+    }
+
+    /// `rediss://` to `redis-server --port 0 --tls-port`, trusting the test CA (`tlsCAFile`).
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable && TestCertificates.isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
+    func redisOverTLSKeepsASessionAcrossTwoProcesses() async throws {
+        let certificates = try await TestCertificates.shared()
+        try await sessionMovesBetweenProcesses(.redis(), tls: .init(certificates: certificates), extra: #"tlsCAFile="\#(certificates.caFile)""#) {
+            "rediss://127.0.0.1:\($0)"
+        }
+    }
+
+    /// `memcacheds://` to `memcached -Z`, with a login (`memcached -Y`, msm's username and password).
+    @Test(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable && TestCertificates.isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
+    func memcachedOverTLSWithALoginKeepsASessionAcrossTwoProcesses() async throws {
+        let certificates = try await TestCertificates.shared()
+        try await sessionMovesBetweenProcesses(
+            .memcached(),
+            tls: .init(certificates: certificates),
+            memcachedLogin: "app:s3cret",
+            extra: #"tlsCAFile="\#(certificates.caFile)" username="app" password="s3cret""#
+        ) { "memcacheds://127.0.0.1:\($0)" }
     }
 
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
