@@ -55,9 +55,10 @@ public struct TestCertificates: Sendable {
         for ca in ["ca", "other-ca"] {
             try await run(["req", "-x509"] + key + ["-keyout", "\(ca).key", "-out", "\(ca).pem", "-days", "3650", "-subj", "/CN=session-manager test \(ca)"])
         }
-        try write("server.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+        // clientAuth too: Redis nodes show their certificate as clients to each other (cluster bus, replication).
+        try write("server.ext", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n")
         try write("client.ext", "extendedKeyUsage=clientAuth\n")
-        try write("named.ext", "subjectAltName=DNS:sessions.internal\nextendedKeyUsage=serverAuth\n")
+        try write("named.ext", "subjectAltName=DNS:sessions.internal\nextendedKeyUsage=serverAuth,clientAuth\n")
         for (name, subject) in [("server", "/CN=localhost"), ("client", "/CN=session-manager client"), ("named", "/CN=sessions.internal")] {
             try await run(["req"] + key + ["-keyout", "\(name).key", "-out", "\(name).csr", "-subj", subject])
             try await run([
@@ -87,7 +88,7 @@ public struct TestCertificates: Sendable {
             commonName = supplied
             [server]
             subjectAltName = DNS:localhost,IP:127.0.0.1
-            extendedKeyUsage = serverAuth
+            extendedKeyUsage = serverAuth,clientAuth
 
             """
         )

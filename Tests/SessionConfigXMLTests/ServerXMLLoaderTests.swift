@@ -297,7 +297,7 @@ import Testing
     @Test func badNodesNameTheAttributeAndTheForms() {
         expectError(
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:host:port\"/></Context></Engine></Server>",
-            line: 2, "'memcachedNodes'", "port must be 1-65535", "redis://"
+            line: 2, "'memcachedNodes'", "port must be 1-65535", "redis[s]://", "memcacheds://host:port"
         )
         expectError(
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n<Manager memcachedNodes=\"n1:a:1,n1:b:2\"/></Context></Engine></Server>",
@@ -409,7 +409,7 @@ import Testing
                 + #"tlsCertificateFile="\#(pki.clientCertificateFile)" tlsKeyFile="\#(pki.clientKeyFile)" tlsServerName="sessions.internal" tlsVerify="noHostname""#
         )
         #expect(m.tls == StoreTLS(caFile: pki.caFile, certificateFile: pki.clientCertificateFile, keyFile: pki.clientKeyFile, serverName: "sessions.internal", verify: .noHostname))
-        #expect(m.memcachedNodes.allSatisfy(\.endpoint.usesTLS))
+        #expect(m.memcachedNodes.allSatisfy { $0.endpoint.usesTLS })
         let login = try manager(#"memcachedNodes="memcacheds://127.0.0.1:11211" username="app" password="s3cret word""#)
         #expect(login.username == "app" && login.password == "s3cret word")
         #expect(try manager(#"memcachedNodes="rediss://h:6380""#).tls == StoreTLS(), "verified against the system's CAs by default")
