@@ -70,8 +70,20 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// The handler's context while it is in a pipeline (for ``send(_:deadline:continuation:)``).
     private var context: ChannelHandlerContext?
 
-    /// Creates the handler.
-    package init() {}
+    /// Whether the commands of a tick are joined into one buffer, written at the flush.
+    ///
+    /// Under TLS every write becomes a record of its own (sealed, framed and copied by the TLS
+    /// handler on its own), so the commands of a tick are joined first: one record per flush
+    /// instead of one per command, for the cost of copying a few hundred bytes that TLS copies
+    /// anyway. Plaintext connections keep writing each command's buffer as it is (no copy).
+    private let joinsWrites: Bool
+    /// The joined commands not yet written (``joinsWrites`` only).
+    private var joined: ByteBuffer?
+
+    /// Creates the handler; `joinsWrites` for a connection whose writes are encrypted (TLS).
+    package init(joinsWrites: Bool = false) {
+        self.joinsWrites = joinsWrites
+    }
 
     package func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -117,7 +129,18 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
         waiting.append(command)
         if timerDeadline.map({ command.deadline < $0 }) ?? true { armTimer(at: command.deadline, context: context) }
         unflushedBytes += bytes.readableBytes
-        context.write(wrapOutboundOut(bytes), promise: promise)
+        if joinsWrites, promise == nil {
+            if var buffer = joined {
+                joined = nil
+                buffer.writeImmutableBuffer(bytes)
+                joined = buffer
+            } else {
+                joined = bytes
+            }
+        } else {
+            writeJoined(context: context)
+            context.write(wrapOutboundOut(bytes), promise: promise)
+        }
         if unflushedBytes >= Self.flushBudget {
             flush(context: context)
         } else if !flushScheduled {
@@ -131,7 +154,15 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
 
     package func flush(context: ChannelHandlerContext) {
         unflushedBytes = 0
+        writeJoined(context: context)
         context.flush()
+    }
+
+    /// Passes the joined commands down, if any.
+    private func writeJoined(context: ChannelHandlerContext) {
+        guard let buffer = joined else { return }
+        joined = nil
+        context.write(wrapOutboundOut(buffer), promise: nil)
     }
 
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {

@@ -55,7 +55,7 @@ package struct StoreConnector: Sendable {
                             try channel.pipeline.syncOperations.addHandler(watch)
                         }
                         try decoder(channel.pipeline.syncOperations)
-                        let handler = PipelineHandler<Reply>()
+                        let handler = PipelineHandler<Reply>(joinsWrites: tls != nil)
                         try channel.pipeline.syncOperations.addHandler(handler)
                         return StoreConnection(channel: channel, handler: handler)
                     }

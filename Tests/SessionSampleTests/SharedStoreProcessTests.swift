@@ -28,25 +28,31 @@ import Testing
         nodes: (Int) -> String
     ) async throws {
         try await StoreServerProcess.with(kind, tls: tls, memcachedLogin: memcachedLogin) { store in
-            let portA = try FreePort.make(), portB = try FreePort.make()
-            let a = try await Self.startSample(port: portA, route: "node1", nodes: nodes(store.port), extra: extra)
-            defer { a.terminate() }
-            let b = try await Self.startSample(port: portB, route: "node2", nodes: nodes(store.port), extra: extra)
-            defer { b.terminate() }
-
-            let first = try await RawHTTPClient.get(port: portA, "/myapp/count")
-            #expect(first.fields["count"] == "1")
-            let cookie = try #require(first.cookiePair)
-            let second = try await RawHTTPClient.get(port: portB, "/myapp/count", headers: [("Cookie", cookie)])
-            #expect(second.fields["count"] == "2", "node2 continued node1's session")
-            #expect(second.fields["id"] == first.fields["id"])
-            #expect(second.fields["route"] == "node2")
-            #expect(second.cookiePair == nil, "same id: no new cookie")
-            let before = try await store.sessionCommandCount()
-            let read = try await RawHTTPClient.get(port: portA, "/myapp/read", headers: [("Cookie", cookie)])
-            #expect(read.fields["count"] == "2", "node1 sees node2's write")
-            #expect(try await store.sessionCommandCount() - before == 1, "a read costs one store command")
+            try await sessionMovesBetweenProcesses(nodes: nodes(store.port), extra: extra) { try await store.sessionCommandCount() }
         }
+    }
+
+    /// Two sample processes on the store nodes `nodes`: a session made on one is continued on the
+    /// other, and a read costs one store command (`commands()` counts them on the servers).
+    func sessionMovesBetweenProcesses(nodes: String, extra: String, commands: () async throws -> Int) async throws {
+        let portA = try FreePort.make(), portB = try FreePort.make()
+        let a = try await Self.startSample(port: portA, route: "node1", nodes: nodes, extra: extra)
+        defer { a.terminate() }
+        let b = try await Self.startSample(port: portB, route: "node2", nodes: nodes, extra: extra)
+        defer { b.terminate() }
+
+        let first = try await RawHTTPClient.get(port: portA, "/myapp/count")
+        #expect(first.fields["count"] == "1")
+        let cookie = try #require(first.cookiePair)
+        let second = try await RawHTTPClient.get(port: portB, "/myapp/count", headers: [("Cookie", cookie)])
+        #expect(second.fields["count"] == "2", "node2 continued node1's session")
+        #expect(second.fields["id"] == first.fields["id"])
+        #expect(second.fields["route"] == "node2")
+        #expect(second.cookiePair == nil, "same id: no new cookie")
+        let before = try await commands()
+        let read = try await RawHTTPClient.get(port: portA, "/myapp/read", headers: [("Cookie", cookie)])
+        #expect(read.fields["count"] == "2", "node1 sees node2's write")
+        #expect(try await commands() - before == 1, "a read costs one store command")
     }
 
     @Test(.enabled(if: StoreServerProcess.Kind.memcached().isRunnable, "\(StoreServerProcess.Kind.memcached().installHint)"))
@@ -80,6 +86,41 @@ extension SharedStoreProcessTests {
             memcachedLogin: "app:s3cret",
             extra: #"tlsCAFile="\#(certificates.caFile)" username="app" password="s3cret""#
         ) { "memcacheds://127.0.0.1:\($0)" }
+    }
+
+    /// `rediss-cluster://` to a Redis Cluster with `--tls-cluster yes`: the masters' addresses
+    /// from its slot map are reached with TLS. Counted on the masters (a replica replays writes).
+    @Test(.enabled(if: RedisTestCluster.isRunnable && TestCertificates.isRunnable))
+    func aRedisClusterOverTLSKeepsASessionAcrossTwoProcesses() async throws {
+        let certificates = try await TestCertificates.shared()
+        let cluster = try await RedisTestCluster.start(masters: 3, tls: .init(certificates: certificates))
+        do {
+            try await sessionMovesBetweenProcesses(nodes: cluster.url, extra: #"tlsCAFile="\#(certificates.caFile)""#) {
+                var total = 0
+                for node in cluster.nodes { total += try await node.sessionCommandCount() }
+                return total
+            }
+            await cluster.shutdown()
+        } catch {
+            await cluster.shutdown()
+            throw error
+        }
+    }
+
+    /// `rediss-sentinel://`: the sentinels and the master over TLS. Counted on the master.
+    @Test(.enabled(if: RedisTestSentinels.isRunnable && TestCertificates.isRunnable))
+    func aSentinelGroupOverTLSKeepsASessionAcrossTwoProcesses() async throws {
+        let certificates = try await TestCertificates.shared()
+        let group = try await RedisTestSentinels.start(tls: .init(certificates: certificates))
+        do {
+            try await sessionMovesBetweenProcesses(nodes: group.url, extra: #"tlsCAFile="\#(certificates.caFile)""#) {
+                try await group.servers[0].sessionCommandCount()
+            }
+            await group.shutdown()
+        } catch {
+            await group.shutdown()
+            throw error
+        }
     }
 
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable, "\(StoreServerProcess.Kind.redis().installHint)"))
