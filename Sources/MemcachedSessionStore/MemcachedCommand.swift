@@ -69,14 +69,7 @@ package enum MemcachedCommand {
     /// `<username> <password>`, the key and flags ignored; answered `STORED` or
     /// `CLIENT_ERROR authentication failure`.
     package static func authenticate(username: String, password: String, allocator: ByteBufferAllocator) -> ByteBuffer {
-        let credentials = Array("\(username) \(password)".utf8)
-        var buffer = allocator.buffer(capacity: credentials.count + 32)
-        buffer.writeString("set auth 0 0 ")
-        buffer.writeDecimal(credentials.count)
-        buffer.writeString("\r\n")
-        buffer.writeBytes(credentials)
-        buffer.writeString("\r\n")
-        return buffer
+        store("set", "auth", value: Array("\(username) \(password)".utf8), ttl: .seconds(1), allocator: allocator)
     }
 
     /// `delete <key>`.

@@ -239,14 +239,7 @@ public final class MemcachedSessionStore: SessionStore {
     /// logged: it may come up later); then keeps the connections until cancelled.
     public func run() async throws {
         try tls?.prepare(node: node)
-        do {
-            _ = try await pool.connection()
-        } catch let error as StoreClientError where error.failureKind == .refused {
-            throw error
-        } catch {
-            logger.warning("memcached not reachable at start; commands fail until it is", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
-        }
-        try await pool.run()
+        try await pool.runAfterCheckingAtStart(server: "memcached")
     }
 
     /// Closes the connections now; later commands fail with `shutDown`.

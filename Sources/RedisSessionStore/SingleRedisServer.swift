@@ -7,11 +7,9 @@ import SessionStoreNIO
 final class SingleRedisServer: RedisRouting {
     let url: RedisURL
     private let pool: NodeConnectionPool<RedisValue>
-    private let logger: Logger
 
     init(url: RedisURL, tls: StoreTLSClient?, configuration: StoreClientConfiguration, eventLoopGroup: any EventLoopGroup, logger: Logger) {
         self.url = url
-        self.logger = logger
         self.pool = RedisServerConnector.pool(url, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
@@ -35,14 +33,7 @@ final class SingleRedisServer: RedisRouting {
     /// a clear error (an unreachable server is only logged: it may come up later); then keeps the
     /// connections until cancelled.
     func run() async throws {
-        do {
-            _ = try await pool.connection()
-        } catch let error as StoreClientError where error.failureKind == .refused {
-            throw error
-        } catch {
-            logger.warning("Redis not reachable at start; commands fail until it is", metadata: ["sm.node": "\(url)", "sm.error": "\(error)"])
-        }
-        try await pool.run()
+        try await pool.runAfterCheckingAtStart(server: "Redis")
     }
 
     func shutdown() async {

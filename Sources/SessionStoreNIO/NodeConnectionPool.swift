@@ -287,6 +287,21 @@ package final class NodeConnectionPool<Reply: Sendable>: Sendable {
         for channel in channels { try? await channel.close() }
     }
 
+    /// Opens one connection at start, so that what can never work (credentials or a database the
+    /// server refuses, TLS files that cannot be loaded) stops the service with its error, while a
+    /// server that cannot be reached is only logged (it may come up later); then ``run()``.
+    /// - Parameter server: the server's kind, for the log (`Redis`, `memcached`).
+    package func runAfterCheckingAtStart(server: String) async throws {
+        do {
+            _ = try await connection()
+        } catch let error as StoreClientError where error.failureKind == .refused {
+            throw error
+        } catch {
+            logger.warning("\(server) not reachable at start; commands fail until it is", metadata: ["sm.node": "\(node)", "sm.error": "\(error)"])
+        }
+        try await run()
+    }
+
     /// Runs until cancelled, then closes the connections.
     ///
     /// Not until graceful shutdown: the requests still running then (and, in sticky mode, the
