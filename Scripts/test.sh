@@ -8,7 +8,7 @@ swift build --build-tests "$@"
 # One test at a time: the suite starts dozens of real servers and sample processes, and its
 # deadline tests (a request closed at its deadline, a store command timed out) measure time; run in
 # parallel on a 2-core machine, the heavy tests starved the others past their deadlines now and
-# then. Serial, the suite takes about 6 minutes here.
+# then. Serial, the suite takes about 9 minutes here.
 #
 # Quiet when green: each suite's log goes to a capture printed only for a failing test
 # (SessionTesting's `.capturedLog` trait; TEST_LOG=print prints every line as it is logged), and
