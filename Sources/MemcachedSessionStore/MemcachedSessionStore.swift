@@ -47,7 +47,7 @@ public final class MemcachedSessionStore: SessionStore {
         logger: Logger = Logger(label: "MemcachedSessionStore")
     ) {
         let node = "\(host):\(port)"
-        let tlsClient = tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let tlsClient = StoreTLSClient.forNode(usingTLS: tls, configuration, logger: logger)
         self.node = node
         self.logger = logger
         self.tls = tlsClient

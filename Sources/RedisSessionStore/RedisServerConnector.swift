@@ -7,7 +7,8 @@ import SessionStoreNIO
 /// Opens connections to one Redis server: TCP with no delay, TLS for a `rediss` URL, hiredis's
 /// reader, the pipeline handler, then `AUTH`, `SELECT` and a `PING` before the first command.
 enum RedisServerConnector {
-    /// A pool of connections to `url` (opened on first use); `tls` for a `rediss` URL.
+    /// A pool of connections to `url` (opened on first use); `tls` is the node's (non-nil exactly
+    /// when its URL is a `rediss` form, so every URL made from it is TLS too).
     static func pool(
         _ url: RedisURL,
         tls: StoreTLSClient?,
@@ -16,7 +17,7 @@ enum RedisServerConnector {
         logger: Logger
     ) -> NodeConnectionPool<RedisValue> {
         NodeConnectionPool(node: url.description, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger) { eventLoop, timeout in
-            try await connect(url, tls: url.tls ? tls : nil, on: eventLoop, timeout: timeout)
+            try await connect(url, tls: tls, on: eventLoop, timeout: timeout)
         }
     }
 

@@ -45,7 +45,7 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        let tls = url.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let tls = StoreTLSClient.forNode(usingTLS: url.tls, configuration, logger: logger)
         self.init(
             name: url.description,
             routing: SingleRedisServer(url: url, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger),
@@ -65,7 +65,7 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        let tls = cluster.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let tls = StoreTLSClient.forNode(usingTLS: cluster.tls, configuration, logger: logger)
         let router = RedisClusterRouter(url: cluster, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         self.init(name: cluster.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
     }
@@ -79,7 +79,7 @@ public final class RedisSessionStore: SessionStore {
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger = Logger(label: "RedisSessionStore")
     ) {
-        let tls = sentinel.tls ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
+        let tls = StoreTLSClient.forNode(usingTLS: sentinel.tls, configuration, logger: logger)
         let router = RedisSentinelRouter(url: sentinel, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
         self.init(name: sentinel.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
     }

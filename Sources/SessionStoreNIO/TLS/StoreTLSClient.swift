@@ -35,10 +35,16 @@ package final class StoreTLSClient: Sendable {
         let inode: Int
     }
 
-    /// Creates the client side; nothing is read until ``prepare()`` or the first connection.
+    /// Creates the client side; nothing is read until ``prepare(node:)`` or the first connection.
     package init(settings: StoreTLS, logger: Logger) {
         self.settings = settings
         self.logger = logger
+    }
+
+    /// The TLS side of a node whose URL asks for TLS (`uses`), with `configuration`'s settings;
+    /// `nil` for a plaintext node.
+    package static func forNode(usingTLS uses: Bool, _ configuration: StoreClientConfiguration, logger: Logger) -> StoreTLSClient? {
+        uses ? StoreTLSClient(settings: configuration.tls, logger: logger) : nil
     }
 
     /// Reads the files and builds the context now: the store's start calls it, so that files that
@@ -94,16 +100,17 @@ package final class StoreTLSClient: Sendable {
             return context
         } catch {
             let reason = Self.loadFailure(error)
-            let kept: NIOSSLContext? = loaded.withLock { current in
-                guard current != nil else { return nil }
-                if current?.refused != stamp {
-                    current?.refused = stamp
-                    logger.warning("TLS files changed but cannot be loaded; connections keep the previous ones", metadata: ["sm.error": "\(reason)"])
-                }
-                return current?.context
+            let (kept, firstRefusal): (NIOSSLContext?, Bool) = loaded.withLock { current in
+                guard let previous = current else { return (nil, false) }
+                let first = previous.refused != stamp
+                current?.refused = stamp
+                return (previous.context, first)
             }
-            if let kept { return kept }
-            throw StoreClientError(.tlsConfiguration, reason)
+            guard let kept else { throw StoreClientError(.tlsConfiguration, reason) }
+            if firstRefusal {
+                logger.warning("TLS files changed but cannot be loaded; connections keep the previous ones", metadata: ["sm.error": "\(reason)"])
+            }
+            return kept
         }
     }
 
