@@ -24,6 +24,15 @@ let package = Package(
         .library(name: "RedisSessionStore", targets: ["RedisSessionStore"]),
         .library(name: "SessionStores", targets: ["SessionStores"]),
         .executable(name: "SessionSample", targets: ["SessionSample"]),
+        .library(name: "SessionHummingbird", targets: ["SessionHummingbird"]),
+        .executable(name: "HummingbirdSample", targets: ["HummingbirdSample"]),
+    ],
+    traits: [
+        // Off by default: users of the bundled server neither compile nor link Hummingbird.
+        // `swift build --traits HummingbirdSupport`, or `traits: ["HummingbirdSupport"]` on the
+        // `.package` line of an app, turns the adapter on.
+        .trait(name: "HummingbirdSupport", description: "The Hummingbird 2 middleware (SessionHummingbird) and its sample."),
+        .default(enabledTraits: []),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -33,6 +42,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        // Only with the HummingbirdSupport trait: every use below is conditional on it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
     ],
     targets: [
         .target(
@@ -149,6 +160,27 @@ let package = Package(
             path: "Samples/SessionSample",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SessionHummingbird",
+            dependencies: [
+                "SessionManager", "SessionHTTP", "SessionConfigXML", "SessionStores",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "HummingbirdSample",
+            dependencies: [
+                "SessionSampleApp", "SessionHummingbird", "SessionManager", "SessionHTTP",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Samples/HummingbirdSample",
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "SessionMicroBench",
             dependencies: ["SessionManager", .product(name: "Logging", package: "swift-log")],
@@ -221,6 +253,18 @@ let package = Package(
                 .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             resources: [.copy("Fixtures")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionHummingbirdTests",
+            dependencies: [
+                "SessionHummingbird", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp",
+                "RedisSessionStore", "MemcachedSessionStore",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+                .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,4 +1,3 @@
-import Foundation
 import NIOCore
 import NIOHTTP1
 import SessionHTTP
@@ -16,19 +15,14 @@ import SessionManager
 ///   that served it, the session's store node, the id and the creation time.
 /// - `/logo.png`, `/style.css`: static files, to show `requestUriIgnorePattern`.
 public struct SampleApp: HTTPApp {
-    private let route: String
+    private let content: SampleContent
     private let files: [Substring: (contentType: String, body: ByteBuffer)]
 
     /// Creates the app; `jvmRoute` is shown in the bodies.
     public init(jvmRoute: String?) throws {
-        self.route = jvmRoute ?? ""
+        self.content = try SampleContent(jvmRoute: jvmRoute)
         var files: [Substring: (String, ByteBuffer)] = [:]
-        for (name, type) in [("logo.png", "image/png"), ("style.css", "text/css; charset=utf-8")] {
-            guard let url = Bundle.module.url(forResource: name, withExtension: nil, subdirectory: "public") else {
-                throw SampleError("missing resource public/\(name)")
-            }
-            files[Substring("/" + name)] = (type, ByteBuffer(bytes: try Data(contentsOf: url)))
-        }
+        for (path, file) in content.files { files[Substring(path)] = (file.contentType, ByteBuffer(bytes: file.bytes)) }
         self.files = files
     }
 
@@ -36,38 +30,20 @@ public struct SampleApp: HTTPApp {
         switch request.pathInContext {
         case "/count":
             let session = try await request.session()
-            let count = session.update("count", default: 0) { (count: inout Int) in
-                count += 1
-                return count
-            }
-            return body(session, count)
+            return .text(content.text(session, SampleContent.increment(session)))
         case "/read":
             let session = try await request.existingSession()
-            return body(session, session?.get("count", as: Int.self) ?? 0)
+            return .text(content.text(session, session?.get("count", as: Int.self) ?? 0))
         case "/plain":
             return .text("plain\n")
         case "/sleep":
             let session = try await request.session()
-            let parameters = (request.query ?? "").split(separator: "&")
-            let milliseconds = parameters.lazy.compactMap { $0.hasPrefix("ms=") ? Int($0.dropFirst(3)) : nil }.first ?? 0
-            try await Task.sleep(for: .milliseconds(min(max(0, milliseconds), 60_000)))
-            let counts = parameters.contains("count")
-            let count = counts
-                ? session.update("count", default: 0) { (count: inout Int) in
-                    count += 1
-                    return count
-                }
-                : session.get("count", as: Int.self) ?? 0
-            return body(session, count)
+            return .text(content.text(session, try await SampleContent.sleep(session, query: request.query)))
         case "/":
             // Each visit counts, so reloading the page in a cluster shows the count going on
             // while the serving node changes.
             let session = try await request.session()
-            let count = session.update("count", default: 0) { (count: inout Int) in
-                count += 1
-                return count
-            }
-            return .html(page(session, count: count, contextPath: request.contextPath))
+            return .html(content.page(session, count: SampleContent.increment(session), contextPath: request.contextPath))
         default:
             if let file = files[request.pathInContext] {
                 return HTTPResponse(headers: ["Content-Type": file.contentType], body: file.body)
@@ -75,34 +51,4 @@ public struct SampleApp: HTTPApp {
             return .text("not found\n", status: .notFound)
         }
     }
-
-    /// The plain-text answer of `/count`, `/read` and `/sleep`.
-    private func body(_ session: Session?, _ count: Int) -> HTTPResponse {
-        .text("id=\(session?.id.description ?? "")\ncount=\(count)\nroute=\(route)\nstore=\(session?.id.nodeID ?? "")\n")
-    }
-
-    private func page(_ session: Session, count: Int, contextPath: String) -> String {
-        """
-        <!doctype html>
-        <html><head><meta charset="utf-8"><title>swift-session-manager sample</title>
-        <link rel="stylesheet" href="\(contextPath)/style.css"></head>
-        <body><h1><img src="\(contextPath)/logo.png" alt="" width="32" height="32"> Session</h1>
-        <table>
-        <tr><td>count</td><td><b>\(count)</b></td></tr>
-        <tr><td>served by app node</td><td><b>\(route.isEmpty ? "(no jvmRoute)" : route)</b></td></tr>
-        <tr><td>session's store node</td><td><b>\(session.id.nodeID ?? "(the only one)")</b></td></tr>
-        <tr><td>id</td><td>\(session.id)</td></tr>
-        <tr><td>created</td><td>\(session.creationTime.ISO8601Format())</td></tr>
-        </table>
-        <p><a href="\(contextPath)/count">count</a> · <a href="\(contextPath)/read">read</a></p>
-        </body></html>
-
-        """
-    }
-}
-
-/// A problem setting up the sample.
-public struct SampleError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

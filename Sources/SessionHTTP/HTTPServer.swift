@@ -255,7 +255,7 @@ public final class HTTPServer: Service {
         }
     }
 
-    private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> (HTTPResponse, RequestSessions?) {
+    private func respond(to head: HTTPRequestHead, body: ByteBuffer) async -> (HTTPResponse, SessionHTTPExchange?) {
         let target = RequestTarget(head.uri)
         guard let path = target.path, let context = router.route(path) else {
             return (.text("not found\n", status: .notFound), nil)

@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 import SessionManager
 
-/// Connects one request to its context's ``SessionManager``: reads the cookie, runs the app with
-/// lazy session access, saves the session, and adds `Set-Cookie` when the id is new or changed.
+/// Connects one request of the bundled server to its context's ``SessionManager``: a thin adapter
+/// over the framework-neutral ``SessionHTTPAdapter`` (which reads the cookie, saves the session and
+/// decides the `Set-Cookie` and the `503`s).
 ///
 /// An app that lets a temporary session error through (``SessionManagerError/isTemporary``: the
 /// store is unreachable or timed out, or the context is at `maxActiveSessions`) answers
@@ -14,24 +15,24 @@ import SessionManager
 /// (`Retry-After: 1` for a lock; its other effects are not undone): the client never sees a
 /// count, a login or a logout that the store does not hold.
 public struct SessionMiddleware: Sendable {
+    /// The framework-neutral request API of the context.
+    public let adapter: SessionHTTPAdapter
     /// The manager of the context.
-    public let manager: SessionManager
+    public var manager: SessionManager { adapter.manager }
     /// Cookie settings.
-    public let cookie: SessionCookieConfiguration
+    public var cookie: SessionCookieConfiguration { adapter.cookie }
     /// The cookie's `Path` (the context path).
-    public let cookiePath: String
+    public var cookiePath: String { adapter.cookiePath }
     let logger: Logger
 
     /// Creates the middleware for a context.
     public init(manager: SessionManager, cookie: SessionCookieConfiguration, contextPath: String, logger: Logger) {
-        self.manager = manager
-        self.cookie = cookie
-        self.cookiePath = contextPath.isEmpty ? "/" : contextPath
+        self.adapter = SessionHTTPAdapter(manager: manager, cookie: cookie, contextPath: contextPath)
         self.logger = logger
     }
 
     /// Runs `app` for one request with sessions attached. Once the response is sent, call the
-    /// returned sessions' ``RequestSessions/afterResponse()`` (sticky mode writes the session then).
+    /// returned exchange's ``SessionHTTPExchange/afterResponse()`` (sticky mode writes the session then).
     func respond(
         head: HTTPRequestHead,
         body: ByteBuffer,
@@ -39,61 +40,49 @@ public struct SessionMiddleware: Sendable {
         query: Substring?,
         contextPath: String,
         app: any HTTPApp
-    ) async -> (HTTPResponse, RequestSessions) {
-        let sessions = manager.beginRequest(
+    ) async -> (HTTPResponse, SessionHTTPExchange) {
+        let name = adapter.cookie.name
+        let exchange = adapter.beginRequest(
             method: head.method.rawValue,
             path: path,
             query: query,
-            requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: cookie.name)
+            requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: name)
         )
-        let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: sessions)
-        var response: HTTPResponse
+        let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: exchange.sessions)
+        var response: HTTPResponse?
+        var handlerError: (any Error)?
         do {
             response = try await app.respond(to: request)
-        } catch let error as SessionManagerError where error.isTemporary {
-            // The session layer cannot serve this request now (store down or slow, session limit
-            // reached). The manager logs that state once; per request it is only a debug line.
-            logger.debug("request failed: \(error.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
-            response = Self.unavailable(error)
         } catch {
-            logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
-            response = .text("internal server error\n", status: .internalServerError)
+            handlerError = error
         }
-        let cookieAction = await sessions.finish()
-        if let failure = sessions.saveFailure {
-            // The answer would claim session state the store does not hold (an update, a new
-            // session, a logout): the client is told to retry instead.
-            logger.debug("session not saved: \(failure.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(failure)"])
-            return (Self.unavailable(failure), sessions)
+        let outcome = await exchange.complete(handlerError: handlerError)
+        if let replacement = outcome.replacement {
+            // The session layer cannot serve this request now (store down or slow, session limit
+            // reached, session locked), or the answer would claim session state the store does not
+            // hold. The manager logs a store's state once; per request it is only a debug line.
+            logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(replacement.error)"])
+            return (Self.unavailable(replacement), exchange)
         }
-        switch cookieAction {
-        case .none:
-            break
-        case .set(let id):
-            response.headers.add(name: "Set-Cookie", value: SessionCookie.setCookie(id, path: cookiePath, configuration: cookie))
-        case .expire:
-            response.headers.add(name: "Set-Cookie", value: SessionCookie.expiringCookie(path: cookiePath, configuration: cookie))
+        if response == nil {
+            logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(handlerError.map { "\($0)" } ?? "")"])
         }
-        return (response, sessions)
+        var answer = response ?? .text("internal server error\n", status: .internalServerError)
+        if let setCookie = outcome.setCookie {
+            answer.headers.add(name: "Set-Cookie", value: setCookie)
+        }
+        return (answer, exchange)
     }
 
     /// Seconds a client is asked to wait after a `503`.
-    public static let retryAfterSeconds = 5
-    /// Seconds a client is asked to wait after a `503` for a session locked by another request (or
-    /// whose lock was lost): the lock is usually free again within a request's time.
-    public static let lockedRetryAfterSeconds = 1
+    public static let retryAfterSeconds = SessionUnavailableAnswer.retryAfterSeconds
+    /// Seconds a client is asked to wait after a `503` for a locked session.
+    public static let lockedRetryAfterSeconds = SessionUnavailableAnswer.lockedRetryAfterSeconds
 
     /// The `503` for a temporary failure of the session layer.
-    static func unavailable(_ error: SessionManagerError) -> HTTPResponse {
-        let (reason, retryAfter): (String, Int)
-        switch error.code {
-        case .tooManySessions: (reason, retryAfter) = ("too many sessions", retryAfterSeconds)
-        case .sessionLocked: (reason, retryAfter) = ("session locked by another request", lockedRetryAfterSeconds)
-        case .lockLost: (reason, retryAfter) = ("session lock lost, changes not saved", lockedRetryAfterSeconds)
-        default: (reason, retryAfter) = ("session store unavailable", retryAfterSeconds)
-        }
-        var response = HTTPResponse.text("service unavailable: \(reason); retry later\n", status: .serviceUnavailable)
-        response.headers.add(name: "Retry-After", value: String(retryAfter))
+    static func unavailable(_ answer: SessionUnavailableAnswer) -> HTTPResponse {
+        var response = HTTPResponse.text(answer.body, status: .serviceUnavailable)
+        response.headers.add(name: "Retry-After", value: String(answer.retryAfterSeconds))
         return response
     }
 }

@@ -191,34 +191,3 @@ import Testing
         }
     }
 }
-
-/// A real memory store whose writes can be made to fail as an unreachable node's would: the
-/// moment between a successful read and a failed write cannot be hit reliably with a process.
-final class FailingWritesStore: SessionStore {
-    let base: MemorySessionStore
-    private let failing = Mutex(false)
-
-    init(_ base: MemorySessionStore) { self.base = base }
-
-    func failWrites(_ fail: Bool) { failing.withLock { $0 = fail } }
-
-    private func check() throws {
-        if failing.withLock({ $0 }) { throw SessionManagerError(.storeUnavailable, "injected: node unreachable") }
-    }
-
-    func getAndTouch(_ key: String, ttl: Duration) async throws -> [UInt8]? { try await base.getAndTouch(key, ttl: ttl) }
-    func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
-        try check()
-        try await base.set(key, value: value, ttl: ttl)
-    }
-    func add(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
-        try check()
-        return try await base.add(key, value: value, ttl: ttl)
-    }
-    func delete(_ key: String) async throws {
-        try check()
-        try await base.delete(key)
-    }
-    func touch(_ key: String, ttl: Duration) async throws -> Bool { try await base.touch(key, ttl: ttl) }
-    func run() async throws { try await base.run() }
-}

@@ -242,6 +242,10 @@ public final class RequestSessions: Sendable {
         manager.background.submit { await executor.writePending(held.lease, held.session) }
     }
 
+    /// Whether ``afterResponse()`` has a write to do (known once ``finish()`` returned): an HTTP
+    /// layer that must wrap the response body to learn when it is written can skip that otherwise.
+    public var hasWorkAfterResponse: Bool { state.withLock { $0.writeAfterResponse != nil } }
+
     /// Sticky mode with `sessionBackupAsync` (the default): writes the session's changes to the
     /// store. Call it once the response has been sent; the bundled server does. The client never
     /// waits for it, and a failure only marks the store node down (the session is written again

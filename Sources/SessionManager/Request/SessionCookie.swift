@@ -1,7 +1,5 @@
-import NIOHTTP1
-import SessionManager
-
-/// Reads the session ids from `Cookie` headers and writes `Set-Cookie` values.
+/// Reads the session ids from `Cookie` header values and writes `Set-Cookie` values. It works on
+/// strings, so every HTTP layer (the bundled server, Hummingbird, Vapor) reads cookies the same way.
 ///
 /// Reading is defensive: the header is client input. Only values under the cookie name that are
 /// well-formed ``SessionID``s count, at most ``RequestedSessionIDs/capacity`` of them, in the order
@@ -9,19 +7,15 @@ import SessionManager
 /// control characters) is the same as no cookie. The manager uses the first one its store knows,
 /// so a planted cookie sent before the user's own cannot log the user out.
 public enum SessionCookie {
-    /// The well-formed session ids sent under `name`, in order, at most three.
-    public static func requestedIDs(in headers: HTTPHeaders, name: String) -> RequestedSessionIDs {
+    /// The well-formed session ids sent under `name` in the values of a request's `Cookie`
+    /// headers (in the order received), at most three.
+    public static func requestedIDs(inHeaderValues values: some Sequence<String>, name: String) -> RequestedSessionIDs {
         var ids = RequestedSessionIDs()
-        for (headerName, value) in headers where headerName.equalsIgnoringASCIICase("cookie") {
+        for value in values {
             collect(inHeaderValue: value, name: name, into: &ids)
             if ids.isFull { break }
         }
         return ids
-    }
-
-    /// The first well-formed session id sent under `name`, or `nil`.
-    public static func requestedID(in headers: HTTPHeaders, name: String) -> SessionID? {
-        requestedIDs(in: headers, name: name).first
     }
 
     /// The first well-formed session id under `name` in one `Cookie` header value.

@@ -1,0 +1,127 @@
+import ArgumentParser
+import Logging
+
+#if HummingbirdSupport
+import Hummingbird
+import NIOCore
+import ServiceLifecycle
+import SessionHTTP
+import SessionHummingbird
+import SessionManager
+import SessionSampleApp
+
+/// The sample's routes as a Hummingbird 2 app with ``ClusterSessionMiddleware``: the same bodies,
+/// options and configuration files as `SessionSample`, so that the two can serve one cluster.
+@main
+struct HummingbirdSample: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Runs the swift-session-manager sample on Hummingbird 2 (/myapp/count, /myapp/read, /myapp/plain, /myapp/)."
+    )
+
+    @Option(name: .long, help: "A server.xml-like configuration file (see README); its contexts with app=\"sample\" are served.")
+    var config: String?
+
+    @Option(name: .long, help: "Port when running without --config (default 8080).")
+    var port: Int = 8080
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: Logger.Level = .info
+
+    @Option(name: .long, help: "Event loop threads (default: one per CPU core).")
+    var threads: Int?
+
+    func run() async throws {
+        let level = logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        if let threads {
+            guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
+            NIOSingletons.groupLoopCountSuggestion = threads
+        }
+        let logger = Logger(label: "hummingbird-sample")
+        let sessions: ClusterSessions
+        do {
+            if let config {
+                sessions = try ClusterSessions(contentsOf: config, apps: ["sample", StatusApp.name], logger: logger)
+            } else {
+                sessions = try ClusterSessions(configuration: try SampleServer.defaultConfiguration(port: port), logger: logger)
+            }
+        } catch {
+            FileHandle.standardError.write("\(error)\n")
+            throw ExitCode(2)
+        }
+        let router = Router(context: BasicClusterSessionRequestContext.self)
+        for context in sessions.configuration.contexts {
+            guard context.app == "sample" else {
+                logger.notice("context '\(context.path)' (app \(context.app)) is not served by the Hummingbird sample")
+                continue
+            }
+            try SampleRoutes(content: try SampleContent(jvmRoute: sessions.configuration.jvmRoute), contextPath: context.path)
+                .add(to: router, middleware: try sessions.middleware(forContext: context.path))
+        }
+        let connector = sessions.configuration.connector
+        var app = Application(
+            router: router,
+            configuration: .init(address: .hostname(connector.address, port: connector.port), serverName: nil),
+            logger: logger
+        )
+        // After the server in the service group, so they stop after it (and write the last changes).
+        app.addServices(sessions.managers)
+        try await app.runService()
+    }
+}
+
+/// The sample's routes under one context path.
+struct SampleRoutes {
+    let content: SampleContent
+    let contextPath: String
+
+    func add(to router: Router<BasicClusterSessionRequestContext>, middleware: ClusterSessionMiddleware<BasicClusterSessionRequestContext>) {
+        let group = contextPath.isEmpty ? router.group() : router.group(RouterPath(contextPath))
+        group.add(middleware: middleware)
+        group.get("count") { _, context in
+            let session = try await context.session()
+            return text(content.text(session, SampleContent.increment(session)))
+        }
+        group.get("read") { _, context in
+            let session = try await context.existingSession()
+            return text(content.text(session, session?.get("count", as: Int.self) ?? 0))
+        }
+        group.get("plain") { _, _ in text("plain\n") }
+        group.get("sleep") { request, context in
+            let session = try await context.session()
+            return text(content.text(session, try await SampleContent.sleep(session, query: request.uri.query.map { Substring($0) })))
+        }
+        group.get("") { _, context in
+            // Each visit counts, so reloading the page in a cluster shows the count going on.
+            let session = try await context.session()
+            let page = content.page(session, count: SampleContent.increment(session), contextPath: contextPath)
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
+        }
+        for (path, file) in content.files {
+            let body = ByteBuffer(bytes: file.bytes)
+            group.get(RouterPath(String(path.dropFirst()))) { _, _ in
+                Response(status: .ok, headers: [.contentType: file.contentType], body: .init(byteBuffer: body))
+            }
+        }
+    }
+
+    private func text(_ body: String) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension Logger.Level: @retroactive ExpressibleByArgument {}
+#else
+/// Built without the `HummingbirdSupport` trait: says how to build it.
+@main
+struct HummingbirdSample: ParsableCommand {
+    func run() throws {
+        print("HummingbirdSample needs the HummingbirdSupport trait: swift build --traits HummingbirdSupport --product HummingbirdSample")
+        throw ExitCode(64)
+    }
+}
+#endif

@@ -1,0 +1,81 @@
+#if HummingbirdSupport
+import Hummingbird
+import Logging
+import SessionConfigXML
+import SessionHTTP
+import SessionManager
+import SessionStores
+
+/// The session managers of a configuration file's contexts, for a Hummingbird app: the same
+/// `server.xml`-like file the bundled server reads (`<Engine jvmRoute>`, each `<Context>`'s
+/// `<Manager>` and cookie settings), so a cluster can mix both and move between them.
+///
+/// ```swift
+/// let sessions = try ClusterSessions(contentsOf: "node1.xml", logger: logger)
+/// let router = Router(context: BasicClusterSessionRequestContext.self)
+/// router.group("myapp").add(middleware: try sessions.middleware(forContext: "/myapp"))
+/// var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: sessions.configuration.connector.port)))
+/// app.addServices(sessions.managers)
+/// ```
+public struct ClusterSessions: Sendable {
+    /// The file's configuration (connector, `jvmRoute`, contexts).
+    public let configuration: ServerConfiguration
+    /// One adapter per context, in the file's order.
+    public let adapters: [SessionHTTPAdapter]
+
+    /// The managers to add to the application's services (`app.addServices(sessions.managers)`).
+    public var managers: [any Service] { adapters.map(\.manager) }
+
+    /// Reads a configuration file and builds each context's manager on the store nodes its
+    /// `<Manager memcachedNodes=…>` names (the memory store without one). Every context's `app`
+    /// attribute is accepted: the routes are the Hummingbird app's.
+    /// - Throws: ``ServerXMLError`` (file:line:column) for a bad file, ``SessionManagerError`` for
+    ///   settings refused as a whole (``ManagerConfiguration/validate()``).
+    public init(contentsOf path: String, apps: Set<String> = ["sample", "status", "app"], logger: Logger) throws {
+        try self.init(configuration: try ServerXMLLoader(knownApps: apps).load(contentsOf: path), logger: logger)
+    }
+
+    /// Builds each context's manager from a configuration made in Swift or read from a file.
+    public init(configuration: ServerConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.adapters = try configuration.contexts.map { context in
+            do {
+                try context.manager.validate()
+            } catch {
+                throw SessionManagerError(.invalidConfiguration, "context '\(context.path)': \(error)")
+            }
+            let path = context.path.isEmpty ? "/" : context.path
+            var contextLogger = logger
+            contextLogger[metadataKey: "sm.context"] = "\(path)"
+            let manager = SessionManager(
+                configuration: context.manager,
+                nodes: try SessionStores.makeNodes(for: context.manager, logger: contextLogger),
+                jvmRoute: configuration.jvmRoute,
+                context: path,
+                logger: contextLogger
+            )
+            return SessionHTTPAdapter(manager: manager, cookie: context.cookie, contextPath: context.path)
+        }
+    }
+
+    /// The adapter of the context at `path` (`/myapp`; `""` or `/` for the root).
+    public func adapter(forContext path: String) throws -> SessionHTTPAdapter {
+        let wanted = path.isEmpty ? "/" : path
+        guard let adapter = adapters.first(where: { $0.cookiePath == wanted }) else {
+            throw SessionManagerError(
+                .invalidConfiguration,
+                "no context '\(path)' in the configuration; it has \(adapters.map(\.cookiePath).joined(separator: ", "))"
+            )
+        }
+        return adapter
+    }
+
+    /// The middleware of the context at `path`, for a router group of that path.
+    public func middleware<Context: ClusterSessionRequestContext>(
+        forContext path: String,
+        context: Context.Type = Context.self
+    ) throws -> ClusterSessionMiddleware<Context> {
+        ClusterSessionMiddleware(adapter: try adapter(forContext: path))
+    }
+}
+#endif
