@@ -44,6 +44,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         // Only with the HummingbirdSupport trait: every use below is conditional on it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .target(
@@ -165,14 +166,25 @@ let package = Package(
             dependencies: [
                 "SessionManager", "SessionHTTP", "SessionConfigXML", "SessionStores",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+                .product(name: "HTTPTypes", package: "swift-http-types", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "HummingbirdSampleApp",
+            dependencies: [
+                "SessionSampleApp", "SessionHummingbird", "SessionManager",
+                .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
+            ],
+            path: "Samples/HummingbirdSampleApp",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
             name: "HummingbirdSample",
             dependencies: [
-                "SessionSampleApp", "SessionHummingbird", "SessionManager", "SessionHTTP",
+                "HummingbirdSampleApp", "SessionSampleApp", "SessionHummingbird", "SessionManager", "SessionHTTP",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -258,7 +270,8 @@ let package = Package(
         .testTarget(
             name: "SessionHummingbirdTests",
             dependencies: [
-                "SessionHummingbird", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp",
+                "SessionHummingbird", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionStores",
+                "HummingbirdSampleApp", "HummingbirdSample",
                 "RedisSessionStore", "MemcachedSessionStore",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),

@@ -2,12 +2,14 @@ import ArgumentParser
 import Logging
 
 #if HummingbirdSupport
+import Foundation
 import Hummingbird
 import NIOCore
 import ServiceLifecycle
 import SessionHTTP
 import SessionHummingbird
 import SessionManager
+import HummingbirdSampleApp
 import SessionSampleApp
 
 /// The sample's routes as a Hummingbird 2 app with ``ClusterSessionMiddleware``: the same bodies,
@@ -50,7 +52,7 @@ struct HummingbirdSample: AsyncParsableCommand {
                 sessions = try ClusterSessions(configuration: try SampleServer.defaultConfiguration(port: port), logger: logger)
             }
         } catch {
-            FileHandle.standardError.write("\(error)\n")
+            FileHandle.standardError.write(Data("\(error)\n".utf8))
             throw ExitCode(2)
         }
         let router = Router(context: BasicClusterSessionRequestContext.self)
@@ -59,8 +61,8 @@ struct HummingbirdSample: AsyncParsableCommand {
                 logger.notice("context '\(context.path)' (app \(context.app)) is not served by the Hummingbird sample")
                 continue
             }
-            try SampleRoutes(content: try SampleContent(jvmRoute: sessions.configuration.jvmRoute), contextPath: context.path)
-                .add(to: router, middleware: try sessions.middleware(forContext: context.path))
+            let routes = HummingbirdSampleRoutes(content: try SampleContent(jvmRoute: sessions.configuration.jvmRoute), contextPath: context.path)
+            routes.add(to: router, middleware: try sessions.middleware(forContext: context.path))
         }
         let connector = sessions.configuration.connector
         var app = Application(
@@ -71,46 +73,6 @@ struct HummingbirdSample: AsyncParsableCommand {
         // After the server in the service group, so they stop after it (and write the last changes).
         app.addServices(sessions.managers)
         try await app.runService()
-    }
-}
-
-/// The sample's routes under one context path.
-struct SampleRoutes {
-    let content: SampleContent
-    let contextPath: String
-
-    func add(to router: Router<BasicClusterSessionRequestContext>, middleware: ClusterSessionMiddleware<BasicClusterSessionRequestContext>) {
-        let group = contextPath.isEmpty ? router.group() : router.group(RouterPath(contextPath))
-        group.add(middleware: middleware)
-        group.get("count") { _, context in
-            let session = try await context.session()
-            return text(content.text(session, SampleContent.increment(session)))
-        }
-        group.get("read") { _, context in
-            let session = try await context.existingSession()
-            return text(content.text(session, session?.get("count", as: Int.self) ?? 0))
-        }
-        group.get("plain") { _, _ in text("plain\n") }
-        group.get("sleep") { request, context in
-            let session = try await context.session()
-            return text(content.text(session, try await SampleContent.sleep(session, query: request.uri.query.map { Substring($0) })))
-        }
-        group.get("") { _, context in
-            // Each visit counts, so reloading the page in a cluster shows the count going on.
-            let session = try await context.session()
-            let page = content.page(session, count: SampleContent.increment(session), contextPath: contextPath)
-            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: page)))
-        }
-        for (path, file) in content.files {
-            let body = ByteBuffer(bytes: file.bytes)
-            group.get(RouterPath(String(path.dropFirst()))) { _, _ in
-                Response(status: .ok, headers: [.contentType: file.contentType], body: .init(byteBuffer: body))
-            }
-        }
-    }
-
-    private func text(_ body: String) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
 

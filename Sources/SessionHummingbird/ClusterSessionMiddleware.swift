@@ -1,4 +1,5 @@
 #if HummingbirdSupport
+import HTTPTypes
 import Hummingbird
 import Logging
 import SessionManager
@@ -34,7 +35,9 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
         self.adapter = adapter
     }
 
-    public func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    // `@concurrent`: Hummingbird declares the requirement without nonisolated(nonsending).
+    @concurrent
+    public func handle(_ request: Request, context: Context, next: @concurrent (Request, Context) async throws -> Response) async throws -> Response {
         let uri = request.uri
         let exchange = adapter.beginRequest(
             method: request.method.rawValue,

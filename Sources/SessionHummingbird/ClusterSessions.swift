@@ -1,6 +1,7 @@
 #if HummingbirdSupport
 import Hummingbird
 import Logging
+import ServiceLifecycle
 import SessionConfigXML
 import SessionHTTP
 import SessionManager

@@ -1,0 +1,280 @@
+#if HummingbirdSupport
+import Foundation
+import SessionManager
+import SessionTesting
+import Testing
+
+/// The Hummingbird middleware against real stores: the app served live in this process, and the
+/// `HummingbirdSample` executable as several processes.
+@Suite(.capturedLog, .serialized) struct ClusterSessionMiddlewareTests {
+    static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
+    static var storesRunnable: Bool { kinds.allSatisfy(\.isRunnable) }
+
+    /// One `GET` with an optional cookie; the answer's fields, `Set-Cookie` pair and headers.
+    static func get(_ port: Int, _ path: String, cookie: String? = nil) async throws -> RawHTTPClient.Response {
+        try await RawHTTPClient.get(port: port, path, headers: cookie.map { [("Cookie", $0)] } ?? [])
+    }
+
+    /// Store settings: `nodes` with `sticky`, and the other `<Manager>` settings of `configure`.
+    static func settings(_ nodes: String, sticky: Bool, _ configure: @escaping (inout ManagerConfiguration) -> Void = { _ in }) -> (inout ManagerConfiguration) throws -> Void {
+        { manager in
+            manager.memcachedNodes = try StoreNode.parseList(nodes)
+            manager.sticky = sticky
+            configure(&manager)
+        }
+    }
+
+    @Test(.enabled(if: storesRunnable), arguments: kinds)
+    func aReadCostsOneStoreCommandNonStickyNoneStickyAndAnUnaskedSessionNone(kind: StoreServerProcess.Kind) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            for sticky in [false, true] {
+                let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
+                try await HummingbirdTestApp.with(jvmRoute: "node1", configure: Self.settings(nodes, sticky: sticky)) { port, _ in
+                    let created = try await Self.get(port, "/myapp/count")
+                    let cookie = try #require(created.cookiePair)
+                    #expect(created.fields["count"] == "1")
+                    try await Task.sleep(for: .milliseconds(100))  // sticky: the write after the response
+                    let before = try await server.sessionCommandCount()
+                    let read = try await Self.get(port, "/myapp/read", cookie: cookie)
+                    #expect(read.fields["count"] == "1")
+                    #expect(read.cookiePair == nil, "a read sends no cookie")
+                    #expect(try await server.sessionCommandCount() - before == (sticky ? 0 : 1), "sticky=\(sticky)")
+                    let plain = try await Self.get(port, "/myapp/plain", cookie: cookie)
+                    #expect(plain.status == 200)
+                    #expect(try await server.sessionCommandCount() - before == (sticky ? 0 : 1), "/plain never asks: no command")
+                }
+            }
+        }
+    }
+
+    /// 16 clients, 200 increments each, on one session: every acknowledged increment counts.
+    static func sixteenTimesTwoHundred(port: Int) async throws {
+        let cookie = try #require(try await Self.get(port, "/myapp/count").cookiePair)
+        let acknowledged = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<16 {
+                group.addTask {
+                    try await RawHTTPClient.withConnection(port: port) { connection in
+                        var done = 0
+                        var attempts = 0
+                        while done < 200, attempts < 5000 {
+                            attempts += 1
+                            let response = try await connection.get("/myapp/count", headers: [("Cookie", cookie)])
+                            if response.status == 200 {
+                                done += 1
+                            } else {
+                                // A lock not had in time: retried as a client honouring Retry-After would.
+                                #expect(response.status == 503)
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                        }
+                        return done
+                    }
+                }
+            }
+            return try await group.reduce(0, +)
+        }
+        #expect(acknowledged == 3200)
+        #expect(try await Self.get(port, "/myapp/read", cookie: cookie).fields["count"] == "3201")
+    }
+
+    @Test func sixteenClientsIncrementExactlyStickyOnTheMemoryStore() async throws {
+        try await HummingbirdTestApp.with { port, _ in try await Self.sixteenTimesTwoHundred(port: port) }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable), arguments: [false, true])
+    func sixteenClientsIncrementExactlyNonStickyOnRedis(locking: Bool) async throws {
+        try await StoreServerProcess.with(.redis()) { server in
+            let settings = Self.settings(HummingbirdTestApp.node(.redis(), "n1", server.port), sticky: false) {
+                if locking { $0.lockingMode = .all }
+            }
+            try await HummingbirdTestApp.with(configure: settings) { port, _ in try await Self.sixteenTimesTwoHundred(port: port) }
+        }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
+    func anUnknownIdIsNeverAdoptedAndTheIgnorePatternCreatesAndSavesNothing() async throws {
+        try await StoreServerProcess.with(.redis()) { server in
+            try await HummingbirdTestApp.with(configure: Self.settings(HummingbirdTestApp.node(.redis(), "n1", server.port), sticky: false)) { port, manager in
+                let forged = "JSESSIONID=" + String(repeating: "ab", count: 16) + "-n1"
+                let read = try await Self.get(port, "/myapp/read", cookie: forged)
+                #expect(read.fields["count"] == "0")
+                #expect(read.cookiePair == nil, "a read of an unknown id makes no session")
+                let counted = try await Self.get(port, "/myapp/count", cookie: forged)
+                let issued = try #require(counted.cookiePair)
+                #expect(issued != forged, "the client's id is never adopted")
+                #expect(!issued.contains(String(repeating: "ab", count: 16)))
+
+                let before = try await server.sessionCommandCount()
+                let sessionsBefore = manager.activeSessionCount
+                let file = try await Self.get(port, "/myapp/logo.png", cookie: issued)
+                #expect(file.status == 200)
+                #expect(file.cookiePair == nil)
+                let style = try await Self.get(port, "/myapp/style.css")
+                #expect(style.status == 200)
+                #expect(style.cookiePair == nil, "an ignored path gets no session")
+                #expect(try await server.sessionCommandCount() == before, "ignored paths cost no store command")
+                #expect(manager.activeSessionCount == sessionsBefore)
+            }
+        }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
+    func aKilledStoreNodeMovesTheSessionWithANewCookie() async throws {
+        try await StoreServerProcess.with(.redis()) { n1 in
+            try await StoreServerProcess.with(.redis()) { n2 in
+                let nodes = "\(HummingbirdTestApp.node(.redis(), "n1", n1.port)),\(HummingbirdTestApp.node(.redis(), "n2", n2.port))"
+                try await HummingbirdTestApp.with(configure: Self.settings(nodes, sticky: false)) { port, _ in
+                    var cookie = try #require(try await Self.get(port, "/myapp/count").cookiePair)
+                    #expect(try await Self.get(port, "/myapp/count", cookie: cookie).fields["count"] == "2")
+                    let store = try #require(try await Self.get(port, "/myapp/read", cookie: cookie).fields["store"])
+                    (store == "n1" ? n1 : n2).kill()
+                    let moved = try await Self.get(port, "/myapp/count", cookie: cookie)
+                    #expect(moved.fields["count"] == "3", "the backup on the other node carries the session")
+                    cookie = try #require(moved.cookiePair, "the id names the new node: a new cookie")
+                    #expect(moved.fields["store"] == (store == "n1" ? "n2" : "n1"))
+                    #expect(try await Self.get(port, "/myapp/count", cookie: cookie).fields["count"] == "4")
+                }
+            }
+        }
+    }
+
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
+    func aStoreOutageAnswers503NonStickyAndServesFromMemorySticky() async throws {
+        for sticky in [false, true] {
+            try await StoreServerProcess.with(.redis()) { server in
+                let settings = Self.settings(HummingbirdTestApp.node(.redis(), "n1", server.port), sticky: sticky) { $0.operationTimeout = .milliseconds(300) }
+                try await HummingbirdTestApp.with(jvmRoute: "node1", configure: settings) { port, _ in
+                    let cookie = try #require(try await Self.get(port, "/myapp/count").cookiePair)
+                    try await Task.sleep(for: .milliseconds(100))
+                    server.kill()
+                    let during = try await Self.get(port, "/myapp/count", cookie: cookie)
+                    if sticky {
+                        #expect(during.status == 200)
+                        #expect(during.fields["count"] == "2", "the resident session goes on")
+                    } else {
+                        #expect(during.status == 503)
+                        #expect(during.value("Retry-After") == "5")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func handlerErrorsAreAnsweredWithTheCookieOfASessionTheyCreated() async throws {
+        try await HummingbirdTestApp.with { port, _ in
+            let bad = try await Self.get(port, "/myapp/errors/created-then-http-error")
+            #expect(bad.status == 400, "the handler's HTTPError answers")
+            #expect(bad.cookiePair != nil, "with the cookie of the session it created")
+            let conflict = try await Self.get(port, "/myapp/errors/http-error")
+            #expect(conflict.status == 409)
+            #expect(conflict.cookiePair == nil)
+            let failed = try await Self.get(port, "/myapp/errors/created-then-failure")
+            #expect(failed.status == 500)
+            #expect(failed.cookiePair != nil)
+            let unavailable = try await Self.get(port, "/myapp/errors/unavailable")
+            #expect(unavailable.status == 503)
+            #expect(unavailable.value("Retry-After") == "5")
+            #expect(unavailable.body == "service unavailable: session store unavailable; retry later\n")
+            #expect(try await Self.get(port, "/no-middleware").status == 500, "a route without the middleware has no session")
+        }
+    }
+
+    @Test func theSampleConfigurationFileConfiguresTheMiddleware() async throws {
+        let port = try FreePort.make()
+        let xml = """
+            <Server>
+              <Connector port="\(port)" address="127.0.0.1"/>
+              <Engine jvmRoute="hb1">
+                <Context path="/myapp" app="sample" sessionCookieName="SID" sessionCookieSameSite="Strict">
+                  <Manager requestUriIgnorePattern=".*\\.(png|css)$"/>
+                </Context>
+              </Engine>
+            </Server>
+            """
+        let process = try await HummingbirdProcess.start(xml, port: port)
+        defer { process.terminate() }
+        let created = try await Self.get(port, "/myapp/count")
+        let setCookie = try #require(created.value("Set-Cookie"))
+        #expect(setCookie.hasPrefix("SID="))
+        #expect(setCookie.hasSuffix("; Path=/myapp; HttpOnly; SameSite=Strict"))
+        #expect(created.fields["route"] == "hb1")
+        #expect(created.fields["id"]?.hasSuffix(".hb1") == true)
+        let page = try await Self.get(port, "/myapp/", cookie: created.cookiePair)
+        #expect(page.body.contains("<b>2</b>"), "the page counts")
+        #expect(try await Self.get(port, "/myapp/logo.png").cookiePair == nil)
+    }
+
+    @Test func aBadConfigurationFileIsRefusedWithItsPosition() async throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hb-bad-\(UUID().uuidString).xml").path
+        try "<Server>\n  <Connector port=\"80x\"/>\n  <Engine><Context path=\"/myapp\" app=\"sample\"/></Engine>\n</Server>\n".write(toFile: path, atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = try HummingbirdProcess.executable()
+        process.arguments = ["--config", path]
+        let stderr = Pipe()
+        process.standardError = stderr
+        try process.run()
+        let text = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 2)
+        #expect(text.contains("\(path):2:"), "\(text)")
+    }
+
+    @Test(.enabled(if: storesRunnable), arguments: kinds)
+    func twoProcessesWithRoutesTakeASessionOverAndBack(kind: StoreServerProcess.Kind) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
+            let ports = [try FreePort.make(), try FreePort.make()]
+            var processes: [Process] = []
+            defer { processes.forEach { $0.terminate() } }
+            for (index, port) in ports.enumerated() {
+                processes.append(try await HummingbirdProcess.start(HummingbirdProcess.xml(port: port, route: "node\(index + 1)", nodes: nodes, extra: ""), port: port))
+            }
+            var cookie: String?
+            for request in 1...5 {
+                let port = ports[(request - 1) % 2]
+                let response = try await Self.get(port, "/myapp/count", cookie: cookie)
+                #expect(response.fields["count"] == "\(request)")
+                #expect(response.fields["route"] == "node\((request - 1) % 2 + 1)")
+                if request > 1 { #expect(response.cookiePair != nil, "a takeover renames the session: a new cookie") }
+                cookie = response.cookiePair ?? cookie
+                #expect(cookie?.hasSuffix(".node\((request - 1) % 2 + 1)") == true, "\(cookie ?? "")")
+            }
+        }
+    }
+
+    @Test(.enabled(if: storesRunnable), arguments: kinds)
+    func lockingAllLosesNoIncrementAcrossTwoProcesses(kind: StoreServerProcess.Kind) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
+            let ports = [try FreePort.make(), try FreePort.make()]
+            var processes: [Process] = []
+            defer { processes.forEach { $0.terminate() } }
+            for (index, port) in ports.enumerated() {
+                let xml = HummingbirdProcess.xml(port: port, route: "node\(index + 1)", nodes: nodes, extra: #"sticky="false" lockingMode="all""#)
+                processes.append(try await HummingbirdProcess.start(xml, port: port))
+            }
+            let cookie = try #require(try await Self.get(ports[0], "/myapp/count").cookiePair)
+            let acknowledged = try await withThrowingTaskGroup(of: Int.self) { group in
+                for client in 0..<8 {
+                    let port = ports[client % 2]
+                    group.addTask {
+                        try await RawHTTPClient.withConnection(port: port) { connection in
+                            var done = 0
+                            var attempts = 0
+                            while done < 50, attempts < 5000 {
+                                attempts += 1
+                                let response = try await connection.get("/myapp/count", headers: [("Cookie", cookie)])
+                                if response.status == 200 { done += 1 } else { try await Task.sleep(for: .milliseconds(20)) }
+                            }
+                            return done
+                        }
+                    }
+                }
+                return try await group.reduce(0, +)
+            }
+            #expect(acknowledged == 400)
+            #expect(try await Self.get(ports[1], "/myapp/read", cookie: cookie).fields["count"] == "401")
+        }
+    }
+}
+#endif

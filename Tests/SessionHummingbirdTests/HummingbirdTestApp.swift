@@ -1,0 +1,126 @@
+#if HummingbirdSupport
+import Foundation
+import Hummingbird
+import HummingbirdSampleApp
+import HummingbirdTesting
+import Logging
+import SessionHTTP
+import SessionHummingbird
+import SessionManager
+import SessionSampleApp
+import SessionStores
+import SessionTesting
+import Testing
+
+/// The sample's routes on Hummingbird with the middleware, in this process, served live on a free
+/// port with Hummingbird's testing library.
+enum HummingbirdTestApp {
+    /// Builds the app for one context `/myapp` with `manager` settings (`jvmRoute` optional), runs
+    /// it live, and gives `body` its port and manager.
+    static func with<T: Sendable>(
+        jvmRoute: String? = nil,
+        configure: (inout ManagerConfiguration) throws -> Void = { _ in },
+        _ body: @Sendable (_ port: Int, _ manager: SessionManager) async throws -> T
+    ) async throws -> T {
+        var manager = ManagerConfiguration(storageKeyPrefix: "sm:/myapp:")
+        manager.requestUriIgnorePattern = try RequestURIIgnorePattern(RequestURIIgnorePattern.defaultPattern)
+        try configure(&manager)
+        var logger = Logger(label: "hummingbird-test")
+        logger.logLevel = .warning
+        let sessions = try ClusterSessions(
+            configuration: ServerConfiguration(jvmRoute: jvmRoute, contexts: [ContextConfiguration(path: "/myapp", app: "sample", manager: manager)]),
+            logger: logger
+        )
+        let router = Router(context: BasicClusterSessionRequestContext.self)
+        HummingbirdSampleRoutes(content: try SampleContent(jvmRoute: jvmRoute), contextPath: "/myapp")
+            .add(to: router, middleware: try sessions.middleware(forContext: "/myapp"))
+        addFailingRoutes(to: router, middleware: try sessions.middleware(forContext: "/myapp"))
+        var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        app.addServices(sessions.managers)
+        let manager0 = try sessions.adapter(forContext: "/myapp").manager
+        return try await app.test(.live) { client in
+            let port = try #require(client.port)
+            return try await body(port, manager0)
+        }
+    }
+
+    struct HandlerFailure: Error {}
+
+    /// Routes whose handlers throw, under `/myapp/errors`, and one without the middleware.
+    static func addFailingRoutes(to router: Router<BasicClusterSessionRequestContext>, middleware: ClusterSessionMiddleware<BasicClusterSessionRequestContext>) {
+        let errors = router.group("/myapp/errors").add(middleware: middleware)
+        errors.get("created-then-http-error") { _, context -> String in
+            _ = try await context.session()
+            throw HTTPError(.badRequest, message: "bad")
+        }
+        errors.get("http-error") { _, _ -> String in throw HTTPError(.conflict) }
+        errors.get("created-then-failure") { _, context -> String in
+            _ = try await context.session()
+            throw HandlerFailure()
+        }
+        errors.get("unavailable") { _, _ -> String in throw SessionManagerError(.storeUnavailable, "test") }
+        router.get("/no-middleware") { _, context -> String in
+            _ = try await context.session()
+            return "unreachable\n"
+        }
+    }
+
+    /// The `memcachedNodes` entry of a store server.
+    static func node(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
+        if case .redis = kind { return "\(id):redis://127.0.0.1:\(port)" }
+        return "\(id):127.0.0.1:\(port)"
+    }
+}
+
+/// The `HummingbirdSample` executable, started as a user starts it.
+enum HummingbirdProcess {
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    static func executable() throws -> URL {
+        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for _ in 0..<4 {
+            let candidate = directory.appendingPathComponent("HummingbirdSample")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            directory.deleteLastPathComponent()
+        }
+        throw Failure(description: "HummingbirdSample not found near \(CommandLine.arguments[0]); build with --traits HummingbirdSupport")
+    }
+
+    /// Starts the sample with the configuration `xml` and waits until it serves on `port`.
+    static func start(_ xml: String, port: Int) async throws -> Process {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hb-\(UUID().uuidString).xml").path
+        try xml.write(toFile: path, atomically: true, encoding: .utf8)
+        let errorPath = path + ".stderr"
+        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = ["--config", path, "--log-level", "warning"]
+        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
+        process.standardError = errorFile
+        try process.run()
+        try errorFile.close()
+        for _ in 0..<100 {
+            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        process.terminate()
+        let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        throw Failure(description: "HummingbirdSample on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
+    }
+
+    /// A configuration file of one node: `/myapp` on `nodes` with the `<Manager>` attributes `extra`.
+    static func xml(port: Int, route: String, nodes: String, extra: String) -> String {
+        """
+        <Server>
+          <Connector port="\(port)" address="127.0.0.1"/>
+          <Engine jvmRoute="\(route)">
+            <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" \(extra)/></Context>
+          </Engine>
+        </Server>
+        """
+    }
+}
+#endif
