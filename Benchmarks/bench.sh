@@ -2,8 +2,11 @@
 # The benchmark table, in one command (README → Benchmarks):
 #
 #   Benchmarks/bench.sh                 # about 14 minutes on 2 cores, plus the release build
-#   Benchmarks/bench.sh --peer DIR      # also the Hummingbird peer in DIR (a copy of
-#                                       # shared/peers/hummingbird-sessions), same sitting (+2 min)
+#   Benchmarks/bench.sh --peer DIR      # also the Hummingbird row: our middleware on Hummingbird
+#                                       # (HummingbirdSample, built with the HummingbirdSupport
+#                                       # trait) against Hummingbird's own sessions, the peer in DIR
+#                                       # (a copy of shared/peers/hummingbird-sessions), and the
+#                                       # bundled server, in turn, same sitting (+7 min, + builds)
 #   BASE_BIN=/path/to/old/SessionSample CONFIGS="memory,redis,redis sticky" Benchmarks/bench.sh
 #                                       # compare this tree (or OURS_BIN) with a build of another
 #                                       # commit, in one sitting: about 10 minutes for these rows
@@ -59,6 +62,9 @@ if [ -n "$peer_dir" ]; then
   cp -r "$peer_dir/." "$work/peer/" 2>/dev/null || { mkdir -p "$work/peer"; cp -r "$peer_dir/." "$work/peer/"; }
   (cd "$work/peer" && swift build -c release >&2)
   peer_bin="$work/peer/.build/release/HBSessions"
+  echo "building HummingbirdSample (release, HummingbirdSupport trait)…" >&2
+  hb_binary=$(Benchmarks/sample-binary.sh hummingbird)
+  cp "$hb_binary" "$work/HummingbirdSample"
 fi
 
 # name | wrk-sample.sh arguments | environment
@@ -78,7 +84,9 @@ configurations=(
   "redis sentinel|--store redis-sentinel|STICKY=false"
   "unknown ids (redis 2 nodes)|--store redis|STICKY=false NODES=2 UNKNOWN_IDS=1 ROUTES=read"
 )
-[ -n "$peer_bin" ] && configurations+=("hummingbird peer (memory)||ROUTES=count PEER_BIN=$peer_bin")
+# Each server's /myapp/plain and /myapp/count, in turn: ours (the bundled server), hb (our middleware
+# on Hummingbird) and hummingbird (its own SessionMiddleware and MemoryPersistDriver).
+[ -n "$peer_bin" ] && configurations+=("hummingbird (memory)||ROUTES=plain,count PEER_BIN=$peer_bin HB_BIN=$work/HummingbirdSample")
 
 # CONFIGS: whole names, separated by commas; an unknown name stops before anything is measured.
 declare -A wanted=()
@@ -189,6 +197,36 @@ for name, runs, lost, rss in tables:
             print(f"| {label} | {what} | {spread(values, 'rps', 0)} | {number(med(values, 'p50_ms'), 3)} | {number(med(values, 'p99_ms'), 3)} | "
                   f"{ratio(values, 'ours')} | {spread(values, 'app_cpu_us', 1)} | {spread(values, 'store_cpu_us', 1)} | "
                   f"{number(med(values, 'store_cmds_per_req'), 2)} | {lost_text(server)} | {rss_text(server)} |")
+for name, runs, lost, rss in tables:
+    if ("hummingbird", "plain@1000") not in runs and ("hummingbird", "plain") not in runs:
+        continue
+    # The Hummingbird row: every figure as a ratio to Hummingbird's own /plain of the same row.
+    def key(route, load):
+        return f"{route}@{load}" if any("@" in r for _, r in runs) else route
+    print()
+    print(f"**{name}**: /myapp/count as a ratio to Hummingbird's /plain (no session) of the same row")
+    print()
+    print("| server | load | req/s | ÷ Hummingbird /plain | ÷ its own /plain | app µs/req | lost updates |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    labels = {"ours": "bundled server, our sessions", "hb": "Hummingbird, our middleware", "hummingbird": "Hummingbird, its own sessions"}
+    figures = {}
+    for load in ("1000", "1"):
+        base_plain = med(runs.get(("hummingbird", key("plain", load)), []), "rps")
+        for server in ("ours", "hb", "hummingbird"):
+            values = runs.get((server, key("count", load)))
+            if not values or not base_plain: continue
+            own_plain = med(runs.get((server, key("plain", load)), []), "rps")
+            rps = med(values, "rps")
+            figures[(server, load)] = (rps / base_plain, rps / own_plain if own_plain else None)
+            lost_text = "–" if server not in lost else str(max(0, lost[server]))
+            print(f"| {labels[server]} | {loads[load]} | {spread(values, 'rps', 0)} | {rps / base_plain:.2f} | "
+                  f"{'–' if not own_plain else f'{rps / own_plain:.2f}'} | {spread(values, 'app_cpu_us', 1)} | {lost_text} |")
+    print()
+    for load in ("1000", "1"):
+        if ("hb", load) in figures and ("hummingbird", load) in figures and ("ours", load) in figures:
+            hb, own, bundled = figures[("hb", load)], figures[("hummingbird", load)], figures[("ours", load)]
+            print(f"{loads[load]}: our middleware ÷ Hummingbird's own sessions {hb[0] / own[0]:.2f}; "
+                  f"our middleware's ratio to Hummingbird's /plain ÷ the bundled server's to its own /plain {hb[0] / bundled[1]:.2f}")
 print()
 runs = os.environ.get('RUNS', '3')
 print(f"/myapp/count unless noted; wrk -t1 -c16, warm-up, then the median of {runs} runs [lowest–highest run]; "

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Prints the path of the SessionSample binary the benchmark scripts measure: OURS_BIN when set (a
 # build of another commit, to compare in one sitting), else a release build of this tree (built
-# now, its output on stderr). Installs the benchmark packages first.
+# now, its output on stderr). Installs the benchmark packages first. With the argument
+# `hummingbird`: the HummingbirdSample binary instead (release, HummingbirdSupport trait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-dependencies.sh bench
-if [ -n "${OURS_BIN:-}" ]; then
+if [ "${1:-}" = hummingbird ]; then
+  # The Hummingbird sample needs the trait; its own build folder, so that the default build's
+  # products are not rebuilt each time one or the other is asked for.
+  swift build -c release --traits HummingbirdSupport --product HummingbirdSample --scratch-path .build-hummingbird >&2
+  echo "$(swift build -c release --traits HummingbirdSupport --scratch-path .build-hummingbird --show-bin-path)/HummingbirdSample"
+elif [ -n "${OURS_BIN:-}" ]; then
   echo "$OURS_BIN"
 else
   swift build -c release --product SessionSample >&2

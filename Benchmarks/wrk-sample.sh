@@ -26,7 +26,10 @@
 # LOCKING (with --store: msm's lockingMode, e.g. all, auto or uriPattern:…; default none; any
 # other value runs non-sticky, as locking requires), WAIT_REPLICAS (with a Redis store: the
 # waitForReplicas attribute, default 0; redis-sentinel has one replica to wait for), CLUSTER_MASTERS
-# (with redis-cluster: masters, default 3; 1 measures the routing alone, every slot on one master).
+# (with redis-cluster: masters, default 3; 1 measures the routing alone, every slot on one master),
+# HB_BIN (a HummingbirdSample binary, built with the HummingbirdSupport trait: the sample's routes on
+# Hummingbird with our middleware, on HB_PORT, default PORT+2, on the same stores and configuration,
+# measured in turn with the others as server "hb").
 # With --store, the end of the output compares the sessions' final counts with the /count
 # requests answered 2xx (lost updates: fewer counted than acknowledged).
 # For Benchmarks/bench.sh: ROUTES (default "plain count read"), WARMUP (default 5s), LOADS (session
@@ -47,6 +50,8 @@ SESSIONS=${SESSIONS:-1}; NODES=${NODES:-1}; ROUTES=${ROUTES:-plain count read}; 
 UNKNOWN_IDS=${UNKNOWN_IDS:-}; RESULTS=${RESULTS:-}; STICKY=${STICKY:-true}; LOCKING=${LOCKING:-none}; WAIT_REPLICAS=${WAIT_REPLICAS:-0}
 [ "$LOCKING" != none ] && STICKY=false
 BASE_BIN=${BASE_BIN:-}; BASE_PORT=${BASE_PORT:-$((PORT + 1))}; CPU_CHECK=${CPU_CHECK:-}
+HB_BIN=${HB_BIN:-}; HB_PORT=${HB_PORT:-$((PORT + 2))}
+ROUTES=${ROUTES//,/ }  # commas too: bench.sh passes its environment as words
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -73,7 +78,7 @@ trap cleanup EXIT
 
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/myapp/plain" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 port_free() { if curl -s -o /dev/null "http://127.0.0.1:$1/"; then echo "port $1 is already in use (an old server?)" >&2; exit 1; fi; }
-port_free "$PORT"; [ -n "$BASE_BIN" ] && port_free "$BASE_PORT"
+port_free "$PORT"; [ -n "$BASE_BIN" ] && port_free "$BASE_PORT"; [ -n "$HB_BIN" ] && port_free "$HB_PORT"
 
 # The store: commands counted from the servers' own statistics (memcached `stats`, Redis
 # `INFO commandstats`), summed over the nodes, before and after each run.
@@ -111,6 +116,7 @@ config_store() {
     store_commands >/dev/null || { echo "the $store servers on ports $STORE_PORT.. did not start (ports in use?)" >&2; exit 1; }
     config_args=(--config "$(write_config "$PORT" bench)")
     base_config_args=(--config "$(write_config "$BASE_PORT" base)")
+    hb_config_args=(--config "$(write_config "$HB_PORT" hb)")
 }
 write_config() { # port route -> path of the configuration file
     local config; config=$(mktemp --suffix=.xml)
@@ -127,7 +133,7 @@ XML
     echo "$config"
 }
 
-config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT")
+config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT"); hb_config_args=(--port "$HB_PORT")
 ADMIN_OFFSET=0; tls_attributes=""
 if [ "$store" = redis-tls ]; then
   # A throwaway CA and a certificate for 127.0.0.1, as the README's TLS walk-through makes them.
@@ -210,6 +216,10 @@ if [ -n "$BASE_BIN" ]; then
   "$BASE_BIN" "${base_config_args[@]}" --log-level warning & pids+=($!); server_pid[base]=$!
   wait_up "$BASE_PORT"
 fi
+if [ -n "$HB_BIN" ]; then
+  "$HB_BIN" "${hb_config_args[@]}" --log-level warning & pids+=($!); server_pid[hb]=$!
+  wait_up "$HB_PORT"
+fi
 if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); server_pid[hummingbird]=$!; wait_up "$PEER_PORT"; fi
 
 # One file of cookies per server and load: wrk cycles each connection through them
@@ -243,6 +253,7 @@ declare -A cookies
 servers=(ours)
 declare -A ports=([ours]=$PORT)
 [ -n "$BASE_BIN" ] && { servers+=(base); ports[base]=$BASE_PORT; }
+[ -n "$HB_BIN" ] && { servers+=(hb); ports[hb]=$HB_PORT; }
 [ -n "$peer_bin" ] && { servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; }
 [ -n "$UNKNOWN_IDS" ] && LOADS="random repeated"
 for s in "${servers[@]}"; do
@@ -272,7 +283,8 @@ per_request_us() { # ticks requests -> µs per request
 }
 # The processes whose store commands and CPU a run of a server is charged with: the stores only
 # for our sample (both builds use the same stores; their runs never overlap).
-uses_store() { [ "$store" != memory ] && { [ "$1" = ours ] || [ "$1" = base ]; }; }
+ours_or_base() { [ "$1" = ours ] || [ "$1" = base ] || [ "$1" = hb ]; }
+uses_store() { [ "$store" != memory ] && ours_or_base "$1"; }
 
 results=$(mktemp)
 declare -A acknowledged  # /count requests of ours (and base) answered 2xx, warm-up included
@@ -306,7 +318,7 @@ one_run() { # server route duration load -> RESULT line, with CPU per request (a
   echo "$line"
 }
 count_acknowledged() { # server route RESULT-line
-  if [ "$2" = count ] && { [ "$1" = ours ] || [ "$1" = base ]; }; then
+  if [ "$2" = count ] && ours_or_base "$1"; then
     acknowledged[$1]=$((acknowledged[$1] + $(sed -E 's/.*requests=([0-9]+).*/\1/' <<<"$3") - $(sed -E 's/.*errors=([0-9]+).*/\1/' <<<"$3")))
   fi
 }
@@ -326,7 +338,7 @@ for run in $(seq 1 "$RUNS"); do
 done
 if [ -z "$UNKNOWN_IDS" ] && [[ " $ROUTES " == *" count "* ]]; then
   for s in "${servers[@]}"; do
-    { [ "$s" = ours ] || [ "$s" = base ]; } || continue
+    ours_or_base "$s" || continue
     # Every session was created with count=1 by cookie_file; each acknowledged /count added one.
     counted=$(python3 - "${ports[$s]}" $(for load in $LOADS; do echo "${cookies[$s:$load]}"; done) <<'PY'
 import http.client, sys
@@ -370,7 +382,7 @@ def paired(server, route):
     return statistics.median(float(v["rps"]) / float(p["rps"]) for v, p in zip(rows[(server, route)], rows[(server, "plain")]))
 print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7} {'app µs/req':>11}"
       + (f" {'store µs/req':>13} {'store cmds/req':>15}" if has_store else ""))
-servers = [s for s in ("ours", "base", "hummingbird") if any(k[0] == s for k in rows)]
+servers = [s for s in ("ours", "base", "hb", "hummingbird") if any(k[0] == s for k in rows)]
 routes = [r for r in ("plain", "count", "read") if ("ours", r) in rows]
 for s in servers:
     plain = med(s, "plain", "rps") if "plain" in routes else None
@@ -382,7 +394,7 @@ for s in servers:
             store_cpu, commands = med(s, r, "store_cpu_us"), med(s, r, "store_cmds_per_req")
             extra = f" {'–' if store_cpu is None else f'{store_cpu:.1f}':>13} {'–' if commands is None else f'{commands:.3f}':>15}"
         print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {ratio} {med(s, r, 'app_cpu_us'):>11.1f}{extra}")
-for other in ("base", "hummingbird"):
+for other in ("base", "hb", "hummingbird"):
     if other in servers:
         for r in routes:
             print(f"ours/{other} {r}: req/s {med('ours', r, 'rps') / med(other, r, 'rps'):.2f}, "

@@ -6,6 +6,8 @@
 #   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
 #   Samples/cluster/run-local.sh nonsticky-locking-redis  # as nonsticky-redis, lockingMode="all"
 #   Samples/cluster/run-local.sh nonsticky-redis-tls   # as nonsticky-redis, over TLS (rediss://, a CA made here)
+#   Samples/cluster/run-local.sh hummingbird-redis     # as nonsticky-redis, the nodes on Hummingbird 2
+#                                                      # (HummingbirdSample, HummingbirdSupport trait)
 #   Samples/cluster/run-local.sh status                # what runs
 #   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
 #   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
@@ -20,7 +22,7 @@
 #
 # Environment: PORT_OFFSET (added to every port, default 0; the tests use it to run beside other
 # servers), RUN_DIR (default Samples/cluster/.run), SESSION_SAMPLE (a SessionSample binary to use
-# instead of building the release one).
+# instead of building the release one), HUMMINGBIRD_SAMPLE (the same for HummingbirdSample).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -100,9 +102,9 @@ start() {
   case "$variant" in
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
-    nonsticky-redis|nonsticky-locking-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
+    nonsticky-redis|nonsticky-locking-redis|hummingbird-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
     nonsticky-redis-tls) store=redis-tls; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -118,10 +120,18 @@ start() {
   done
 
   local sample=${SESSION_SAMPLE:-}
+  [[ "$variant" == hummingbird-* ]] && sample=${HUMMINGBIRD_SAMPLE:-}
   if [ -z "$sample" ]; then
     "$root/Scripts/install-dependencies.sh" cluster
-    (cd "$root" && swift build -c release --product SessionSample >&2)
-    sample="$(cd "$root" && swift build -c release --show-bin-path)/SessionSample"
+    if [[ "$variant" == hummingbird-* ]]; then
+      # The Hummingbird sample needs its trait; built in a folder of its own (as the benchmarks do).
+      local build=(-c release --traits HummingbirdSupport --scratch-path "$root/.build-hummingbird")
+      (cd "$root" && swift build "${build[@]}" --product HummingbirdSample >&2)
+      sample="$(cd "$root" && swift build "${build[@]}" --show-bin-path)/HummingbirdSample"
+    else
+      (cd "$root" && swift build -c release --product SessionSample >&2)
+      sample="$(cd "$root" && swift build -c release --show-bin-path)/SessionSample"
+    fi
   fi
   # A part that does not start ends the script (exit 1): what started before it is stopped.
   trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' EXIT
