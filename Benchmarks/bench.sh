@@ -33,7 +33,8 @@
 # Environment: DURATION (default 10s), RUNS (3), WARMUP (3s), CONFIGS (a subset: whole names as
 # in the table's first column, separated by commas, e.g. "memory,redis,redis sticky"; "plain" is
 # always measured, as the ratio's base), OURS_BIN, BASE_BIN, CPU_CHECK (1: also `perf stat -e
-# task-clock` on the app over each run, both figures printed to stderr, to check the column).
+# task-clock` on the app over each run, both figures printed to stderr, to check the column),
+# PEER_BIN (an already built release binary of the Hummingbird peer, instead of --peer DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; RUNS=${RUNS:-3}; WARMUP=${WARMUP:-3s}
@@ -57,11 +58,18 @@ if [ -n "${BASE_BIN:-}" ]; then
   cp "$BASE_BIN" "$work/BaseSample"; base_bin="$work/BaseSample"
 fi
 peer_bin=""
-if [ -n "$peer_dir" ]; then
+if [ -n "$peer_dir" ] && [ -n "${PEER_BIN:-}" ]; then
+  echo "give --peer DIR or PEER_BIN, not both" >&2; exit 2
+elif [ -n "${PEER_BIN:-}" ]; then
+  cp "$PEER_BIN" "$work/HBSessions"; peer_bin="$work/HBSessions"
+  unset PEER_BIN  # only the Hummingbird row measures the peer
+elif [ -n "$peer_dir" ]; then
   echo "building the Hummingbird peer (release)…" >&2
   cp -r "$peer_dir/." "$work/peer/" 2>/dev/null || { mkdir -p "$work/peer"; cp -r "$peer_dir/." "$work/peer/"; }
   (cd "$work/peer" && swift build -c release >&2)
   peer_bin="$work/peer/.build/release/HBSessions"
+fi
+if [ -n "$peer_bin" ]; then
   echo "building HummingbirdSample (release, HummingbirdSupport trait)…" >&2
   hb_binary=$(Benchmarks/sample-binary.sh hummingbird)
   cp "$hb_binary" "$work/HummingbirdSample"
