@@ -137,6 +137,7 @@ let package = Package(
             name: "SessionSampleApp",
             dependencies: [
                 "SessionManager", "SessionHTTP", "SessionConfigXML", "SessionStores",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

@@ -20,36 +20,17 @@ struct HummingbirdSample: AsyncParsableCommand {
         abstract: "Runs the swift-session-manager sample on Hummingbird 2 (/myapp/count, /myapp/read, /myapp/plain, /myapp/)."
     )
 
-    @Option(name: .long, help: "A server.xml-like configuration file (see README); its contexts with app=\"sample\" are served.")
-    var config: String?
-
-    @Option(name: .long, help: "Port when running without --config (default 8080).")
-    var port: Int = 8080
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    @Option(name: .long, help: "Event loop threads (default: one per CPU core).")
-    var threads: Int?
+    @OptionGroup var options: SampleCommandOptions
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
-            NIOSingletons.groupLoopCountSuggestion = threads
-        }
+        try options.bootstrap()
         let logger = Logger(label: "hummingbird-sample")
         let sessions: ClusterSessions
         do {
-            if let config {
+            if let config = options.config {
                 sessions = try ClusterSessions(contentsOf: config, apps: ["sample", StatusApp.name], logger: logger)
             } else {
-                sessions = try ClusterSessions(configuration: try SampleServer.defaultConfiguration(port: port), logger: logger)
+                sessions = try ClusterSessions(configuration: try SampleServer.defaultConfiguration(port: options.port), logger: logger)
             }
         } catch {
             FileHandle.standardError.write(Data("\(error)\n".utf8))
@@ -76,7 +57,6 @@ struct HummingbirdSample: AsyncParsableCommand {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}
 #else
 /// Built without the `HummingbirdSupport` trait: says how to build it.
 @main

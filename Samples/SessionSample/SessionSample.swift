@@ -17,36 +17,17 @@ struct SessionSample: AsyncParsableCommand {
         abstract: "Runs the swift-session-manager sample app (/myapp/count, /myapp/read, /myapp/plain, /myapp/)."
     )
 
-    @Option(name: .long, help: "A server.xml-like configuration file (see README).")
-    var config: String?
-
-    @Option(name: .long, help: "Port when running without --config (default 8080).")
-    var port: Int = 8080
-
-    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    @Option(name: .long, help: "Event loop threads (default: one per CPU core).")
-    var threads: Int?
+    @OptionGroup var options: SampleCommandOptions
 
     func run() async throws {
-        let level = logLevel
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-        if let threads {
-            guard threads > 0 else { throw ValidationError("--threads must be at least 1") }
-            NIOSingletons.groupLoopCountSuggestion = threads
-        }
+        try options.bootstrap()
         let logger = Logger(label: "session-sample")
         let serverConfiguration: ServerConfiguration
         do {
-            if let config {
+            if let config = options.config {
                 serverConfiguration = try SampleServer.loadConfiguration(path: config)
             } else {
-                serverConfiguration = try SampleServer.defaultConfiguration(port: port)
+                serverConfiguration = try SampleServer.defaultConfiguration(port: options.port)
             }
         } catch {
             FileHandleOutput.standardError("\(error)\n")
@@ -76,4 +57,3 @@ struct SessionSample: AsyncParsableCommand {
     }
 }
 
-extension Logger.Level: @retroactive ExpressibleByArgument {}

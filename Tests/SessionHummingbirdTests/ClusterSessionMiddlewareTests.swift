@@ -47,22 +47,23 @@ import Testing
         }
     }
 
-    /// 16 clients, 200 increments each, on one session: every acknowledged increment counts.
-    static func sixteenTimesTwoHundred(port: Int) async throws {
-        let cookie = try #require(try await Self.get(port, "/myapp/count").cookiePair)
-        let acknowledged = try await withThrowingTaskGroup(of: Int.self) { group in
-            for _ in 0..<16 {
+    /// `clients` clients, each on its own keep-alive connection to one of `ports` in turn, send
+    /// `/myapp/count` with `cookie` until `each` are answered `200`; a `503` (a lock not had in
+    /// time) is retried as a client honouring Retry-After would, only sooner. The answered total.
+    static func increments(ports: [Int], clients: Int, each: Int, cookie: String) async throws -> Int {
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for client in 0..<clients {
+                let port = ports[client % ports.count]
                 group.addTask {
                     try await RawHTTPClient.withConnection(port: port) { connection in
                         var done = 0
                         var attempts = 0
-                        while done < 200, attempts < 5000 {
+                        while done < each, attempts < 5000 {
                             attempts += 1
                             let response = try await connection.get("/myapp/count", headers: [("Cookie", cookie)])
                             if response.status == 200 {
                                 done += 1
                             } else {
-                                // A lock not had in time: retried as a client honouring Retry-After would.
                                 #expect(response.status == 503)
                                 try await Task.sleep(for: .milliseconds(20))
                             }
@@ -73,8 +74,29 @@ import Testing
             }
             return try await group.reduce(0, +)
         }
-        #expect(acknowledged == 3200)
+    }
+
+    /// 16 clients, 200 increments each, on one session: every acknowledged increment counts.
+    static func sixteenTimesTwoHundred(port: Int) async throws {
+        let cookie = try #require(try await Self.get(port, "/myapp/count").cookiePair)
+        #expect(try await increments(ports: [port], clients: 16, each: 200, cookie: cookie) == 3200)
         #expect(try await Self.get(port, "/myapp/read", cookie: cookie).fields["count"] == "3201")
+    }
+
+    /// Two `HummingbirdSample` processes (routes node1 and node2) on one store server of `kind`,
+    /// with the `<Manager>` attributes `extra`; `body` gets their ports.
+    static func withTwoProcesses(_ kind: StoreServerProcess.Kind, extra: String, _ body: ([Int]) async throws -> Void) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
+            let ports = [try FreePort.make(), try FreePort.make()]
+            var processes: [Process] = []
+            defer { processes.forEach { $0.terminate() } }
+            for (index, port) in ports.enumerated() {
+                let xml = HummingbirdProcess.xml(port: port, route: "node\(index + 1)", nodes: nodes, extra: extra)
+                processes.append(try await HummingbirdProcess.start(xml, port: port))
+            }
+            try await body(ports)
+        }
     }
 
     @Test func sixteenClientsIncrementExactlyStickyOnTheMemoryStore() async throws {
@@ -221,14 +243,7 @@ import Testing
 
     @Test(.enabled(if: storesRunnable), arguments: kinds)
     func twoProcessesWithRoutesTakeASessionOverAndBack(kind: StoreServerProcess.Kind) async throws {
-        try await StoreServerProcess.with(kind) { server in
-            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
-            let ports = [try FreePort.make(), try FreePort.make()]
-            var processes: [Process] = []
-            defer { processes.forEach { $0.terminate() } }
-            for (index, port) in ports.enumerated() {
-                processes.append(try await HummingbirdProcess.start(HummingbirdProcess.xml(port: port, route: "node\(index + 1)", nodes: nodes, extra: ""), port: port))
-            }
+        try await Self.withTwoProcesses(kind, extra: "") { ports in
             var cookie: String?
             for request in 1...5 {
                 let port = ports[(request - 1) % 2]
@@ -244,36 +259,10 @@ import Testing
 
     @Test(.enabled(if: storesRunnable), arguments: kinds)
     func lockingAllLosesNoIncrementAcrossTwoProcesses(kind: StoreServerProcess.Kind) async throws {
-        try await StoreServerProcess.with(kind) { server in
-            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
-            let ports = [try FreePort.make(), try FreePort.make()]
-            var processes: [Process] = []
-            defer { processes.forEach { $0.terminate() } }
-            for (index, port) in ports.enumerated() {
-                let xml = HummingbirdProcess.xml(port: port, route: "node\(index + 1)", nodes: nodes, extra: #"sticky="false" lockingMode="all""#)
-                processes.append(try await HummingbirdProcess.start(xml, port: port))
-            }
+        try await Self.withTwoProcesses(kind, extra: #"sticky="false" lockingMode="all""#) { ports in
             let cookie = try #require(try await Self.get(ports[0], "/myapp/count").cookiePair)
-            let acknowledged = try await withThrowingTaskGroup(of: Int.self) { group in
-                for client in 0..<8 {
-                    let port = ports[client % 2]
-                    group.addTask {
-                        try await RawHTTPClient.withConnection(port: port) { connection in
-                            var done = 0
-                            var attempts = 0
-                            while done < 50, attempts < 5000 {
-                                attempts += 1
-                                let response = try await connection.get("/myapp/count", headers: [("Cookie", cookie)])
-                                if response.status == 200 { done += 1 } else { try await Task.sleep(for: .milliseconds(20)) }
-                            }
-                            return done
-                        }
-                    }
-                }
-                return try await group.reduce(0, +)
-            }
-            #expect(acknowledged == 400)
-            #expect(try await Self.get(ports[1], "/myapp/read", cookie: cookie).fields["count"] == "401")
+            #expect(try await Self.increments(ports: ports, clients: 16, each: 50, cookie: cookie) == 800)
+            #expect(try await Self.get(ports[1], "/myapp/read", cookie: cookie).fields["count"] == "801")
         }
     }
 }
