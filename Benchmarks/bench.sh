@@ -186,7 +186,7 @@ for name, runs, lost, rss in tables:
         if server == "base": continue
         route_name, _, load = route.partition("@")
         label = name if server == "ours" else f"{name}: {server}"
-        what = loads.get(load, "no session" if route_name == "plain" else load) + ("" if route_name in ("count", "plain") else f" (/{route_name})")
+        what = loads.get(load, "no session" if route_name == "plain" else load) + ("" if route_name == "count" or (route_name == "plain" and not load) else f" (/{route_name})")
         def lost_text(s):
             return "–" if s not in lost or route_name != "count" else str(max(0, lost[s]))
         def rss_text(s):

@@ -43,7 +43,7 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
             method: request.method.rawValue,
             path: Substring(uri.path),
             query: uri.query.map { Substring($0) },
-            cookieHeaders: request.headers[values: .cookie]
+            requestedIDs: Self.requestedIDs(in: request.headers, name: adapter.cookie.name)
         )
         var context = context
         context.clusterSessions.sessions = exchange.sessions
@@ -85,6 +85,16 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
             await exchange.afterResponse()
         }
         return response
+    }
+
+    /// The session ids of the request's `Cookie` headers, read in place (no array of their values).
+    static func requestedIDs(in headers: HTTPFields, name: String) -> RequestedSessionIDs {
+        var ids = RequestedSessionIDs()
+        for field in headers where field.name == .cookie {
+            SessionCookie.collect(inHeaderValue: field.value, name: name, into: &ids)
+            if ids.isFull { break }
+        }
+        return ids
     }
 
     /// The `503` for a temporary failure of the session layer.

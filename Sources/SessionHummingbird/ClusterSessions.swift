@@ -12,7 +12,7 @@ import SessionStores
 /// `<Manager>` and cookie settings), so a cluster can mix both and move between them.
 ///
 /// ```swift
-/// let sessions = try ClusterSessions(contentsOf: "node1.xml", logger: logger)
+/// let sessions = try ClusterSessions(contentsOf: "node1.xml", apps: ["myapp"], logger: logger)
 /// let router = Router(context: BasicClusterSessionRequestContext.self)
 /// router.group("myapp").add(middleware: try sessions.middleware(forContext: "/myapp"))
 /// var app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: sessions.configuration.connector.port)))
@@ -28,11 +28,12 @@ public struct ClusterSessions: Sendable {
     public var managers: [any Service] { adapters.map(\.manager) }
 
     /// Reads a configuration file and builds each context's manager on the store nodes its
-    /// `<Manager memcachedNodes=…>` names (the memory store without one). Every context's `app`
-    /// attribute is accepted: the routes are the Hummingbird app's.
+    /// `<Manager memcachedNodes=…>` names (the memory store without one).
+    /// - Parameter apps: The names a `<Context app=…>` may give (the routes are the Hummingbird
+    ///   app's; the name says which of its route groups a context is); another name is refused.
     /// - Throws: ``ServerXMLError`` (file:line:column) for a bad file, ``SessionManagerError`` for
     ///   settings refused as a whole (``ManagerConfiguration/validate()``).
-    public init(contentsOf path: String, apps: Set<String> = ["sample", "status", "app"], logger: Logger) throws {
+    public init(contentsOf path: String, apps: Set<String>, logger: Logger) throws {
         try self.init(configuration: try ServerXMLLoader(knownApps: apps).load(contentsOf: path), logger: logger)
     }
 

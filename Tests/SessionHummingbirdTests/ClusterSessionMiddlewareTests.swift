@@ -257,6 +257,32 @@ import Testing
         }
     }
 
+    /// The managers are services of the application: on SIGTERM the server stops first, then the
+    /// managers, and the process ends by itself; sticky changes written after their answers are
+    /// in the store for the next process.
+    @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
+    func aStickyNodeStopsCleanlyAndItsSuccessorContinuesTheCount() async throws {
+        try await StoreServerProcess.with(.redis()) { server in
+            let port = try FreePort.make()
+            let xml = HummingbirdProcess.xml(port: port, route: "node1", nodes: HummingbirdTestApp.node(.redis(), "n1", server.port), extra: "")
+            let first = try await HummingbirdProcess.start(xml, port: port)
+            var cookie: String?
+            for expected in 1...3 {
+                let response = try await Self.get(port, "/myapp/count", cookie: cookie)
+                #expect(response.fields["count"] == "\(expected)")
+                cookie = response.cookiePair ?? cookie
+            }
+            first.terminate()
+            let deadline = ContinuousClock.now + .seconds(15)
+            while first.isRunning, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(50)) }
+            #expect(!first.isRunning, "SIGTERM ends the process: the server, then the managers, stop")
+            #expect(first.terminationStatus == 0)
+            let second = try await HummingbirdProcess.start(xml, port: port)
+            defer { second.terminate() }
+            #expect(try await Self.get(port, "/myapp/count", cookie: cookie).fields["count"] == "4")
+        }
+    }
+
     @Test(.enabled(if: storesRunnable), arguments: kinds)
     func lockingAllLosesNoIncrementAcrossTwoProcesses(kind: StoreServerProcess.Kind) async throws {
         try await Self.withTwoProcesses(kind, extra: #"sticky="false" lockingMode="all""#) { ports in

@@ -25,7 +25,10 @@ public enum SessionCookie {
         return ids.first
     }
 
-    private static func collect(inHeaderValue header: String, name: String, into ids: inout RequestedSessionIDs) {
+    /// Adds the well-formed session ids under `name` in one `Cookie` header value to `ids` (in
+    /// order, until ``RequestedSessionIDs/isFull``): for an HTTP layer that walks its headers
+    /// itself, without collecting their values first.
+    public static func collect(inHeaderValue header: String, name: String, into ids: inout RequestedSessionIDs) {
         var header = header
         var name = name
         header.withUTF8 { header in name.withUTF8 { name in collect(in: header, name: name, into: &ids) } }
