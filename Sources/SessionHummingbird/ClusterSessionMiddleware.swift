@@ -47,28 +47,27 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
         )
         var context = context
         context.clusterSessions.sessions = exchange.sessions
-        var answer: Response?
-        var handlerError: (any Error)?
+        let result: Result<Response, any Error>
         do {
-            answer = try await next(request, context)
+            result = .success(try await next(request, context))
         } catch {
-            handlerError = error
+            result = .failure(error)
         }
+        let handlerError: (any Error)? = if case .failure(let error) = result { error } else { nil }
         let outcome = await exchange.complete(handlerError: handlerError)
         var response: Response
-        if let replacement = outcome.replacement {
+        switch (result, outcome.replacement) {
+        case (_, let replacement?):
             context.logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.error": "\(replacement.error)"])
             response = Self.unavailable(replacement)
-        } else if let answer {
+        case (.success(let answer), nil):
             response = answer
-        } else if let handlerError {
+        case (.failure(let error), nil):
             guard outcome.setCookie != nil else {
                 await exchange.afterResponse()
-                throw handlerError
+                throw error
             }
-            response = Self.failure(handlerError, request: request, context: context)
-        } else {
-            preconditionFailure("the handler neither answered nor threw")
+            response = Self.failure(error, request: request, context: context)
         }
         if let setCookie = outcome.setCookie {
             response.headers.append(HTTPField(name: .setCookie, value: setCookie))

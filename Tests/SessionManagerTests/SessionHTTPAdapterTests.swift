@@ -4,7 +4,7 @@ import SessionTesting
 import Testing
 
 /// The framework-neutral request API, driven as an HTTP layer drives it, without sockets.
-@Suite struct SessionHTTPAdapterTests {
+@Suite(.capturedLog) struct SessionHTTPAdapterTests {
     struct HandlerFailure: Error {}
 
     static func adapter(
