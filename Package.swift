@@ -272,7 +272,7 @@ let package = Package(
             name: "SessionHummingbirdTests",
             dependencies: [
                 "SessionHummingbird", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionStores",
-                "HummingbirdSampleApp", "HummingbirdSample",
+                "HummingbirdSampleApp", "HummingbirdSample", "SessionSample",
                 "RedisSessionStore", "MemcachedSessionStore",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),

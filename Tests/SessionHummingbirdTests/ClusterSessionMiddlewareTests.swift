@@ -257,6 +257,32 @@ import Testing
         }
     }
 
+    /// One cluster, two HTTP layers: a HummingbirdSample and a SessionSample (the bundled server)
+    /// on one store read the same sessions (same ids, keys and transcoder), sticky and not.
+    @Test(.enabled(if: storesRunnable), arguments: kinds, [false, true])
+    func aHummingbirdNodeAndABundledServerNodeShareASession(kind: StoreServerProcess.Kind, sticky: Bool) async throws {
+        try await StoreServerProcess.with(kind) { server in
+            let nodes = HummingbirdTestApp.node(kind, "n1", server.port)
+            let ports = [try FreePort.make(), try FreePort.make()]
+            let extra = #"sticky="\#(sticky)""#
+            let hummingbird = try await HummingbirdProcess.start(HummingbirdProcess.xml(port: ports[0], route: "hb", nodes: nodes, extra: extra), port: ports[0])
+            defer { hummingbird.terminate() }
+            let bundled = try await HummingbirdProcess.start(
+                HummingbirdProcess.xml(port: ports[1], route: "bundled", nodes: nodes, extra: extra),
+                port: ports[1],
+                executable: "SessionSample"
+            )
+            defer { bundled.terminate() }
+            var cookie: String?
+            for request in 1...6 {
+                let response = try await Self.get(ports[(request - 1) % 2], "/myapp/count", cookie: cookie)
+                #expect(response.fields["count"] == "\(request)", "sticky=\(sticky), request \(request) on \(response.fields["route"] ?? "?")")
+                #expect(response.fields["route"] == ((request - 1) % 2 == 0 ? "hb" : "bundled"))
+                cookie = response.cookiePair ?? cookie
+            }
+        }
+    }
+
     /// The managers are services of the application: on SIGTERM the server stops first, then the
     /// managers, and the process ends by itself; sticky changes written after their answers are
     /// in the store for the next process.

@@ -78,24 +78,25 @@ enum HummingbirdProcess {
         let description: String
     }
 
-    static func executable() throws -> URL {
+    /// `name` (`HummingbirdSample`, or `SessionSample` for a bundled-server node) in the build's folder.
+    static func executable(_ name: String = "HummingbirdSample") throws -> URL {
         var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent("HummingbirdSample")
+            let candidate = directory.appendingPathComponent(name)
             if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
             directory.deleteLastPathComponent()
         }
-        throw Failure(description: "HummingbirdSample not found near \(CommandLine.arguments[0]); build with --traits HummingbirdSupport")
+        throw Failure(description: "\(name) not found near \(CommandLine.arguments[0]); build with --traits HummingbirdSupport")
     }
 
-    /// Starts the sample with the configuration `xml` and waits until it serves on `port`.
-    static func start(_ xml: String, port: Int) async throws -> Process {
+    /// Starts the sample `executable` with the configuration `xml` and waits until it serves on `port`.
+    static func start(_ xml: String, port: Int, executable name: String = "HummingbirdSample") async throws -> Process {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("hb-\(UUID().uuidString).xml").path
         try xml.write(toFile: path, atomically: true, encoding: .utf8)
         let errorPath = path + ".stderr"
         _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
         let process = Process()
-        process.executableURL = try executable()
+        process.executableURL = try executable(name)
         process.arguments = ["--config", path, "--log-level", "warning"]
         let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
         process.standardError = errorFile
@@ -108,7 +109,7 @@ enum HummingbirdProcess {
         }
         process.terminate()
         let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        throw Failure(description: "HummingbirdSample on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
+        throw Failure(description: "\(name) on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
     }
 
     /// A configuration file of one node: `/myapp` on `nodes` with the `<Manager>` attributes `extra`.
