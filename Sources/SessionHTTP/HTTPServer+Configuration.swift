@@ -63,24 +63,11 @@ extension HTTPServer {
                     "context '\(context.path)': no app named '\(context.app)'; known: \(apps.keys.sorted().joined(separator: ", "))"
                 )
             }
-            do {
-                try context.manager.validate()
-            } catch {
-                throw SessionManagerError(.invalidConfiguration, "context '\(context.path)': \(error)")
-            }
-            var contextLogger = logger
-            contextLogger[metadataKey: "sm.context"] = "\(context.path.isEmpty ? "/" : context.path)"
-            let manager = SessionManager(
-                configuration: context.manager,
-                nodes: try nodes(context),
-                jvmRoute: configuration.jvmRoute,
-                context: context.path.isEmpty ? "/" : context.path,
-                logger: contextLogger
-            )
+            let manager = try context.makeManager(jvmRoute: configuration.jvmRoute, logger: logger, nodes: nodes)
             return MountedContext(
                 path: context.path,
                 app: try makeApp(context),
-                sessions: SessionMiddleware(manager: manager, cookie: context.cookie, contextPath: context.path, logger: contextLogger)
+                sessions: SessionMiddleware(manager: manager, cookie: context.cookie, contextPath: context.path, logger: context.logger(from: logger))
             )
         }
         self.init(connector: configuration.connector, contexts: contexts, eventLoopGroup: eventLoopGroup, logger: logger)

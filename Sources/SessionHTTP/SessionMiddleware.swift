@@ -41,37 +41,32 @@ public struct SessionMiddleware: Sendable {
         contextPath: String,
         app: any HTTPApp
     ) async -> (HTTPResponse, SessionHTTPExchange) {
-        let name = adapter.cookie.name
         let exchange = adapter.beginRequest(
             method: head.method.rawValue,
             path: path,
             query: query,
-            requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: name)
+            requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: adapter.cookie.name)
         )
         let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: exchange.sessions)
-        var response: HTTPResponse?
-        var handlerError: (any Error)?
-        do {
-            response = try await app.respond(to: request)
-        } catch {
-            handlerError = error
-        }
-        let outcome = await exchange.complete(handlerError: handlerError)
-        if let replacement = outcome.replacement {
+        let (result, outcome) = await exchange.respond { try await app.respond(to: request) }
+        var response: HTTPResponse
+        switch (result, outcome.replacement) {
+        case (_, let replacement?):
             // The session layer cannot serve this request now (store down or slow, session limit
             // reached, session locked), or the answer would claim session state the store does not
             // hold. The manager logs a store's state once; per request it is only a debug line.
             logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(replacement.error)"])
             return (Self.unavailable(replacement), exchange)
+        case (.success(let answer), nil):
+            response = answer
+        case (.failure(let error), nil):
+            logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
+            response = .text("internal server error\n", status: .internalServerError)
         }
-        if response == nil {
-            logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(handlerError.map { "\($0)" } ?? "")"])
-        }
-        var answer = response ?? .text("internal server error\n", status: .internalServerError)
         if let setCookie = outcome.setCookie {
-            answer.headers.add(name: "Set-Cookie", value: setCookie)
+            response.headers.add(name: "Set-Cookie", value: setCookie)
         }
-        return (answer, exchange)
+        return (response, exchange)
     }
 
     /// Seconds a client is asked to wait after a `503`.

@@ -43,18 +43,14 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
             method: request.method.rawValue,
             path: Substring(uri.path),
             query: uri.query.map { Substring($0) },
-            requestedIDs: Self.requestedIDs(in: request.headers, name: adapter.cookie.name)
+            requestedIDs: SessionCookie.requestedIDs(
+                inHeaderValues: request.headers.lazy.filter { $0.name == .cookie }.map(\.value),
+                name: adapter.cookie.name
+            )
         )
         var context = context
         context.clusterSessions.sessions = exchange.sessions
-        let result: Result<Response, any Error>
-        do {
-            result = .success(try await next(request, context))
-        } catch {
-            result = .failure(error)
-        }
-        let handlerError: (any Error)? = if case .failure(let error) = result { error } else { nil }
-        let outcome = await exchange.complete(handlerError: handlerError)
+        let (result, outcome) = await exchange.respond { try await next(request, context) }
         var response: Response
         switch (result, outcome.replacement) {
         case (_, let replacement?):
@@ -84,16 +80,6 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
             await exchange.afterResponse()
         }
         return response
-    }
-
-    /// The session ids of the request's `Cookie` headers, read in place (no array of their values).
-    static func requestedIDs(in headers: HTTPFields, name: String) -> RequestedSessionIDs {
-        var ids = RequestedSessionIDs()
-        for field in headers where field.name == .cookie {
-            SessionCookie.collect(inHeaderValue: field.value, name: name, into: &ids)
-            if ids.isFull { break }
-        }
-        return ids
     }
 
     /// The `503` for a temporary failure of the session layer.

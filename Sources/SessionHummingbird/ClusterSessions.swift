@@ -41,21 +41,9 @@ public struct ClusterSessions: Sendable {
     public init(configuration: ServerConfiguration, logger: Logger) throws {
         self.configuration = configuration
         self.adapters = try configuration.contexts.map { context in
-            do {
-                try context.manager.validate()
-            } catch {
-                throw SessionManagerError(.invalidConfiguration, "context '\(context.path)': \(error)")
+            let manager = try context.makeManager(jvmRoute: configuration.jvmRoute, logger: logger) { context in
+                try SessionStores.makeNodes(for: context.manager, logger: context.logger(from: logger))
             }
-            let path = context.path.isEmpty ? "/" : context.path
-            var contextLogger = logger
-            contextLogger[metadataKey: "sm.context"] = "\(path)"
-            let manager = SessionManager(
-                configuration: context.manager,
-                nodes: try SessionStores.makeNodes(for: context.manager, logger: contextLogger),
-                jvmRoute: configuration.jvmRoute,
-                context: path,
-                logger: contextLogger
-            )
             return SessionHTTPAdapter(manager: manager, cookie: context.cookie, contextPath: context.path)
         }
     }

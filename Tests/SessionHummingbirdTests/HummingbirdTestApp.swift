@@ -74,42 +74,13 @@ enum HummingbirdTestApp {
 
 /// The `HummingbirdSample` executable, started as a user starts it.
 enum HummingbirdProcess {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// `name` (`HummingbirdSample`, or `SessionSample` for a bundled-server node) in the build's folder.
     static func executable(_ name: String = "HummingbirdSample") throws -> URL {
-        var directory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for _ in 0..<4 {
-            let candidate = directory.appendingPathComponent(name)
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory.deleteLastPathComponent()
-        }
-        throw Failure(description: "\(name) not found near \(CommandLine.arguments[0]); build with --traits HummingbirdSupport")
+        try SampleExecutable(name).url()
     }
 
     /// Starts the sample `executable` with the configuration `xml` and waits until it serves on `port`.
     static func start(_ xml: String, port: Int, executable name: String = "HummingbirdSample") async throws -> Process {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("hb-\(UUID().uuidString).xml").path
-        try xml.write(toFile: path, atomically: true, encoding: .utf8)
-        let errorPath = path + ".stderr"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let process = Process()
-        process.executableURL = try executable(name)
-        process.arguments = ["--config", path, "--log-level", "warning"]
-        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardError = errorFile
-        try process.run()
-        try errorFile.close()
-        for _ in 0..<100 {
-            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
-            if !process.isRunning { break }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        throw Failure(description: "\(name) on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
+        try await SampleExecutable(name).startServing(xml, port: port)
     }
 
     /// A configuration file of one node: `/myapp` on `nodes` with the `<Manager>` attributes `extra`.

@@ -6,16 +6,7 @@ import Testing
 /// serving from an XML file, and stopping on SIGTERM.
 @Suite(.capturedLog, .serialized) struct SampleProcessTests {
     /// The built executable, next to the test bundle in the build folder.
-    static func executable() throws -> URL {
-        let testBinary = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
-        var directory = testBinary.deletingLastPathComponent()
-        for _ in 0..<3 {
-            let candidate = directory.appendingPathComponent("SessionSample")
-            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
-            directory = directory.deletingLastPathComponent()
-        }
-        throw SampleProcessError("SessionSample not found near \(testBinary.path); run `swift build` first")
-    }
+    static func executable() throws -> URL { try SampleExecutable("SessionSample").url() }
 
     struct SampleProcessError: Error, CustomStringConvertible {
         let description: String
@@ -41,47 +32,16 @@ import Testing
         return (process.terminationStatus, text)
     }
 
-    /// Starts the sample with the configuration `xml` and waits until it serves on `port`; with
-    /// `ulimit`, under that many file descriptors (started through `sh` for it). Its standard error
-    /// goes to a file, so that a start that fails says why (a file, not a pipe: nobody reads a pipe
-    /// while the sample runs, and a full one would block it).
+    /// Starts the sample with the configuration `xml` and waits until it serves on `port` (see
+    /// ``SampleExecutable/startServing(_:port:ulimit:)``).
     static func startServing(_ xml: String, port: Int, ulimit: Int? = nil) async throws -> Process {
-        let path = try writeConfig(xml)
-        let errorPath = path + ".stderr"
-        _ = FileManager.default.createFile(atPath: errorPath, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        let limit = ulimit.map { "ulimit -n \($0) && " } ?? ""
-        process.arguments = ["-c", "\(limit)exec '\(try executable().path)' --config '\(path)' --log-level warning"]
-        let errorFile = try FileHandle(forWritingTo: URL(fileURLWithPath: errorPath))
-        process.standardError = errorFile
-        try process.run()
-        try errorFile.close()  // the child has its own copy
-        for _ in 0..<100 {
-            if (try? await RawHTTPClient.get(port: port, "/myapp/plain")) != nil { return process }
-            if !process.isRunning { break }  // it stopped: no use waiting
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        process.terminate()
-        let stderr = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
-        throw SampleProcessError("sample on port \(port) did not start; its standard error: \(stderr.suffix(2000))")
+        try await SampleExecutable("SessionSample").startServing(xml, port: port, ulimit: ulimit)
     }
 
-    /// What a process started by ``startServing(_:port:ulimit:)`` wrote to its standard error
-    /// so far (kept in a file beside its configuration).
-    static func stderr(of process: Process) throws -> String {
-        let command = process.arguments?.last ?? ""
-        guard let start = command.range(of: "--config '"), let end = command[start.upperBound...].firstIndex(of: "'") else {
-            throw SampleProcessError("not started by startServing")
-        }
-        return try String(contentsOfFile: String(command[start.upperBound..<end]) + ".stderr", encoding: .utf8)
-    }
+    /// What a process started by ``startServing(_:port:ulimit:)`` wrote to its standard error so far.
+    static func stderr(of process: Process) throws -> String { try SampleExecutable.stderr(of: process) }
 
-    static func writeConfig(_ text: String) throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sm-\(UUID().uuidString).xml").path
-        try text.write(toFile: path, atomically: true, encoding: .utf8)
-        return path
-    }
+    static func writeConfig(_ text: String) throws -> String { try SampleExecutable.writeConfig(text) }
 
     @Test(arguments: [
         ("<Server>\n  <Connector port=\"8080\" colour=\"red\"/>\n<Engine><Context path=\"/myapp\" app=\"sample\"/></Engine></Server>", 2, "'colour'"),

@@ -9,6 +9,8 @@
 public enum SessionCookie {
     /// The well-formed session ids sent under `name` in the values of a request's `Cookie`
     /// headers (in the order received), at most three.
+    /// Inlinable, so an adapter's lazy view of its own headers is walked in place, specialised.
+    @inlinable
     public static func requestedIDs(inHeaderValues values: some Sequence<String>, name: String) -> RequestedSessionIDs {
         var ids = RequestedSessionIDs()
         for value in values {

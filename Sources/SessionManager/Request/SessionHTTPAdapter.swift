@@ -40,18 +40,17 @@ public struct SessionHTTPAdapter: Sendable {
         query: Substring?,
         cookieHeaders: some Sequence<String>
     ) -> SessionHTTPExchange {
-        let name = cookie.name
-        let sessions = manager.beginRequest(
+        beginRequest(
             method: method,
             path: path,
             query: query,
-            requestedIDs: SessionCookie.requestedIDs(inHeaderValues: cookieHeaders, name: name)
+            requestedIDs: SessionCookie.requestedIDs(inHeaderValues: cookieHeaders, name: cookie.name)
         )
-        return SessionHTTPExchange(sessions: sessions, adapter: self)
     }
 
-    /// The same, for a layer that has already read the session ids (the bundled server reads them
-    /// off NIO's headers without copying them into strings).
+    /// The same, for a layer that has already read the session ids (with
+    /// ``SessionCookie/requestedIDs(inHeaderValues:name:)`` over its own headers, without copying
+    /// their values); `requestedIDs` is not evaluated on an ignored path.
     public func beginRequest(
         method: String,
         path: Substring,

@@ -10,6 +10,20 @@ public struct SessionHTTPExchange: Sendable {
         self.adapter = adapter
     }
 
+    /// Runs the handler, then ``complete(handlerError:)`` with what it threw: the handler's result
+    /// and the outcome, for an adapter to answer.
+    @inlinable
+    public func respond<Answer>(_ handler: () async throws -> Answer) async -> (result: Result<Answer, any Error>, outcome: SessionHTTPOutcome) {
+        let result: Result<Answer, any Error>
+        do {
+            result = .success(try await handler())
+        } catch {
+            result = .failure(error)
+        }
+        let handlerError: (any Error)? = if case .failure(let error) = result { error } else { nil }
+        return (result, await complete(handlerError: handlerError))
+    }
+
     /// Ends the request's session part once the handler has answered (or thrown `handlerError`):
     /// writes the session if it changed, deletes it if invalidated, and says what the response
     /// must carry. Call it exactly once, also when the handler threw.
