@@ -26,12 +26,16 @@ let package = Package(
         .executable(name: "SessionSample", targets: ["SessionSample"]),
         .library(name: "SessionHummingbird", targets: ["SessionHummingbird"]),
         .executable(name: "HummingbirdSample", targets: ["HummingbirdSample"]),
+        .library(name: "SessionVapor", targets: ["SessionVapor"]),
+        .executable(name: "VaporSample", targets: ["VaporSample"]),
     ],
     traits: [
         // Off by default: users of the bundled server neither compile nor link Hummingbird.
         // `swift build --traits HummingbirdSupport`, or `traits: ["HummingbirdSupport"]` on the
         // `.package` line of an app, turns the adapter on.
         .trait(name: "HummingbirdSupport", description: "The Hummingbird 2 middleware (SessionHummingbird) and its sample."),
+        // Off by default for the same reason: `--traits VaporSupport`, or `traits: ["VaporSupport"]`.
+        .trait(name: "VaporSupport", description: "The Vapor 4 middleware and SessionDriver (SessionVapor) and its sample."),
         .default(enabledTraits: []),
     ],
     dependencies: [
@@ -45,6 +49,8 @@ let package = Package(
         // Only with the HummingbirdSupport trait: every use below is conditional on it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // Only with the VaporSupport trait: every use below is conditional on it.
+        .package(url: "https://github.com/vapor/vapor", from: "4.122.3"),
     ],
     targets: [
         .target(
@@ -118,7 +124,7 @@ let package = Package(
         ),
         .target(
             name: "SessionConfigXML",
-            dependencies: ["SessionManager", "SessionHTTP"],
+            dependencies: ["SessionManager", "SessionHTTP", "SessionStores", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -192,6 +198,37 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Samples/HummingbirdSample",
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SessionVapor",
+            dependencies: [
+                "SessionManager", "SessionHTTP", "SessionConfigXML",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "VaporSampleApp",
+            dependencies: [
+                "SessionSampleApp", "SessionVapor", "SessionManager",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+            ],
+            path: "Samples/VaporSampleApp",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "VaporSample",
+            dependencies: [
+                "VaporSampleApp", "SessionSampleApp", "SessionVapor", "SessionManager", "SessionHTTP",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Samples/VaporSample",
             swiftSettings: swiftSettings
         ),
         .executableTarget(
@@ -278,6 +315,17 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionVaporTests",
+            dependencies: [
+                "SessionVapor", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionConfigXML",
+                "VaporSampleApp", "VaporSample", "SessionSample",
+                .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+                .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

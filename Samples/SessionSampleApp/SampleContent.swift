@@ -47,7 +47,12 @@ public struct SampleContent: Sendable {
 
     /// The plain-text answer of `/count`, `/read` and `/sleep`.
     public func text(_ session: Session?, _ count: Int) -> String {
-        "id=\(session?.id.description ?? "")\ncount=\(count)\nroute=\(route)\nstore=\(session?.id.nodeID ?? "")\n"
+        text(id: session?.id, count)
+    }
+
+    /// The same for a session known by its id only (the Vapor sample's `req.session.data` routes).
+    public func text(id: SessionID?, _ count: Int) -> String {
+        "id=\(id?.description ?? "")\ncount=\(count)\nroute=\(route)\nstore=\(id?.nodeID ?? "")\n"
     }
 
     /// The HTML page at the context's root.

@@ -8,6 +8,8 @@
 #   Samples/cluster/run-local.sh nonsticky-redis-tls   # as nonsticky-redis, over TLS (rediss://, a CA made here)
 #   Samples/cluster/run-local.sh hummingbird-redis     # as nonsticky-redis, the nodes on Hummingbird 2
 #                                                      # (HummingbirdSample, HummingbirdSupport trait)
+#   Samples/cluster/run-local.sh vapor-redis           # as nonsticky-redis, node1 on Vapor 4 (VaporSample,
+#                                                      # VaporSupport trait), node2 on the bundled server
 #   Samples/cluster/run-local.sh status                # what runs
 #   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
 #   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
@@ -22,7 +24,8 @@
 #
 # Environment: PORT_OFFSET (added to every port, default 0; the tests use it to run beside other
 # servers), RUN_DIR (default Samples/cluster/.run), SESSION_SAMPLE (a SessionSample binary to use
-# instead of building the release one), HUMMINGBIRD_SAMPLE (the same for HummingbirdSample).
+# instead of building the release one), HUMMINGBIRD_SAMPLE and VAPOR_SAMPLE (the same for
+# HummingbirdSample and VaporSample).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -97,14 +100,32 @@ make_certificates() {
   ) >"$dir/openssl.log" 2>&1 || { echo "run-local: making certificates failed; see $dir/openssl.log" >&2; exit 1; }
 }
 
+# The path of a sample executable (bundled, hummingbird or vapor): the one its environment variable
+# names, or a release build of it (the framework samples with their trait, each in a build folder
+# of its own, as the benchmarks do). Build output goes to standard error.
+sample_binary() {
+  local given build=(-c release) product
+  case "$1" in
+    bundled) given=${SESSION_SAMPLE:-}; product=SessionSample ;;
+    hummingbird) given=${HUMMINGBIRD_SAMPLE:-}; product=HummingbirdSample
+      build+=(--traits HummingbirdSupport --scratch-path "$root/.build-hummingbird") ;;
+    vapor) given=${VAPOR_SAMPLE:-}; product=VaporSample
+      build+=(--traits VaporSupport --scratch-path "$root/.build-vapor-release") ;;
+  esac
+  if [ -n "$given" ]; then echo "$given"; return; fi
+  "$root/Scripts/install-dependencies.sh" cluster >&2
+  (cd "$root" && swift build "${build[@]}" --product "$product" >&2)
+  echo "$(cd "$root" && swift build "${build[@]}" --show-bin-path)/$product"
+}
+
 start() {
   local variant=$1 store nginx_conf
   case "$variant" in
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
-    nonsticky-redis|nonsticky-locking-redis|hummingbird-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
+    nonsticky-redis|nonsticky-locking-redis|hummingbird-redis|vapor-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
     nonsticky-redis-tls) store=redis-tls; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|vapor-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -119,20 +140,14 @@ start() {
     fi
   done
 
-  local sample=${SESSION_SAMPLE:-}
-  [[ "$variant" == hummingbird-* ]] && sample=${HUMMINGBIRD_SAMPLE:-}
-  if [ -z "$sample" ]; then
-    "$root/Scripts/install-dependencies.sh" cluster
-    if [[ "$variant" == hummingbird-* ]]; then
-      # The Hummingbird sample needs its trait; built in a folder of its own (as the benchmarks do).
-      local build=(-c release --traits HummingbirdSupport --scratch-path "$root/.build-hummingbird")
-      (cd "$root" && swift build "${build[@]}" --product HummingbirdSample >&2)
-      sample="$(cd "$root" && swift build "${build[@]}" --show-bin-path)/HummingbirdSample"
-    else
-      (cd "$root" && swift build -c release --product SessionSample >&2)
-      sample="$(cd "$root" && swift build -c release --show-bin-path)/SessionSample"
-    fi
-  fi
+  # Each app node's sample: the bundled server's, or (hummingbird-*) both on Hummingbird, or
+  # (vapor-*) node1 on Vapor beside node2 on the bundled server: one cluster, two frameworks.
+  local node1_sample node2_sample
+  case "$variant" in
+    hummingbird-*) node1_sample=$(sample_binary hummingbird); node2_sample=$node1_sample ;;
+    vapor-*) node1_sample=$(sample_binary vapor); node2_sample=$(sample_binary bundled) ;;
+    *) node1_sample=$(sample_binary bundled); node2_sample=$node1_sample ;;
+  esac
   # A part that does not start ends the script (exit 1): what started before it is stopped.
   trap 'echo "run-local: starting failed; stopping what started" >&2; stop_all' EXIT
 
@@ -152,9 +167,11 @@ start() {
       launch "$part" "$(find_tool redis-server)" --bind 127.0.0.1 --port "$(port_of "$part")" --save "" --appendonly no
     fi
   done
+  local sample
   for node in node1 node2; do
     configure "$here/$variant/$node.xml" "$RUN_DIR/$node.xml"
-    launch "$node" "$sample" --config "$RUN_DIR/$node.xml" --log-level notice
+    sample=${node}_sample
+    launch "$node" "${!sample}" --config "$RUN_DIR/$node.xml" --log-level notice
   done
   configure "$here/$nginx_conf" "$RUN_DIR/nginx.conf"
   local user=()

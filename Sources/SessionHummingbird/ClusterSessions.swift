@@ -5,7 +5,6 @@ import ServiceLifecycle
 import SessionConfigXML
 import SessionHTTP
 import SessionManager
-import SessionStores
 
 /// The session managers of a configuration file's contexts, for a Hummingbird app: the same
 /// `server.xml`-like file the bundled server reads (`<Engine jvmRoute>`, each `<Context>`'s
@@ -19,45 +18,35 @@ import SessionStores
 /// app.addServices(sessions.managers)
 /// ```
 public struct ClusterSessions: Sendable {
+    /// The contexts' adapters, built as for every framework.
+    public let contexts: ConfiguredSessions
+
     /// The file's configuration (connector, `jvmRoute`, contexts).
-    public let configuration: ServerConfiguration
+    public var configuration: ServerConfiguration { contexts.configuration }
     /// One adapter per context, in the file's order.
-    public let adapters: [SessionHTTPAdapter]
+    public var adapters: [SessionHTTPAdapter] { contexts.adapters }
 
     /// The managers to add to the application's services (`app.addServices(sessions.managers)`).
-    public var managers: [any Service] { adapters.map(\.manager) }
+    public var managers: [any Service] { contexts.managers }
 
-    /// Reads a configuration file and builds each context's manager on the store nodes its
-    /// `<Manager memcachedNodes=…>` names (the memory store without one).
+    /// Reads a configuration file and builds each context's manager (see
+    /// ``ConfiguredSessions/init(contentsOf:apps:logger:)``).
     /// - Parameter apps: The names a `<Context app=…>` may give (the routes are the Hummingbird
     ///   app's; the name says which of its route groups a context is); another name is refused.
     /// - Throws: ``ServerXMLError`` (file:line:column) for a bad file, ``SessionManagerError`` for
     ///   settings refused as a whole (``ManagerConfiguration/validate()``).
     public init(contentsOf path: String, apps: Set<String>, logger: Logger) throws {
-        try self.init(configuration: try ServerXMLLoader(knownApps: apps).load(contentsOf: path), logger: logger)
+        self.contexts = try ConfiguredSessions(contentsOf: path, apps: apps, logger: logger)
     }
 
     /// Builds each context's manager from a configuration made in Swift or read from a file.
     public init(configuration: ServerConfiguration, logger: Logger) throws {
-        self.configuration = configuration
-        self.adapters = try configuration.contexts.map { context in
-            let manager = try context.makeManager(jvmRoute: configuration.jvmRoute, logger: logger) { context in
-                try SessionStores.makeNodes(for: context.manager, logger: context.logger(from: logger))
-            }
-            return SessionHTTPAdapter(manager: manager, cookie: context.cookie, contextPath: context.path)
-        }
+        self.contexts = try ConfiguredSessions(configuration: configuration, logger: logger)
     }
 
     /// The adapter of the context at `path` (`/myapp`; `""` or `/` for the root).
     public func adapter(forContext path: String) throws -> SessionHTTPAdapter {
-        let wanted = path.isEmpty ? "/" : path
-        guard let adapter = adapters.first(where: { $0.cookiePath == wanted }) else {
-            throw SessionManagerError(
-                .invalidConfiguration,
-                "no context '\(path)' in the configuration; it has \(adapters.map(\.cookiePath).joined(separator: ", "))"
-            )
-        }
-        return adapter
+        try contexts.adapter(forContext: path)
     }
 
     /// The middleware of the context at `path`, for a router group of that path.

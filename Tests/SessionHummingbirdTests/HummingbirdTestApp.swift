@@ -64,35 +64,12 @@ enum HummingbirdTestApp {
             return "unreachable\n"
         }
     }
-
-    /// The `memcachedNodes` entry of a store server.
-    static func node(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
-        if case .redis = kind { return "\(id):redis://127.0.0.1:\(port)" }
-        return "\(id):127.0.0.1:\(port)"
-    }
 }
 
 /// The `HummingbirdSample` executable, started as a user starts it.
 enum HummingbirdProcess {
-    static func executable(_ name: String = "HummingbirdSample") throws -> URL {
-        try SampleExecutable(name).url()
-    }
-
-    /// Starts the sample `executable` with the configuration `xml` and waits until it serves on `port`.
-    static func start(_ xml: String, port: Int, executable name: String = "HummingbirdSample") async throws -> Process {
-        try await SampleExecutable(name).startServing(xml, port: port)
-    }
-
-    /// A configuration file of one node: `/myapp` on `nodes` with the `<Manager>` attributes `extra`.
-    static func xml(port: Int, route: String, nodes: String, extra: String) -> String {
-        """
-        <Server>
-          <Connector port="\(port)" address="127.0.0.1"/>
-          <Engine jvmRoute="\(route)">
-            <Context path="/myapp" app="sample"><Manager memcachedNodes="\(nodes)" \(extra)/></Context>
-          </Engine>
-        </Server>
-        """
+    static func executable() throws -> URL {
+        try SampleExecutable("HummingbirdSample").url()
     }
 }
 #endif

@@ -7,106 +7,20 @@ import Testing
 /// two sample processes and real nginx; a client that keeps its cookie counts through nginx while
 /// the store node holding its session and then the app node serving it are SIGKILLed.
 @Suite(.capturedLog, .serialized) struct ClusterWalkthroughTests {
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../Samples/cluster/run-local.sh").standardized.path
-
     /// Whether the tools are there (in CI they must be: a missing one fails the test).
-    static var isRunnable: Bool {
-        ProcessInfo.processInfo.environment["CI"] != nil
-            || ["nginx", "memcached", "redis-server"].allSatisfy { tool in
-                ["/usr/sbin/", "/usr/bin/", "/sbin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + tool) }
-            }
-    }
+    static var isRunnable: Bool { LocalCluster.isRunnable(tools: ["nginx", "memcached", "redis-server"]) }
 
     /// Runs `executable` in the repository's root (see ``ChildProcess/run(_:_:environment:directory:)``).
     static func run(_ executable: String, _ arguments: [String], environment: [String: String]) async throws -> (status: Int32, output: String) {
         try await ChildProcess.run(executable, arguments, environment: environment, directory: root)
     }
 
-    /// A cluster started by run-local.sh with its ports moved by `offset`, in its own run directory.
-    struct Cluster {
-        let offset: Int
-        let runDirectory: String
+    typealias Cluster = LocalCluster
+    typealias Client = LocalCluster.Client
 
-        var nginxPort: Int { 8080 + offset }
-
-        /// Runs run-local.sh with `arguments`; its exit status and output.
-        @discardableResult
-        func run(_ arguments: String...) async throws -> (status: Int32, output: String) {
-            try await ClusterWalkthroughTests.run(
-                "/bin/bash",
-                [ClusterWalkthroughTests.script] + arguments,
-                environment: ["PORT_OFFSET": String(offset), "RUN_DIR": runDirectory, "SESSION_SAMPLE": try SampleProcessTests.executable().path]
-            )
-        }
-
-        /// The pids recorded in the run directory that are still alive.
-        func livePids() -> [Int32] {
-            let files = (try? FileManager.default.contentsOfDirectory(atPath: runDirectory)) ?? []
-            return files.filter { $0.hasSuffix(".pid") }.compactMap { file in
-                (try? String(contentsOfFile: runDirectory + "/" + file, encoding: .utf8))
-                    .flatMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
-            }.filter { kill($0, 0) == 0 }
-        }
-    }
-
-    /// Starts `variant` on free ports (an offset at which all seven are free), runs `body`, stops it.
+    /// Starts `variant` with the bundled server's sample (see ``LocalCluster/with(_:samples:_:)``).
     static func withCluster(_ variant: String, _ body: (Cluster) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sm-cluster-\(UUID().uuidString)").path
-        var started: Cluster?
-        var lastOutput = ""
-        for _ in 0..<8 {
-            let cluster = Cluster(offset: Int.random(in: 1...400) * 50, runDirectory: directory)
-            let (status, output) = try await cluster.run(variant)
-            lastOutput = output
-            if status == 0 {
-                started = cluster
-                break
-            }
-            _ = try? await cluster.run("stop")
-            guard output.contains("already in use") else { break }
-        }
-        let cluster = try #require(started, "run-local.sh \(variant) failed: \(lastOutput)")
-        do {
-            try await body(cluster)
-        } catch {
-            _ = try? await cluster.run("stop")
-            throw error
-        }
-        let (status, _) = try await cluster.run("stop")
-        #expect(status == 0)
-        #expect(cluster.livePids().isEmpty, "stop leaves no process behind")
-    }
-
-    /// A browser: keeps its cookie, counts through nginx.
-    final class Client {
-        let port: Int
-        var cookie: String?
-        init(port: Int) { self.port = port }
-
-        /// One `/myapp/count`; the count, the route that served it and the session's store node.
-        func count() async throws -> (count: Int, route: String, store: String) {
-            let response = try await RawHTTPClient.get(port: port, "/myapp/count", headers: cookie.map { [("Cookie", $0)] } ?? [])
-            guard response.status == 200, let count = response.fields["count"].flatMap({ Int($0) }) else {
-                throw SampleProcessTests.SampleProcessError("/myapp/count through nginx answered \(response.status): \(response.body)")
-            }
-            if let pair = response.cookiePair { cookie = pair }
-            return (count, response.fields["route"] ?? "", response.fields["store"] ?? "")
-        }
-
-        /// `n` requests that must continue the count exactly from `from`; the routes and store nodes seen.
-        func counts(_ n: Int, from: Int) async throws -> (routes: Set<String>, stores: [String]) {
-            var routes: Set<String> = []
-            var stores: [String] = []
-            for expected in from..<(from + n) {
-                let answer = try await count()
-                #expect(answer.count == expected, "count \(answer.count), expected \(expected) (route \(answer.route), store \(answer.store))")
-                if answer.count != expected { throw SampleProcessTests.SampleProcessError("the count broke") }
-                routes.insert(answer.route)
-                stores.append(answer.store)
-            }
-            return (routes, stores)
-        }
+        try await LocalCluster.with(variant, samples: ["SESSION_SAMPLE": try SampleProcessTests.executable().path], body)
     }
 
     @Test(.enabled(if: isRunnable), arguments: ["nonsticky-memcached", "sticky-memcached", "nonsticky-redis", "nonsticky-redis-tls"])
@@ -225,13 +139,13 @@ import Testing
             let (status, output) = try await cluster.run("status")
             #expect(status == 0 && output.contains("node1") && output.contains("pid"))
             // A second cluster on the same ports is refused, with the port named.
-            let other = Cluster(offset: cluster.offset, runDirectory: cluster.runDirectory + "-other")
+            let other = Cluster(offset: cluster.offset, runDirectory: cluster.runDirectory + "-other", samples: cluster.samples)
             let refused = try await other.run("nonsticky-memcached")
             #expect(refused.status != 0 && refused.output.contains("already in use"), "\(refused.output)")
         }
     }
 
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
+    static let root = LocalCluster.root
 
     @Test(.enabled(if: ProcessInfo.processInfo.environment["CI"] != nil || FileManager.default.isExecutableFile(atPath: "/usr/bin/docker-compose")))
     func dockerComposeFileIsValidForEveryVariant() async throws {

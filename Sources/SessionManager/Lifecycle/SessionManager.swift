@@ -35,7 +35,7 @@ public final class SessionManager: Service, Sendable {
     var policy: SessionPolicy { executor.policy }
     /// The sessions held on this node, one lifecycle each.
     var table: SessionTable { executor.table }
-    var logger: Logger { executor.logger }
+    package var logger: Logger { executor.logger }
     /// The context's statistics as swift-metrics handles.
     var metrics: SessionMetrics { executor.metrics }
     /// Opened by ``stop()``.
@@ -312,7 +312,18 @@ public final class SessionManager: Service, Sendable {
         if let pattern = configuration.requestUriIgnorePattern, pattern.matches(path: path) {
             return RequestSessions(manager: self, ignored: true, requestedIDs: RequestedSessionIDs())
         }
-        let ids = requestedIDs()
+        return beginRequestWithoutIgnorePattern(method: method, path: path, query: query, requestedIDs: requestedIDs())
+    }
+
+    /// ``beginRequest(method:path:query:requestedIDs:)`` without the ignore pattern, for a layer
+    /// that decides itself which requests have sessions (a Vapor `SessionDriver` is called only on
+    /// the routes behind Vapor's own middleware, and must not lose a session it was asked for).
+    package func beginRequestWithoutIgnorePattern(
+        method: String,
+        path: Substring,
+        query: Substring?,
+        requestedIDs ids: RequestedSessionIDs
+    ) -> RequestSessions {
         guard policy.locks else { return RequestSessions(manager: self, ignored: false, requestedIDs: ids) }
         let requestID = lockingRequestID(method: method, path: path, query: query)
         return RequestSessions(
@@ -368,7 +379,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// A new session with a fresh id (never one the client chose).
-    func makeSession() -> Session {
+    package func makeSession() -> Session {
         let now = Date()
         let generator = executor.idGenerator
         let id = generator.makeID(nodeID: storage.nodeForNewSession())
