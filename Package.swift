@@ -321,7 +321,7 @@ let package = Package(
         .testTarget(
             name: "SessionVaporTests",
             dependencies: [
-                "SessionVapor", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionConfigXML",
+                "SessionVapor", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionConfigXML", "SessionStores",
                 "VaporSampleApp", "VaporSample", "SessionSample",
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
                 .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["VaporSupport"])),

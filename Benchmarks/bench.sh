@@ -7,6 +7,11 @@
 #                                       # trait) against Hummingbird's own sessions, the peer in DIR
 #                                       # (a copy of shared/peers/hummingbird-sessions), and the
 #                                       # bundled server, in turn, same sitting (+7 min, + builds)
+#   Benchmarks/bench.sh --vapor-peer DIR  # also the Vapor row: our middleware on Vapor (VaporSample,
+#                                       # VaporSupport trait) against Vapor's own SessionsMiddleware
+#                                       # with its memory driver, the peer in DIR (a copy of
+#                                       # shared/peers/vapor-sessions) with its default cookie and
+#                                       # with a Max-Age cookie, and the bundled server, in turn
 #   BASE_BIN=/path/to/old/SessionSample CONFIGS="memory,redis,redis sticky" Benchmarks/bench.sh
 #                                       # compare this tree (or OURS_BIN) with a build of another
 #                                       # commit, in one sitting: about 10 minutes for these rows
@@ -34,15 +39,17 @@
 # in the table's first column, separated by commas, e.g. "memory,redis,redis sticky"; "plain" is
 # always measured, as the ratio's base), OURS_BIN, BASE_BIN, CPU_CHECK (1: also `perf stat -e
 # task-clock` on the app over each run, both figures printed to stderr, to check the column),
-# PEER_BIN (an already built release binary of the Hummingbird peer, instead of --peer DIR).
+# PEER_BIN (an already built release binary of the Hummingbird peer, instead of --peer DIR),
+# VAPOR_PEER_BIN (the same for the Vapor peer, instead of --vapor-peer DIR).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-10s}; RUNS=${RUNS:-3}; WARMUP=${WARMUP:-3s}
-peer_dir=""
+peer_dir=""; vapor_peer_dir=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --peer) peer_dir=$(cd "$2" && pwd); shift 2 ;;
-    *) echo "usage: $0 [--peer DIR]" >&2; exit 2 ;;
+    --vapor-peer) vapor_peer_dir=$(cd "$2" && pwd); shift 2 ;;
+    *) echo "usage: $0 [--peer DIR] [--vapor-peer DIR]" >&2; exit 2 ;;
   esac
 done
 
@@ -75,6 +82,24 @@ if [ -n "$peer_bin" ]; then
   cp "$hb_binary" "$work/HummingbirdSample"
 fi
 
+vapor_peer_bin=""
+if [ -n "$vapor_peer_dir" ] && [ -n "${VAPOR_PEER_BIN:-}" ]; then
+  echo "give --vapor-peer DIR or VAPOR_PEER_BIN, not both" >&2; exit 2
+elif [ -n "${VAPOR_PEER_BIN:-}" ]; then
+  cp "$VAPOR_PEER_BIN" "$work/VaporSessions"; vapor_peer_bin="$work/VaporSessions"
+  unset VAPOR_PEER_BIN  # only the Vapor row measures the peer
+elif [ -n "$vapor_peer_dir" ]; then
+  echo "building the Vapor peer (release)…" >&2
+  mkdir -p "$work/vapor-peer"; cp -r "$vapor_peer_dir/." "$work/vapor-peer/"
+  (cd "$work/vapor-peer" && swift build -c release >&2)
+  vapor_peer_bin="$work/vapor-peer/.build/release/VaporSessions"
+fi
+if [ -n "$vapor_peer_bin" ]; then
+  echo "building VaporSample (release, VaporSupport trait)…" >&2
+  vapor_binary=$(Benchmarks/sample-binary.sh vapor)
+  cp "$vapor_binary" "$work/VaporSample"
+fi
+
 # name | wrk-sample.sh arguments | environment
 configurations=(
   "plain||ROUTES=plain LOADS=1"
@@ -95,6 +120,9 @@ configurations=(
 # Each server's /myapp/plain and /myapp/count, in turn: ours (the bundled server), hb (our middleware
 # on Hummingbird) and hummingbird (its own SessionMiddleware and MemoryPersistDriver).
 [ -n "$peer_bin" ] && configurations+=("hummingbird (memory)||ROUTES=plain,count PEER_BIN=$peer_bin HB_BIN=$work/HummingbirdSample")
+# The same for Vapor: ours, vapor (our middleware on Vapor), vapor-own (Vapor's SessionsMiddleware
+# and memory driver, its default cookie) and vapor-own-maxage (the same with a Max-Age cookie).
+[ -n "$vapor_peer_bin" ] && configurations+=("vapor (memory)||ROUTES=plain,count VAPOR_PEER_BIN=$vapor_peer_bin VAPOR_BIN=$work/VaporSample")
 
 # CONFIGS: whole names, separated by commas; an unknown name stops before anything is measured.
 declare -A wanted=()
@@ -205,36 +233,45 @@ for name, runs, lost, rss in tables:
             print(f"| {label} | {what} | {spread(values, 'rps', 0)} | {number(med(values, 'p50_ms'), 3)} | {number(med(values, 'p99_ms'), 3)} | "
                   f"{ratio(values, 'ours')} | {spread(values, 'app_cpu_us', 1)} | {spread(values, 'store_cpu_us', 1)} | "
                   f"{number(med(values, 'store_cmds_per_req'), 2)} | {lost_text(server)} | {rss_text(server)} |")
+# The framework rows: every figure as a ratio to the framework's own /plain (no session
+# middleware, the peer app's route) of the same row. Per framework: the server whose /plain is
+# the base, and the servers measured with their labels.
+frameworks = {
+    "hummingbird": ("Hummingbird", "hummingbird", [("ours", "bundled server, our sessions"), ("hb", "Hummingbird, our middleware"), ("hummingbird", "Hummingbird, its own sessions")]),
+    "vapor-own": ("Vapor", "vapor-own", [("ours", "bundled server, our sessions"), ("vapor", "Vapor, our middleware"),
+                                          ("vapor-own-maxage", "Vapor, its own sessions, Max-Age cookie"), ("vapor-own", "Vapor, its own sessions, default cookie")]),
+}
 for name, runs, lost, rss in tables:
-    if ("hummingbird", "plain@1000") not in runs and ("hummingbird", "plain") not in runs:
-        continue
-    # The Hummingbird row: every figure as a ratio to Hummingbird's own /plain of the same row.
-    def key(route, load):
-        return f"{route}@{load}" if any("@" in r for _, r in runs) else route
-    print()
-    print(f"**{name}**: /myapp/count as a ratio to Hummingbird's /plain (no session) of the same row")
-    print()
-    print("| server | load | req/s | ÷ Hummingbird /plain | ÷ its own /plain | app µs/req | lost updates |")
-    print("|---|---|---:|---:|---:|---:|---:|")
-    labels = {"ours": "bundled server, our sessions", "hb": "Hummingbird, our middleware", "hummingbird": "Hummingbird, its own sessions"}
-    figures = {}
-    for load in ("1000", "1"):
-        base_plain = med(runs.get(("hummingbird", key("plain", load)), []), "rps")
-        for server in ("ours", "hb", "hummingbird"):
-            values = runs.get((server, key("count", load)))
-            if not values or not base_plain: continue
-            own_plain = med(runs.get((server, key("plain", load)), []), "rps")
-            rps = med(values, "rps")
-            figures[(server, load)] = (rps / base_plain, rps / own_plain if own_plain else None)
-            lost_text = "–" if server not in lost else str(max(0, lost[server]))
-            print(f"| {labels[server]} | {loads[load]} | {spread(values, 'rps', 0)} | {rps / base_plain:.2f} | "
-                  f"{'–' if not own_plain else f'{rps / own_plain:.2f}'} | {spread(values, 'app_cpu_us', 1)} | {lost_text} |")
-    print()
-    for load in ("1000", "1"):
-        if ("hb", load) in figures and ("hummingbird", load) in figures and ("ours", load) in figures:
-            hb, own, bundled = figures[("hb", load)], figures[("hummingbird", load)], figures[("ours", load)]
-            print(f"{loads[load]}: our middleware ÷ Hummingbird's own sessions {hb[0] / own[0]:.2f}; "
-                  f"our middleware's ratio to Hummingbird's /plain ÷ the bundled server's to its own /plain {hb[0] / bundled[1]:.2f}")
+    for base_server, (framework, _, servers) in frameworks.items():
+        if (base_server, "plain@1000") not in runs and (base_server, "plain") not in runs:
+            continue
+        def key(route, load):
+            return f"{route}@{load}" if any("@" in r for _, r in runs) else route
+        print()
+        print(f"**{name}**: /myapp/count as a ratio to {framework}'s /plain (no session) of the same row")
+        print()
+        print(f"| server | load | req/s | ÷ {framework} /plain | ÷ its own /plain | app µs/req | lost updates |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        figures = {}
+        for load in ("1000", "1"):
+            base_plain = med(runs.get((base_server, key("plain", load)), []), "rps")
+            for server, label in servers:
+                values = runs.get((server, key("count", load)))
+                if not values or not base_plain: continue
+                own_plain = med(runs.get((server, key("plain", load)), []), "rps")
+                rps = med(values, "rps")
+                figures[(server, load)] = (rps / base_plain, rps / own_plain if own_plain else None)
+                lost_text = "–" if server not in lost else str(max(0, lost[server]))
+                print(f"| {label} | {loads[load]} | {spread(values, 'rps', 0)} | {rps / base_plain:.2f} | "
+                      f"{'–' if not own_plain else f'{rps / own_plain:.2f}'} | {spread(values, 'app_cpu_us', 1)} | {lost_text} |")
+        print()
+        ours_on_it = servers[1][0]
+        for load in ("1000", "1"):
+            if not all((server, load) in figures for server, _ in servers): continue
+            mine, bundled = figures[(ours_on_it, load)], figures[("ours", load)]
+            owns = "; ".join(f"÷ {label[len(framework) + 2:]} {mine[0] / figures[(server, load)][0]:.2f}" for server, label in servers[2:])
+            print(f"{loads[load]}: our middleware {owns}; our middleware's ratio to its own /plain ÷ the bundled server's "
+                  f"{mine[1] / bundled[1]:.2f}; to {framework}'s /plain ÷ the bundled server's to its own {mine[0] / bundled[1]:.2f}")
 print()
 runs = os.environ.get('RUNS', '3')
 print(f"/myapp/count unless noted; wrk -t1 -c16, warm-up, then the median of {runs} runs [lowest–highest run]; "

@@ -2,7 +2,8 @@
 # Prints the path of the SessionSample binary the benchmark scripts measure: OURS_BIN when set (a
 # build of another commit, to compare in one sitting), else a release build of this tree (built
 # now, its output on stderr). Installs the benchmark packages first. With the argument
-# `hummingbird`: the HummingbirdSample binary instead (release, HummingbirdSupport trait).
+# `hummingbird`: the HummingbirdSample binary instead (release, HummingbirdSupport trait); with
+# `vapor`: the VaporSample binary (release, VaporSupport trait).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-dependencies.sh bench
@@ -11,6 +12,9 @@ if [ "${1:-}" = hummingbird ]; then
   # products are not rebuilt each time one or the other is asked for.
   swift build -c release --traits HummingbirdSupport --product HummingbirdSample --scratch-path .build-hummingbird >&2
   echo "$(swift build -c release --traits HummingbirdSupport --scratch-path .build-hummingbird --show-bin-path)/HummingbirdSample"
+elif [ "${1:-}" = vapor ]; then
+  swift build -c release --traits VaporSupport --product VaporSample --scratch-path .build-vapor-release >&2
+  echo "$(swift build -c release --traits VaporSupport --scratch-path .build-vapor-release --show-bin-path)/VaporSample"
 elif [ -n "${OURS_BIN:-}" ]; then
   echo "$OURS_BIN"
 else

@@ -29,7 +29,11 @@
 # (with redis-cluster: masters, default 3; 1 measures the routing alone, every slot on one master),
 # HB_BIN (a HummingbirdSample binary, built with the HummingbirdSupport trait: the sample's routes on
 # Hummingbird with our middleware, on HB_PORT, default PORT+2, on the same stores and configuration,
-# measured in turn with the others as server "hb").
+# measured in turn with the others as server "hb"), VAPOR_BIN (a VaporSample binary, VaporSupport
+# trait: our middleware on Vapor, on VAPOR_PORT, default PORT+3, server "vapor"), VAPOR_PEER_BIN (a
+# release build of shared/peers/vapor-sessions: Vapor's own SessionsMiddleware with its memory
+# driver, started twice: with Vapor's default cookie on VAPOR_PEER_PORT, default PEER_PORT+1, server
+# "vapor-own", and with PEER_COOKIE=maxage on VAPOR_PEER_PORT+1, server "vapor-own-maxage").
 # With --store, the end of the output compares the sessions' final counts with the /count
 # requests answered 2xx (lost updates: fewer counted than acknowledged).
 # For Benchmarks/bench.sh: ROUTES (default "plain count read"), WARMUP (default 5s), LOADS (session
@@ -51,6 +55,8 @@ UNKNOWN_IDS=${UNKNOWN_IDS:-}; RESULTS=${RESULTS:-}; STICKY=${STICKY:-true}; LOCK
 [ "$LOCKING" != none ] && STICKY=false
 BASE_BIN=${BASE_BIN:-}; BASE_PORT=${BASE_PORT:-$((PORT + 1))}; CPU_CHECK=${CPU_CHECK:-}
 HB_BIN=${HB_BIN:-}; HB_PORT=${HB_PORT:-$((PORT + 2))}
+VAPOR_BIN=${VAPOR_BIN:-}; VAPOR_PORT=${VAPOR_PORT:-$((PORT + 3))}
+VAPOR_PEER_BIN=${VAPOR_PEER_BIN:-}; VAPOR_PEER_PORT=${VAPOR_PEER_PORT:-$((PEER_PORT + 1))}
 ROUTES=${ROUTES//,/ }  # commas too: bench.sh passes its environment as words
 peer_dir=""; store=memory; STORE_PORT=${STORE_PORT:-21211}
 while [ $# -gt 0 ]; do
@@ -79,6 +85,8 @@ trap cleanup EXIT
 wait_up() { for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$1/myapp/plain" && return 0; sleep 0.1; done; echo "server on $1 did not start" >&2; exit 1; }
 port_free() { if curl -s -o /dev/null "http://127.0.0.1:$1/"; then echo "port $1 is already in use (an old server?)" >&2; exit 1; fi; }
 port_free "$PORT"; [ -n "$BASE_BIN" ] && port_free "$BASE_PORT"; [ -n "$HB_BIN" ] && port_free "$HB_PORT"
+[ -n "$VAPOR_BIN" ] && port_free "$VAPOR_PORT"
+[ -n "$VAPOR_PEER_BIN" ] && { port_free "$VAPOR_PEER_PORT"; port_free "$((VAPOR_PEER_PORT + 1))"; }
 
 # The store: commands counted from the servers' own statistics (memcached `stats`, Redis
 # `INFO commandstats`), summed over the nodes, before and after each run.
@@ -117,6 +125,7 @@ config_store() {
     config_args=(--config "$(write_config "$PORT" bench)")
     base_config_args=(--config "$(write_config "$BASE_PORT" base)")
     hb_config_args=(--config "$(write_config "$HB_PORT" hb)")
+    vapor_config_args=(--config "$(write_config "$VAPOR_PORT" vapor)")
 }
 write_config() { # port route -> path of the configuration file
     local config; config=$(mktemp --suffix=.xml)
@@ -133,7 +142,7 @@ XML
     echo "$config"
 }
 
-config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT"); hb_config_args=(--port "$HB_PORT")
+config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT"); hb_config_args=(--port "$HB_PORT"); vapor_config_args=(--port "$VAPOR_PORT")
 ADMIN_OFFSET=0; tls_attributes=""
 if [ "$store" = redis-tls ]; then
   # A throwaway CA and a certificate for 127.0.0.1, as the README's TLS walk-through makes them.
@@ -221,6 +230,14 @@ if [ -n "$HB_BIN" ]; then
   wait_up "$HB_PORT"
 fi
 if [ -n "$peer_bin" ]; then "$peer_bin" "$PEER_PORT" & pids+=($!); server_pid[hummingbird]=$!; wait_up "$PEER_PORT"; fi
+if [ -n "$VAPOR_BIN" ]; then
+  "$VAPOR_BIN" "${vapor_config_args[@]}" --log-level warning & pids+=($!); server_pid[vapor]=$!
+  wait_up "$VAPOR_PORT"
+fi
+if [ -n "$VAPOR_PEER_BIN" ]; then
+  "$VAPOR_PEER_BIN" "$VAPOR_PEER_PORT" & pids+=($!); server_pid[vapor-own]=$!; wait_up "$VAPOR_PEER_PORT"
+  PEER_COOKIE=maxage "$VAPOR_PEER_BIN" "$((VAPOR_PEER_PORT + 1))" & pids+=($!); server_pid[vapor-own-maxage]=$!; wait_up "$((VAPOR_PEER_PORT + 1))"
+fi
 
 # One file of cookies per server and load: wrk cycles each connection through them
 # (round-robin.lua). Sessions are made by /myapp/count over one keep-alive connection.
@@ -255,6 +272,8 @@ declare -A ports=([ours]=$PORT)
 [ -n "$BASE_BIN" ] && { servers+=(base); ports[base]=$BASE_PORT; }
 [ -n "$HB_BIN" ] && { servers+=(hb); ports[hb]=$HB_PORT; }
 [ -n "$peer_bin" ] && { servers+=(hummingbird); ports[hummingbird]=$PEER_PORT; }
+[ -n "$VAPOR_BIN" ] && { servers+=(vapor); ports[vapor]=$VAPOR_PORT; }
+[ -n "$VAPOR_PEER_BIN" ] && { servers+=(vapor-own vapor-own-maxage); ports[vapor-own]=$VAPOR_PEER_PORT; ports[vapor-own-maxage]=$((VAPOR_PEER_PORT + 1)); }
 [ -n "$UNKNOWN_IDS" ] && LOADS="random repeated"
 for s in "${servers[@]}"; do
   for load in $LOADS; do
@@ -283,7 +302,7 @@ per_request_us() { # ticks requests -> µs per request
 }
 # The processes whose store commands and CPU a run of a server is charged with: the stores only
 # for our sample (both builds use the same stores; their runs never overlap).
-ours_or_base() { [ "$1" = ours ] || [ "$1" = base ] || [ "$1" = hb ]; }
+ours_or_base() { [ "$1" = ours ] || [ "$1" = base ] || [ "$1" = hb ] || [ "$1" = vapor ]; }
 uses_store() { [ "$store" != memory ] && ours_or_base "$1"; }
 
 results=$(mktemp)
@@ -347,7 +366,7 @@ for path in sys.argv[2:]:
     for cookie in open(path).read().split():
         connection.request("GET", "/myapp/read", headers={"Cookie": cookie})
         body = connection.getresponse().read().decode()
-        # "count=N" on a line of its own (ours) or among other fields (the Hummingbird peer).
+        # "count=N" on a line of its own (ours) or among other fields (the Hummingbird and Vapor peers).
         found = re.search(r"(?:^|\s)count=(\d+)", body)
         total += (int(found.group(1)) if found else 0) - 1
 print(total)
@@ -381,9 +400,9 @@ def paired(server, route):
     # Each run measures plain, count and read back to back: the median of the per-run ratios
     # cancels most of the machine's drift between runs.
     return statistics.median(float(v["rps"]) / float(p["rps"]) for v, p in zip(rows[(server, route)], rows[(server, "plain")]))
-print(f"{'server':<12} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7} {'app µs/req':>11}"
+print(f"{'server':<16} {'route':<6} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'÷ plain':>8} {'paired':>7} {'app µs/req':>11}"
       + (f" {'store µs/req':>13} {'store cmds/req':>15}" if has_store else ""))
-servers = [s for s in ("ours", "base", "hb", "hummingbird") if any(k[0] == s for k in rows)]
+servers = [s for s in ("ours", "base", "hb", "hummingbird", "vapor", "vapor-own", "vapor-own-maxage") if any(k[0] == s for k in rows)]
 routes = [r for r in ("plain", "count", "read") if ("ours", r) in rows]
 for s in servers:
     plain = med(s, "plain", "rps") if "plain" in routes else None
@@ -394,8 +413,8 @@ for s in servers:
         if has_store:
             store_cpu, commands = med(s, r, "store_cpu_us"), med(s, r, "store_cmds_per_req")
             extra = f" {'–' if store_cpu is None else f'{store_cpu:.1f}':>13} {'–' if commands is None else f'{commands:.3f}':>15}"
-        print(f"{s:<12} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {ratio} {med(s, r, 'app_cpu_us'):>11.1f}{extra}")
-for other in ("base", "hb", "hummingbird"):
+        print(f"{s:<16} {r:<6} {rps:>9.0f} {med(s, r, 'p50_ms'):>8.3f} {med(s, r, 'p99_ms'):>8.3f} {ratio} {med(s, r, 'app_cpu_us'):>11.1f}{extra}")
+for other in ("base", "hb", "hummingbird", "vapor", "vapor-own", "vapor-own-maxage"):
     if other in servers:
         for r in routes:
             print(f"ours/{other} {r}: req/s {med('ours', r, 'rps') / med(other, r, 'rps'):.2f}, "

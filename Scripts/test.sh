@@ -4,10 +4,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 Scripts/install-dependencies.sh test
-# Users of the bundled server must not fetch Hummingbird: the default graph is checked first.
+# Users of the bundled server must not fetch Hummingbird or Vapor: the default graph is checked first.
 Scripts/check-default-build.sh
-# The suite covers the Hummingbird adapter too: built and tested with its trait on.
-set -- --traits HummingbirdSupport "$@"
+# The suite covers the Hummingbird and Vapor adapters too: built and tested with their traits on.
+set -- --traits HummingbirdSupport,VaporSupport "$@"
 swift build --build-tests "$@"
 # One test at a time: the suite starts dozens of real servers and sample processes, and its
 # deadline tests (a request closed at its deadline, a store command timed out) measure time; run in
