@@ -306,26 +306,17 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "SessionHummingbirdTests",
+            name: "SessionAdapterTests",
             dependencies: [
-                "SessionHummingbird", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionStores",
-                "HummingbirdSampleApp", "HummingbirdSample", "SessionSample",
-                "RedisSessionStore", "MemcachedSessionStore",
+                "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionConfigXML", "SessionStores",
+                "SessionHummingbird", "HummingbirdSampleApp", "HummingbirdSample",
+                "SessionVapor", "VaporSampleApp", "VaporSample", "SessionSample",
                 .product(name: "Hummingbird", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
                 .product(name: "HummingbirdTesting", package: "hummingbird", condition: .when(traits: ["HummingbirdSupport"])),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-            ],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "SessionVaporTests",
-            dependencies: [
-                "SessionVapor", "SessionManager", "SessionTesting", "SessionHTTP", "SessionSampleApp", "SessionConfigXML", "SessionStores",
-                "VaporSampleApp", "VaporSample", "SessionSample",
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
                 .product(name: "VaporTesting", package: "vapor", condition: .when(traits: ["VaporSupport"])),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),

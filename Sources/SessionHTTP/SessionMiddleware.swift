@@ -48,22 +48,22 @@ public struct SessionMiddleware: Sendable {
             requestedIDs: SessionCookie.requestedIDs(in: head.headers, name: adapter.cookie.name)
         )
         let request = HTTPRequest(head: head, body: body, path: path, query: query, contextPath: contextPath, sessions: exchange.sessions)
-        let (result, outcome) = await exchange.respond { try await app.respond(to: request) }
+        let (reply, setCookie) = await exchange.respond { try await app.respond(to: request) }
         var response: HTTPResponse
-        switch (result, outcome.replacement) {
-        case (_, let replacement?):
+        switch reply {
+        case .unavailable(let replacement):
             // The session layer cannot serve this request now (store down or slow, session limit
             // reached, session locked), or the answer would claim session state the store does not
             // hold. The manager logs a store's state once; per request it is only a debug line.
             logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.path": "\(path)", "sm.error": "\(replacement.error)"])
             return (Self.unavailable(replacement), exchange)
-        case (.success(let answer), nil):
+        case .answer(let answer):
             response = answer
-        case (.failure(let error), nil):
+        case .failed(let error, _):
             logger.error("app failed", metadata: ["sm.path": "\(path)", "sm.error": "\(error)"])
             response = .text("internal server error\n", status: .internalServerError)
         }
-        if let setCookie = outcome.setCookie {
+        if let setCookie {
             response.headers.add(name: "Set-Cookie", value: setCookie)
         }
         return (response, exchange)

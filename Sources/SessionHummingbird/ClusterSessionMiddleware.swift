@@ -50,22 +50,21 @@ public struct ClusterSessionMiddleware<Context: ClusterSessionRequestContext>: R
         )
         var context = context
         context.clusterSessions.sessions = exchange.sessions
-        let (result, outcome) = await exchange.respond { try await next(request, context) }
+        let (reply, setCookie) = await exchange.respond { try await next(request, context) }
         var response: Response
-        switch (result, outcome.replacement) {
-        case (_, let replacement?):
+        switch reply {
+        case .unavailable(let replacement):
             context.logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.error": "\(replacement.error)"])
             response = Self.unavailable(replacement)
-        case (.success(let answer), nil):
+        case .answer(let answer):
             response = answer
-        case (.failure(let error), nil):
-            guard outcome.setCookie != nil else {
-                await exchange.afterResponse()
-                throw error
-            }
+        case .failed(let error, cookieRequired: false):
+            await exchange.afterResponse()
+            throw error
+        case .failed(let error, cookieRequired: true):
             response = Self.failure(error, request: request, context: context)
         }
-        if let setCookie = outcome.setCookie {
+        if let setCookie {
             response.headers.append(HTTPField(name: .setCookie, value: setCookie))
         }
         guard exchange.sessions.hasWorkAfterResponse else { return response }

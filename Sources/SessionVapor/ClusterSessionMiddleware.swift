@@ -48,22 +48,21 @@ public struct ClusterSessionMiddleware: AsyncMiddleware {
             requestedIDs: SessionCookie.requestedIDs(in: request.headers, name: adapter.cookie.name)
         )
         request.clusterSessionSlot = exchange.sessions
-        let (result, outcome) = await exchange.respond { try await next.respond(to: request) }
+        let (reply, setCookie) = await exchange.respond { try await next.respond(to: request) }
         let response: Response
-        switch (result, outcome.replacement) {
-        case (_, let replacement?):
+        switch reply {
+        case .unavailable(let replacement):
             request.logger.debug("request answered 503: \(replacement.error.code)", metadata: ["sm.error": "\(replacement.error)"])
             response = Self.unavailable(replacement)
-        case (.success(let answer), nil):
+        case .answer(let answer):
             response = answer
-        case (.failure(let error), nil):
-            guard outcome.setCookie != nil else {
-                Self.afterResponse(exchange)
-                throw error
-            }
+        case .failed(let error, cookieRequired: false):
+            Self.afterResponse(exchange)
+            throw error
+        case .failed(let error, cookieRequired: true):
             response = try await Self.failure(error, request: request)
         }
-        if let setCookie = outcome.setCookie {
+        if let setCookie {
             response.headers.add(name: .setCookie, value: setCookie)
         }
         Self.afterResponse(exchange)

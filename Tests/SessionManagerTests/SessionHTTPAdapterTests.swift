@@ -142,4 +142,43 @@ import Testing
         #expect(store.counts.total > before, "the write happens after the response")
         #expect(!exchange.sessions.hasWorkAfterResponse)
     }
+
+    /// The reply every adapter sends, decided by `respond`: the handler's answer with the cookie,
+    /// a `503` for the session layer's temporary failures, and the handler's own error, which the
+    /// adapter must answer itself (with the cookie) only when the request created its session.
+    @Test func respondDecidesTheReplyAndWhetherAnErrorMustCarryTheCookie() async throws {
+        let adapter = try Self.adapter()
+        func reply(_ handler: (RequestSessions) async throws -> String) async -> (SessionHTTPReply<String>, String?) {
+            let exchange = adapter.beginRequest(method: "GET", path: "/myapp/x", query: nil, cookieHeaders: [String]())
+            let result = await exchange.respond { try await handler(exchange.sessions) }
+            await exchange.afterResponse()
+            return result
+        }
+        let (created, cookie) = await reply { sessions in
+            try await sessions.session().set("n", 1)
+            return "ok"
+        }
+        guard case .answer("ok") = created else { Issue.record("\(created)"); return }
+        #expect(cookie?.hasPrefix("JSESSIONID=") == true)
+
+        let (plain, noCookie) = await reply { _ in "plain" }
+        guard case .answer("plain") = plain else { Issue.record("\(plain)"); return }
+        #expect(noCookie == nil)
+
+        let (unavailable, none) = await reply { _ in throw SessionManagerError(.storeUnavailable, "down") }
+        guard case .unavailable(let answer) = unavailable else { Issue.record("\(unavailable)"); return }
+        #expect(answer.retryAfterSeconds == 5)
+        #expect(none == nil)
+
+        let (failedWithSession, mustCarry) = await reply { sessions in
+            _ = try await sessions.session()
+            throw HandlerFailure()
+        }
+        guard case .failed(is HandlerFailure, cookieRequired: true) = failedWithSession else { Issue.record("\(failedWithSession)"); return }
+        #expect(mustCarry != nil)
+
+        let (failedAlone, nothing) = await reply { _ in throw HandlerFailure() }
+        guard case .failed(is HandlerFailure, cookieRequired: false) = failedAlone else { Issue.record("\(failedAlone)"); return }
+        #expect(nothing == nil)
+    }
 }

@@ -10,10 +10,11 @@ public struct SessionHTTPExchange: Sendable {
         self.adapter = adapter
     }
 
-    /// Runs the handler, then ``complete(handlerError:)`` with what it threw: the handler's result
-    /// and the outcome, for an adapter to answer.
+    /// Runs the handler, then ``complete(handlerError:)`` with what it threw, and decides what the
+    /// adapter sends (see ``SessionHTTPReply``), and the `Set-Cookie` value to add to it (`nil`
+    /// for a `503`, or when the client's cookie is still right).
     @inlinable
-    public func respond<Answer>(_ handler: () async throws -> Answer) async -> (result: Result<Answer, any Error>, outcome: SessionHTTPOutcome) {
+    public func respond<Answer>(_ handler: () async throws -> Answer) async -> (reply: SessionHTTPReply<Answer>, setCookie: String?) {
         let result: Result<Answer, any Error>
         do {
             result = .success(try await handler())
@@ -21,7 +22,12 @@ public struct SessionHTTPExchange: Sendable {
             result = .failure(error)
         }
         let handlerError: (any Error)? = if case .failure(let error) = result { error } else { nil }
-        return (result, await complete(handlerError: handlerError))
+        let outcome = await complete(handlerError: handlerError)
+        if let replacement = outcome.replacement { return (.unavailable(replacement), nil) }
+        switch result {
+        case .success(let answer): return (.answer(answer), outcome.setCookie)
+        case .failure(let error): return (.failed(error, cookieRequired: outcome.setCookie != nil), outcome.setCookie)
+        }
     }
 
     /// Ends the request's session part once the handler has answered (or thrown `handlerError`):

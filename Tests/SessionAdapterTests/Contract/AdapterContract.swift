@@ -1,43 +1,45 @@
 import Foundation
 import SessionManager
+import SessionTesting
 import Testing
 
 /// What every framework adapter (Hummingbird, Vapor) must do, checked the same way for each: the
 /// sample's routes with the adapter's middleware, served live in the test's process (``live``)
 /// and as the adapter's sample executable (``executable``), against real store servers.
 ///
-/// Each adapter's test target has one test per check, with the check's `.enabled(if:)`; the
-/// bodies are here, so that the adapters are held to one list.
-public struct AdapterContract: Sendable {
+/// ``AdapterContractTests`` runs every check for every adapter the build has (its trait on).
+struct AdapterContract: Sendable, CustomTestStringConvertible {
     /// Serves the sample's `/myapp` routes in this process with a context configured by
     /// `configure` (`jvmRoute` optional) and gives `body` its port and manager. The app also
     /// serves `/myapp/errors/…` and `/no-middleware` (see the adapter's test app).
-    public typealias LiveApp = @Sendable (
+    typealias LiveApp = @Sendable (
         _ jvmRoute: String?,
         _ configure: @escaping @Sendable (inout ManagerConfiguration) throws -> Void,
         _ body: @Sendable (_ port: Int, _ manager: SessionManager) async throws -> Void
     ) async throws -> Void
 
     /// The adapter's sample executable (`HummingbirdSample`, `VaporSample`).
-    public let executable: SampleExecutable
+    let executable: SampleExecutable
     /// The sample served in this process.
-    public let live: LiveApp
+    let live: LiveApp
 
-    public init(executable: String, live: @escaping LiveApp) {
+    init(executable: String, live: @escaping LiveApp) {
         self.executable = SampleExecutable(executable)
         self.live = live
     }
 
-    public static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
-    public static var storesRunnable: Bool { kinds.allSatisfy(\.isRunnable) }
+    var testDescription: String { executable.name }
+
+    static let kinds: [StoreServerProcess.Kind] = [.redis(), .memcached()]
+    static var storesRunnable: Bool { kinds.allSatisfy(\.isRunnable) }
 
     /// One `GET` with an optional cookie.
-    public static func get(_ port: Int, _ path: String, cookie: String? = nil) async throws -> RawHTTPClient.Response {
+    static func get(_ port: Int, _ path: String, cookie: String? = nil) async throws -> RawHTTPClient.Response {
         try await RawHTTPClient.get(port: port, path, headers: cookie.map { [("Cookie", $0)] } ?? [])
     }
 
     /// Store settings: `nodes` with `sticky`, and the other `<Manager>` settings of `configure`.
-    public static func settings(
+    static func settings(
         _ nodes: String,
         sticky: Bool,
         _ configure: @escaping @Sendable (inout ManagerConfiguration) -> Void = { _ in }
@@ -50,13 +52,13 @@ public struct AdapterContract: Sendable {
     }
 
     /// The `memcachedNodes` entry of a store server.
-    public static func node(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
+    static func node(_ kind: StoreServerProcess.Kind, _ id: String, _ port: Int) -> String {
         if case .redis = kind { return "\(id):redis://127.0.0.1:\(port)" }
         return "\(id):127.0.0.1:\(port)"
     }
 
     /// A configuration file of one node: `/myapp` (`app`) on `nodes` with the `<Manager>` attributes `extra`.
-    public static func xml(port: Int, route: String, nodes: String, extra: String, app: String = "sample") -> String {
+    static func xml(port: Int, route: String, nodes: String, extra: String, app: String = "sample") -> String {
         """
         <Server>
           <Connector port="\(port)" address="127.0.0.1"/>
@@ -68,14 +70,14 @@ public struct AdapterContract: Sendable {
     }
 
     /// Starts the adapter's sample with the configuration `xml` and waits until it serves on `port`.
-    public func start(_ xml: String, port: Int) async throws -> Process {
+    func start(_ xml: String, port: Int) async throws -> Process {
         try await executable.startServing(xml, port: port)
     }
 
     // MARK: - Live in the test's process
 
     /// A read costs one store command non-sticky, none sticky; a route that never asks, none.
-    public func aReadCostsOneStoreCommandNonStickyNoneStickyAndAnUnaskedSessionNone(_ kind: StoreServerProcess.Kind) async throws {
+    func aReadCostsOneStoreCommandNonStickyNoneStickyAndAnUnaskedSessionNone(_ kind: StoreServerProcess.Kind) async throws {
         try await StoreServerProcess.with(kind) { server in
             for sticky in [false, true] {
                 let nodes = Self.node(kind, "n1", server.port)
@@ -100,7 +102,7 @@ public struct AdapterContract: Sendable {
     /// `clients` clients, each on its own keep-alive connection to one of `ports` in turn, send
     /// `/myapp/count` with `cookie` until `each` are answered `200`; a `503` (a lock not had in
     /// time) is retried as a client honouring Retry-After would, only sooner. The answered total.
-    public static func increments(ports: [Int], clients: Int, each: Int, cookie: String) async throws -> Int {
+    static func increments(ports: [Int], clients: Int, each: Int, cookie: String) async throws -> Int {
         try await withThrowingTaskGroup(of: Int.self) { group in
             for client in 0..<clients {
                 let port = ports[client % ports.count]
@@ -127,19 +129,19 @@ public struct AdapterContract: Sendable {
     }
 
     /// 16 clients, 200 increments each, on one session: every acknowledged increment counts.
-    public static func sixteenTimesTwoHundred(port: Int) async throws {
+    static func sixteenTimesTwoHundred(port: Int) async throws {
         let cookie = try #require(try await get(port, "/myapp/count").cookiePair)
         #expect(try await increments(ports: [port], clients: 16, each: 200, cookie: cookie) == 3200)
         #expect(try await get(port, "/myapp/read", cookie: cookie).fields["count"] == "3201")
     }
 
     /// 16 × 200 increments exact, sticky on the memory store.
-    public func sixteenClientsIncrementExactlyStickyOnTheMemoryStore() async throws {
+    func sixteenClientsIncrementExactlyStickyOnTheMemoryStore() async throws {
         try await live(nil, { _ in }) { port, _ in try await Self.sixteenTimesTwoHundred(port: port) }
     }
 
     /// 16 × 200 increments exact, non-sticky on Redis, with and without locking.
-    public func sixteenClientsIncrementExactlyNonStickyOnRedis(locking: Bool) async throws {
+    func sixteenClientsIncrementExactlyNonStickyOnRedis(locking: Bool) async throws {
         try await StoreServerProcess.with(.redis()) { server in
             let settings = Self.settings(Self.node(.redis(), "n1", server.port), sticky: false) {
                 if locking { $0.lockingMode = .all }
@@ -149,7 +151,7 @@ public struct AdapterContract: Sendable {
     }
 
     /// An unknown id is never adopted; ignored paths create, save and cost nothing.
-    public func anUnknownIdIsNeverAdoptedAndTheIgnorePatternCreatesAndSavesNothing() async throws {
+    func anUnknownIdIsNeverAdoptedAndTheIgnorePatternCreatesAndSavesNothing() async throws {
         try await StoreServerProcess.with(.redis()) { server in
             try await live(nil, Self.settings(Self.node(.redis(), "n1", server.port), sticky: false)) { port, manager in
                 let forged = "JSESSIONID=" + String(repeating: "ab", count: 16) + "-n1"
@@ -176,7 +178,7 @@ public struct AdapterContract: Sendable {
     }
 
     /// A killed store node: the backup carries the session to the other node, with a new cookie.
-    public func aKilledStoreNodeMovesTheSessionWithANewCookie() async throws {
+    func aKilledStoreNodeMovesTheSessionWithANewCookie() async throws {
         try await StoreServerProcess.with(.redis()) { n1 in
             try await StoreServerProcess.with(.redis()) { n2 in
                 let nodes = "\(Self.node(.redis(), "n1", n1.port)),\(Self.node(.redis(), "n2", n2.port))"
@@ -196,7 +198,7 @@ public struct AdapterContract: Sendable {
     }
 
     /// A store outage: `503` with `Retry-After` non-sticky; sticky, the resident session goes on.
-    public func aStoreOutageAnswers503NonStickyAndServesFromMemorySticky() async throws {
+    func aStoreOutageAnswers503NonStickyAndServesFromMemorySticky() async throws {
         for sticky in [false, true] {
             try await StoreServerProcess.with(.redis()) { server in
                 let settings = Self.settings(Self.node(.redis(), "n1", server.port), sticky: sticky) { $0.operationTimeout = .milliseconds(300) }

@@ -15,6 +15,11 @@ import Testing
 /// The sample's routes on Hummingbird with the middleware, in this process, served live on a free
 /// port with Hummingbird's testing library.
 enum HummingbirdTestApp {
+    /// The adapters' checks, on this app and on `HummingbirdSample`.
+    static let contract = AdapterContract(executable: "HummingbirdSample") { jvmRoute, configure, body in
+        try await with(jvmRoute: jvmRoute, configure: configure, body)
+    }
+
     /// Builds the app for one context `/myapp` with `manager` settings (`jvmRoute` optional), runs
     /// it live, and gives `body` its port and manager.
     static func with<T: Sendable>(

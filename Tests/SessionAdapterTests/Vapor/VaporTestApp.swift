@@ -14,6 +14,11 @@ import VaporSampleApp
 /// The sample's routes on Vapor with the middleware, in this process, served live on a free port
 /// (Vapor's testing library runs the application's lifecycle).
 enum VaporTestApp {
+    /// The adapters' checks, on this app and on `VaporSample`.
+    static let contract = AdapterContract(executable: "VaporSample") { jvmRoute, configure, body in
+        try await with(jvmRoute: jvmRoute, configure: configure, body)
+    }
+
     /// Builds the app for one context `/myapp` with `manager` settings (`jvmRoute` optional), runs
     /// it live, and gives `body` its port and manager.
     static func with(

@@ -12,7 +12,7 @@ import VaporTesting
 
 /// The README's Vapor app, as written there (the store's address aside), tested with Vapor's
 /// testing library.
-@Suite(.capturedLog) struct ReadmeExampleTests {
+@Suite(.capturedLog) struct VaporReadmeExampleTests {
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
     func theReadmeCounterCounts() async throws {
         try await StoreServerProcess.with(.redis()) { server in

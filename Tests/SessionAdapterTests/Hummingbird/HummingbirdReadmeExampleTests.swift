@@ -9,7 +9,7 @@ import SessionTesting
 import Testing
 
 /// The README's Hummingbird app, as written there (the store's address aside), served live.
-@Suite(.capturedLog) struct ReadmeExampleTests {
+@Suite(.capturedLog) struct HummingbirdReadmeExampleTests {
     @Test(.enabled(if: StoreServerProcess.Kind.redis().isRunnable))
     func theReadmeCounterCounts() async throws {
         try await StoreServerProcess.with(.redis()) { server in

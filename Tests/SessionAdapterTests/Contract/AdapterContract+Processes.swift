@@ -1,12 +1,13 @@
 import Foundation
 import SessionManager
+import SessionTesting
 import Testing
 
 /// The checks of ``AdapterContract`` on the adapter's sample executable, as a user runs it.
 extension AdapterContract {
     /// Two sample processes (routes node1 and node2) on one store server of `kind`, with the
     /// `<Manager>` attributes `extra`; `body` gets their ports.
-    public func withTwoProcesses(_ kind: StoreServerProcess.Kind, extra: String, _ body: ([Int]) async throws -> Void) async throws {
+    func withTwoProcesses(_ kind: StoreServerProcess.Kind, extra: String, _ body: ([Int]) async throws -> Void) async throws {
         try await StoreServerProcess.with(kind) { server in
             let nodes = Self.node(kind, "n1", server.port)
             let ports = [try FreePort.make(), try FreePort.make()]
@@ -20,7 +21,8 @@ extension AdapterContract {
     }
 
     /// The configuration file sets the cookie, the route, the ignore pattern; the page counts.
-    public func theSampleConfigurationFileConfiguresTheMiddleware(route: String) async throws {
+    func theSampleConfigurationFileConfiguresTheMiddleware() async throws {
+        let route = "adapter1"
         let port = try FreePort.make()
         let xml = """
             <Server>
@@ -46,7 +48,7 @@ extension AdapterContract {
     }
 
     /// A bad file stops the sample with exit status 2 and `file:line:column`.
-    public func aBadConfigurationFileIsRefusedWithItsPosition() async throws {
+    func aBadConfigurationFileIsRefusedWithItsPosition() async throws {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("adapter-bad-\(UUID().uuidString).xml").path
         try "<Server>\n  <Connector port=\"80x\"/>\n  <Engine><Context path=\"/myapp\" app=\"sample\"/></Engine>\n</Server>\n".write(toFile: path, atomically: true, encoding: .utf8)
         let process = Process()
@@ -62,7 +64,7 @@ extension AdapterContract {
     }
 
     /// Two processes with routes: the session is taken over at each request, with a new cookie.
-    public func twoProcessesWithRoutesTakeASessionOverAndBack(_ kind: StoreServerProcess.Kind) async throws {
+    func twoProcessesWithRoutesTakeASessionOverAndBack(_ kind: StoreServerProcess.Kind) async throws {
         try await withTwoProcesses(kind, extra: "") { ports in
             var cookie: String?
             for request in 1...5 {
@@ -79,7 +81,7 @@ extension AdapterContract {
 
     /// One cluster, two HTTP layers: the adapter's sample and a SessionSample (the bundled server)
     /// on one store read the same sessions (same ids, keys and transcoder), sticky and not.
-    public func anAdapterNodeAndABundledServerNodeShareASession(_ kind: StoreServerProcess.Kind, sticky: Bool) async throws {
+    func anAdapterNodeAndABundledServerNodeShareASession(_ kind: StoreServerProcess.Kind, sticky: Bool) async throws {
         try await StoreServerProcess.with(kind) { server in
             let nodes = Self.node(kind, "n1", server.port)
             let ports = [try FreePort.make(), try FreePort.make()]
@@ -103,7 +105,7 @@ extension AdapterContract {
 
     /// On SIGTERM the server stops first, then the managers, and the process ends by itself;
     /// sticky changes written after their answers are in the store for the next process.
-    public func aStickyNodeStopsCleanlyAndItsSuccessorContinuesTheCount() async throws {
+    func aStickyNodeStopsCleanlyAndItsSuccessorContinuesTheCount() async throws {
         try await StoreServerProcess.with(.redis()) { server in
             let port = try FreePort.make()
             let xml = Self.xml(port: port, route: "node1", nodes: Self.node(.redis(), "n1", server.port), extra: "")
@@ -126,7 +128,7 @@ extension AdapterContract {
     }
 
     /// `lockingMode="all"` across two processes: 16 × 50 increments, none lost.
-    public func lockingAllLosesNoIncrementAcrossTwoProcesses(_ kind: StoreServerProcess.Kind) async throws {
+    func lockingAllLosesNoIncrementAcrossTwoProcesses(_ kind: StoreServerProcess.Kind) async throws {
         try await withTwoProcesses(kind, extra: #"sticky="false" lockingMode="all""#) { ports in
             let cookie = try #require(try await Self.get(ports[0], "/myapp/count").cookiePair)
             #expect(try await Self.increments(ports: ports, clients: 16, each: 50, cookie: cookie) == 800)
