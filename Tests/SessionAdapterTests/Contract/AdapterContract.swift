@@ -23,8 +23,15 @@ struct AdapterContract: Sendable, CustomTestStringConvertible {
     /// The sample served in this process.
     let live: LiveApp
 
-    init(executable: String, live: @escaping LiveApp) {
+    /// The adapter's `Samples/cluster/run-local.sh` variant (two Redis, two app nodes, nginx
+    /// round-robin) and the sample executables it runs (`HUMMINGBIRD_SAMPLE`, …).
+    let clusterVariant: String
+    let clusterSamples: @Sendable () throws -> [String: String]
+
+    init(executable: String, clusterVariant: String, clusterSamples: @escaping @Sendable () throws -> [String: String], live: @escaping LiveApp) {
         self.executable = SampleExecutable(executable)
+        self.clusterVariant = clusterVariant
+        self.clusterSamples = clusterSamples
         self.live = live
     }
 
@@ -216,6 +223,29 @@ struct AdapterContract: Sendable, CustomTestStringConvertible {
                     }
                 }
             }
+        }
+    }
+
+    /// The handler's errors: the framework's HTTP error answers as the framework does, with the
+    /// cookie of a session the request created (and without one otherwise); another error of a
+    /// request that created its session, `500` with the cookie; a temporary session error, `503`;
+    /// a route without the middleware has no session. The app serves these under `/myapp/errors/`.
+    func handlerErrorsAreAnsweredWithTheCookieOfASessionTheyCreated() async throws {
+        try await live(nil, { _ in }) { port, _ in
+            let bad = try await Self.get(port, "/myapp/errors/created-then-http-error")
+            #expect(bad.status == 400, "the handler's HTTP error answers")
+            #expect(bad.cookiePair != nil, "with the cookie of the session it created")
+            let conflict = try await Self.get(port, "/myapp/errors/http-error")
+            #expect(conflict.status == 409)
+            #expect(conflict.cookiePair == nil)
+            let failed = try await Self.get(port, "/myapp/errors/created-then-failure")
+            #expect(failed.status == 500)
+            #expect(failed.cookiePair != nil)
+            let unavailable = try await Self.get(port, "/myapp/errors/unavailable")
+            #expect(unavailable.status == 503)
+            #expect(unavailable.value("Retry-After") == "5")
+            #expect(unavailable.body == "service unavailable: session store unavailable; retry later\n")
+            #expect(try await Self.get(port, "/no-middleware").status == 500, "a route without the middleware has no session")
         }
     }
 }

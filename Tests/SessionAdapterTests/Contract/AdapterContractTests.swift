@@ -49,6 +49,11 @@ import Testing
     }
 
     @Test(arguments: adapters)
+    func handlerErrorsAreAnsweredWithTheCookieOfASessionTheyCreated(adapter: AdapterContract) async throws {
+        try await adapter.handlerErrorsAreAnsweredWithTheCookieOfASessionTheyCreated()
+    }
+
+    @Test(arguments: adapters)
     func theSampleConfigurationFileConfiguresTheMiddleware(adapter: AdapterContract) async throws {
         try await adapter.theSampleConfigurationFileConfiguresTheMiddleware()
     }
@@ -78,5 +83,10 @@ import Testing
     @Test(.enabled(if: storesRunnable), arguments: adapters, kinds)
     func lockingAllLosesNoIncrementAcrossTwoProcesses(adapter: AdapterContract, kind: StoreServerProcess.Kind) async throws {
         try await adapter.lockingAllLosesNoIncrementAcrossTwoProcesses(kind)
+    }
+
+    @Test(.enabled(if: LocalCluster.isRunnable(tools: ["nginx", "redis-server"])), arguments: adapters)
+    func theSessionSurvivesAStoreNodeAndAnAppNodeDying(adapter: AdapterContract) async throws {
+        try await adapter.theSessionSurvivesAStoreNodeAndAnAppNodeDying()
     }
 }

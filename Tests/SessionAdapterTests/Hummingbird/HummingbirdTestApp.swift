@@ -16,7 +16,11 @@ import Testing
 /// port with Hummingbird's testing library.
 enum HummingbirdTestApp {
     /// The adapters' checks, on this app and on `HummingbirdSample`.
-    static let contract = AdapterContract(executable: "HummingbirdSample") { jvmRoute, configure, body in
+    static let contract = AdapterContract(
+        executable: "HummingbirdSample",
+        clusterVariant: "hummingbird-redis",
+        clusterSamples: { ["HUMMINGBIRD_SAMPLE": try SampleExecutable("HummingbirdSample").url().path] }
+    ) { jvmRoute, configure, body in
         try await with(jvmRoute: jvmRoute, configure: configure, body)
     }
 
@@ -68,13 +72,6 @@ enum HummingbirdTestApp {
             _ = try await context.session()
             return "unreachable\n"
         }
-    }
-}
-
-/// The `HummingbirdSample` executable, started as a user starts it.
-enum HummingbirdProcess {
-    static func executable() throws -> URL {
-        try SampleExecutable("HummingbirdSample").url()
     }
 }
 #endif

@@ -15,7 +15,11 @@ import VaporSampleApp
 /// (Vapor's testing library runs the application's lifecycle).
 enum VaporTestApp {
     /// The adapters' checks, on this app and on `VaporSample`.
-    static let contract = AdapterContract(executable: "VaporSample") { jvmRoute, configure, body in
+    static let contract = AdapterContract(
+        executable: "VaporSample",
+        clusterVariant: "vapor-redis",
+        clusterSamples: { ["VAPOR_SAMPLE": try SampleExecutable("VaporSample").url().path, "SESSION_SAMPLE": try SampleExecutable("SessionSample").url().path] }
+    ) { jvmRoute, configure, body in
         try await with(jvmRoute: jvmRoute, configure: configure, body)
     }
 
@@ -74,14 +78,15 @@ enum VaporTestApp {
 
     struct HandlerFailure: Error {}
 
-    /// Routes whose handlers throw, under `/myapp/errors`, and one without the middleware.
+    /// Routes whose handlers throw, under `/myapp/errors` (Vapor's `Abort` for the framework's
+    /// HTTP errors), and one without the middleware.
     static func addFailingRoutes(to app: Application, middleware: ClusterSessionMiddleware) {
         let errors = app.grouped("myapp", "errors").grouped(middleware)
-        errors.get("created-then-abort") { req async throws -> String in
+        errors.get("created-then-http-error") { req async throws -> String in
             _ = try await req.clusterSession()
             throw Abort(.badRequest, reason: "bad")
         }
-        errors.get("abort") { _ async throws -> String in throw Abort(.conflict) }
+        errors.get("http-error") { _ async throws -> String in throw Abort(.conflict) }
         errors.get("created-then-failure") { req async throws -> String in
             _ = try await req.clusterSession()
             throw HandlerFailure()
@@ -91,13 +96,6 @@ enum VaporTestApp {
             _ = try await req.clusterSession()
             return "unreachable\n"
         }
-    }
-}
-
-/// The `VaporSample` executable, started as a user starts it.
-enum VaporProcess {
-    static func executable() throws -> URL {
-        try SampleExecutable("VaporSample").url()
     }
 }
 #endif
