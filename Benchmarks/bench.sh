@@ -64,41 +64,30 @@ if [ -n "${BASE_BIN:-}" ]; then
   [ -x "$BASE_BIN" ] || { echo "BASE_BIN=$BASE_BIN is not an executable" >&2; exit 2; }
   cp "$BASE_BIN" "$work/BaseSample"; base_bin="$work/BaseSample"
 fi
-peer_bin=""
-if [ -n "$peer_dir" ] && [ -n "${PEER_BIN:-}" ]; then
-  echo "give --peer DIR or PEER_BIN, not both" >&2; exit 2
-elif [ -n "${PEER_BIN:-}" ]; then
-  cp "$PEER_BIN" "$work/HBSessions"; peer_bin="$work/HBSessions"
-  unset PEER_BIN  # only the Hummingbird row measures the peer
-elif [ -n "$peer_dir" ]; then
-  echo "building the Hummingbird peer (release)…" >&2
-  cp -r "$peer_dir/." "$work/peer/" 2>/dev/null || { mkdir -p "$work/peer"; cp -r "$peer_dir/." "$work/peer/"; }
-  (cd "$work/peer" && swift build -c release >&2)
-  peer_bin="$work/peer/.build/release/HBSessions"
-fi
-if [ -n "$peer_bin" ]; then
-  echo "building HummingbirdSample (release, HummingbirdSupport trait)…" >&2
-  hb_binary=$(Benchmarks/sample-binary.sh hummingbird)
-  cp "$hb_binary" "$work/HummingbirdSample"
-fi
-
-vapor_peer_bin=""
-if [ -n "$vapor_peer_dir" ] && [ -n "${VAPOR_PEER_BIN:-}" ]; then
-  echo "give --vapor-peer DIR or VAPOR_PEER_BIN, not both" >&2; exit 2
-elif [ -n "${VAPOR_PEER_BIN:-}" ]; then
-  cp "$VAPOR_PEER_BIN" "$work/VaporSessions"; vapor_peer_bin="$work/VaporSessions"
-  unset VAPOR_PEER_BIN  # only the Vapor row measures the peer
-elif [ -n "$vapor_peer_dir" ]; then
-  echo "building the Vapor peer (release)…" >&2
-  mkdir -p "$work/vapor-peer"; cp -r "$vapor_peer_dir/." "$work/vapor-peer/"
-  (cd "$work/vapor-peer" && swift build -c release >&2)
-  vapor_peer_bin="$work/vapor-peer/.build/release/VaporSessions"
-fi
-if [ -n "$vapor_peer_bin" ]; then
-  echo "building VaporSample (release, VaporSupport trait)…" >&2
-  vapor_binary=$(Benchmarks/sample-binary.sh vapor)
-  cp "$vapor_binary" "$work/VaporSample"
-fi
+# A framework row's two binaries, copied into $work: the peer app (a release build of DIR, or the
+# binary given in its environment variable) and our sample on that framework (its trait). Prints
+# the peer's copy; nothing when neither DIR nor the variable is given.
+framework_binaries() { # framework peer-dir peer-bin-variable peer-product sample-kind sample-product
+  local framework=$1 dir=$2 given=${!3:-} product=$4
+  if [ -n "$dir" ] && [ -n "$given" ]; then echo "give the $framework peer's folder or $3, not both" >&2; exit 2; fi
+  if [ -n "$given" ]; then
+    cp "$given" "$work/$product"
+  elif [ -n "$dir" ]; then
+    echo "building the $framework peer (release)…" >&2
+    mkdir -p "$work/$product-build"; cp -r "$dir/." "$work/$product-build/"
+    (cd "$work/$product-build" && swift build -c release >&2)
+    cp "$work/$product-build/.build/release/$product" "$work/$product"
+  else
+    return 0
+  fi
+  echo "building $6 (release, with its trait)…" >&2
+  cp "$(Benchmarks/sample-binary.sh "$5")" "$work/$6"
+  echo "$work/$product"
+}
+peer_bin=$(framework_binaries Hummingbird "$peer_dir" PEER_BIN HBSessions hummingbird HummingbirdSample)
+vapor_peer_bin=$(framework_binaries Vapor "$vapor_peer_dir" VAPOR_PEER_BIN VaporSessions vapor VaporSample)
+# Only the framework rows measure the peers.
+unset PEER_BIN VAPOR_PEER_BIN
 
 # name | wrk-sample.sh arguments | environment
 configurations=(
