@@ -205,6 +205,7 @@ let package = Package(
             dependencies: [
                 "SessionManager", "SessionHTTP", "SessionConfigXML",
                 .product(name: "Vapor", package: "vapor", condition: .when(traits: ["VaporSupport"])),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],

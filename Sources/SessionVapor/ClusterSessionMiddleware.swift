@@ -22,9 +22,11 @@ import Vapor
 /// Register the managers with the application (`app.lifecycle.use(sessions)` for
 /// ``ClusterSessions``, or ``SessionManagersLifecycle``): they run while the app runs and stop
 /// after its server, writing what the last requests changed.
-public struct ClusterSessionMiddleware: AsyncMiddleware {
+public struct ClusterSessionMiddleware: Middleware {
     /// The framework-neutral request API of the context.
     public let adapter: SessionHTTPAdapter
+    /// One task executor per event loop, made once.
+    private let executors = EventLoopExecutors()
 
     /// The middleware of `manager`'s context, mounted at `contextPath` (the cookie's `Path`; `/`
     /// for the whole site).
@@ -37,9 +39,12 @@ public struct ClusterSessionMiddleware: AsyncMiddleware {
         self.adapter = adapter
     }
 
-    // `@concurrent`: Vapor declares the requirement without nonisolated(nonsending).
-    @concurrent
-    public func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+    /// Runs the request's session part, and an async route behind it, in a task on the request's
+    /// event loop: Vapor's `AsyncMiddleware` and async routes would each start a task on the global
+    /// pool instead, and on two cores the hops there and back (waking a pool thread) cost more
+    /// than the session work of a small request. As in the bundled server, a handler that blocks
+    /// its thread holds up the other requests of its event loop: keep handlers non-blocking.
+    public func respond(to request: Request, chainingTo next: any Responder) -> EventLoopFuture<Response> {
         let url = request.url
         let exchange = adapter.beginRequest(
             method: request.method.rawValue,
@@ -48,7 +53,33 @@ public struct ClusterSessionMiddleware: AsyncMiddleware {
             requestedIDs: SessionCookie.requestedIDs(in: request.headers, name: adapter.cookie.name)
         )
         request.clusterSessionSlot = exchange.sessions
-        let (reply, setCookie) = await exchange.respond { try await next.respond(to: request) }
+        let promise = request.eventLoop.makePromise(of: Response.self)
+        let executor = executors.executor(for: request.eventLoop)
+        Task(executorPreference: executor) {
+            do {
+                promise.succeed(try await Self.respond(request, exchange, next, executor))
+            } catch {
+                promise.fail(error)
+            }
+        }
+        return promise.futureResult
+    }
+
+    private static func respond(
+        _ request: Request,
+        _ exchange: SessionHTTPExchange,
+        _ next: any Responder,
+        _ executor: EventLoopTaskExecutor
+    ) async throws -> Response {
+        let (reply, setCookie) = await exchange.respond { () async throws -> Response in
+            // An async route (Vapor's `AsyncBasicResponder`) is called here, on this task: Vapor
+            // would start a task for it on the global pool and hop back to the loop with its answer.
+            if let asyncNext = next as? any AsyncResponder {
+                let response: Response = try await asyncNext.respond(to: request)
+                return response
+            }
+            return try await next.respond(to: request).get()
+        }
         let response: Response
         switch reply {
         case .unavailable(let replacement):
@@ -57,7 +88,7 @@ public struct ClusterSessionMiddleware: AsyncMiddleware {
         case .answer(let answer):
             response = answer
         case .failed(let error, cookieRequired: false):
-            Self.afterResponse(exchange)
+            Self.afterResponse(exchange, on: executor)
             throw error
         case .failed(let error, cookieRequired: true):
             response = try await Self.failure(error, request: request)
@@ -65,14 +96,16 @@ public struct ClusterSessionMiddleware: AsyncMiddleware {
         if let setCookie {
             response.headers.add(name: .setCookie, value: setCookie)
         }
-        Self.afterResponse(exchange)
+        Self.afterResponse(exchange, on: executor)
         return response
     }
 
-    /// Starts the after-response step (sticky writes) off the response's path, when there is one.
-    static func afterResponse(_ exchange: SessionHTTPExchange) {
+    /// Starts the after-response step (sticky writes) off the response's path, when there is one:
+    /// a task on the request's event loop, which runs it once the loop has written the response
+    /// (succeeding the response's promise writes it first).
+    static func afterResponse(_ exchange: SessionHTTPExchange, on executor: EventLoopTaskExecutor) {
         guard exchange.sessions.hasWorkAfterResponse else { return }
-        Task { await exchange.afterResponse() }
+        Task(executorPreference: executor) { await exchange.afterResponse() }
     }
 
     /// The `503` for a temporary failure of the session layer.
