@@ -101,21 +101,17 @@ make_certificates() {
 }
 
 # The path of a sample executable (bundled, hummingbird or vapor): the one its environment variable
-# names, or a release build of it (the framework samples with their trait, each in a build folder
-# of its own, as the benchmarks do). Build output goes to standard error.
+# names, or a release build of it by Benchmarks/sample-binary.sh (which knows each one's trait and
+# build folder). Build output goes to standard error.
 sample_binary() {
-  local given build=(-c release) product
+  local given
   case "$1" in
-    bundled) given=${SESSION_SAMPLE:-}; product=SessionSample ;;
-    hummingbird) given=${HUMMINGBIRD_SAMPLE:-}; product=HummingbirdSample
-      build+=(--traits HummingbirdSupport --scratch-path "$root/.build-hummingbird") ;;
-    vapor) given=${VAPOR_SAMPLE:-}; product=VaporSample
-      build+=(--traits VaporSupport --scratch-path "$root/.build-vapor-release") ;;
+    bundled) given=${SESSION_SAMPLE:-} ;;
+    hummingbird) given=${HUMMINGBIRD_SAMPLE:-} ;;
+    vapor) given=${VAPOR_SAMPLE:-} ;;
   esac
   if [ -n "$given" ]; then echo "$given"; return; fi
-  "$root/Scripts/install-dependencies.sh" cluster >&2
-  (cd "$root" && swift build "${build[@]}" --product "$product" >&2)
-  echo "$(cd "$root" && swift build "${build[@]}" --show-bin-path)/$product"
+  INSTALL=cluster OURS_BIN="" "$root/Benchmarks/sample-binary.sh" "$1"
 }
 
 start() {

@@ -91,7 +91,7 @@ public struct ClusterSessionDriver: AsyncSessionDriver {
         do {
             return try await body()
         } catch let error as SessionManagerError where error.isTemporary {
-            throw Abort(.serviceUnavailable, headers: ["Retry-After": String(SessionUnavailableAnswer(error).retryAfterSeconds)], reason: "\(error.code)")
+            throw Abort.sessionUnavailable(error)
         }
     }
 }

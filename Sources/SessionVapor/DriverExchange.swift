@@ -11,17 +11,17 @@ import Vapor
 /// changes a session only in an update), so no hold on the session outlives the request.
 final class DriverExchange: Sendable {
     let sessions: RequestSessions
-    private let state = Mutex<(read: [String: String], ended: Bool)>(([:], false))
+    private let readData = Mutex<[String: String]>([:])
 
     init(sessions: RequestSessions) {
         self.sessions = sessions
     }
 
     /// The data the read gave Vapor: an update writes what differs from it.
-    var read: [String: String] { state.withLock { $0.read } }
+    var read: [String: String] { readData.withLock { $0 } }
 
     func setRead(_ data: [String: String]) {
-        state.withLock { $0.read = data }
+        readData.withLock { $0 = data }
     }
 
     /// Ends the session part: writes the session's changes (or deletes it if invalidated); the new
@@ -29,9 +29,9 @@ final class DriverExchange: Sendable {
     /// - Throws: an `Abort(.serviceUnavailable)` when the store could not take the changes: the
     ///   client must not see a change the store does not hold.
     func save() async throws -> ClusterSessionID? {
-        let action = await finish()
+        let action = await sessions.finish()
         if let failure = sessions.saveFailure {
-            throw Abort(.serviceUnavailable, headers: ["Retry-After": String(SessionUnavailableAnswer(failure).retryAfterSeconds)], reason: "\(failure.code)")
+            throw Abort.sessionUnavailable(failure)
         }
         if sessions.hasWorkAfterResponse {
             // Sticky: the write after the answer, off the response's path.
@@ -44,18 +44,21 @@ final class DriverExchange: Sendable {
 
     /// Ends the session part without a change to write.
     func end() async {
-        _ = await finish()
-    }
-
-    private func finish() async -> SessionCookieAction {
-        state.withLock { $0.ended = true }
-        return await sessions.finish()
+        _ = await sessions.finish()
     }
 
     deinit {
-        guard !state.withLock({ $0.ended }) else { return }
+        guard !sessions.isFinished else { return }
         let sessions = self.sessions
         Task { _ = await sessions.finish() }
+    }
+}
+
+extension Abort {
+    /// The `503` with `Retry-After` for a temporary failure of the session layer, as the driver
+    /// answers through Vapor's `ErrorMiddleware`.
+    static func sessionUnavailable(_ error: SessionManagerError) -> Abort {
+        Abort(.serviceUnavailable, headers: ["Retry-After": String(SessionUnavailableAnswer(error).retryAfterSeconds)], reason: "\(error.code)")
     }
 }
 

@@ -242,6 +242,10 @@ public final class RequestSessions: Sendable {
         manager.background.submit { await executor.writePending(held.lease, held.session) }
     }
 
+    /// Whether ``finish()`` has run (or is running): a layer that keeps the request's sessions
+    /// across calls of its own finishes them when the request ends without its last call.
+    package var isFinished: Bool { state.withLock { $0.finished } }
+
     /// Whether ``afterResponse()`` has a write to do (known once ``finish()`` returned): an HTTP
     /// layer that must wrap the response body to learn when it is written can skip that otherwise.
     public var hasWorkAfterResponse: Bool { state.withLock { $0.writeAfterResponse != nil } }
