@@ -18,6 +18,10 @@ public final class Session: Sendable {
         var generation: UInt64 = 0
         /// Ids this session had before ``Session/changeSessionId()`` (their keys must be deleted).
         var retiredIDs: [SessionID] = []
+        /// The logged-in user (see ``Session/logIn(principal:)``).
+        var principal: String?
+        /// When it logged in.
+        var loginTime: Date?
     }
 
     /// When the session was created.
@@ -28,13 +32,16 @@ public final class Session: Sendable {
     init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator) {
         self.creationTime = snapshot.creationTime
         self.idGenerator = idGenerator
+        let stored = ReservedAttributes.split(snapshot.attributes)
         self.state = Mutex(
             State(
                 id: id,
                 lastAccessedTime: snapshot.lastAccessedTime,
                 maxInactiveInterval: snapshot.maxInactiveInterval,
-                attributes: snapshot.attributes,
-                isNew: isNew
+                attributes: stored.attributes,
+                isNew: isNew,
+                principal: stored.principal,
+                loginTime: stored.loginTime
             )
         )
     }
@@ -124,11 +131,41 @@ public final class Session: Sendable {
     }
 
     /// Ends the session: it is deleted from the store at the end of the request and the response
-    /// expires the cookie.
+    /// expires the cookie. Its principal goes with it.
     public func invalidate() {
         state.withLock {
             $0.isValid = false
+            $0.principal = nil
+            $0.loginTime = nil
             $0.generation &+= 1
+        }
+    }
+
+    /// The logged-in user's id (``logIn(principal:)``), `nil` when nobody is logged in.
+    public var principal: String? { state.withLock { $0.principal } }
+
+    /// When the session logged in, `nil` when nobody is logged in.
+    public var loginTime: Date? { state.withLock { $0.loginTime } }
+
+    /// Logs `principal` (the user's id: any string) in, and gives the session a new id in the same
+    /// step, so that an id known before the login (session fixation) does not carry it.
+    /// - Returns: The new id.
+    @discardableResult
+    public func logIn(principal: String) -> SessionID {
+        state.withLock { state in
+            state.principal = principal
+            state.loginTime = Date()
+            return Self.changeID(&state, generator: idGenerator)
+        }
+    }
+
+    /// Logs the user out; the session goes on, anonymous.
+    public func logOut() {
+        state.withLock { state in
+            guard state.principal != nil || state.loginTime != nil else { return }
+            state.principal = nil
+            state.loginTime = nil
+            state.generation &+= 1
         }
     }
 
@@ -136,17 +173,20 @@ public final class Session: Sendable {
     /// session fixation). The response carries the new cookie; the old id stops working.
     @discardableResult
     public func changeSessionId() -> SessionID {
-        state.withLock { state in
-            let newID = SessionID(
-                random: SessionIDGenerator.makeRandomPart(),
-                nodeID: state.id.nodeID,
-                jvmRoute: idGenerator.jvmRoute ?? state.id.jvmRoute
-            )
-            state.retiredIDs.append(state.id)
-            state.id = newID
-            state.generation &+= 1
-            return newID
-        }
+        state.withLock { Self.changeID(&$0, generator: idGenerator) }
+    }
+
+    /// A new random part, the same node and this node's route; the old id is retired.
+    private static func changeID(_ state: inout State, generator: SessionIDGenerator) -> SessionID {
+        let newID = SessionID(
+            random: SessionIDGenerator.makeRandomPart(),
+            nodeID: state.id.nodeID,
+            jvmRoute: generator.jvmRoute ?? state.id.jvmRoute
+        )
+        state.retiredIDs.append(state.id)
+        state.id = newID
+        state.generation &+= 1
+        return newID
     }
 
     // MARK: manager access
@@ -220,7 +260,7 @@ public final class Session: Sendable {
                 creationTime: creationTime,
                 lastAccessedTime: now,
                 maxInactiveInterval: state.maxInactiveInterval,
-                attributes: state.attributes
+                attributes: ReservedAttributes.merge(state.attributes, principal: state.principal, loginTime: state.loginTime)
             )
             return Capture(snapshot: snapshot, generation: state.generation, id: state.id, isValid: state.isValid)
         }
