@@ -215,7 +215,7 @@ private struct ElementReader {
         try allow(
             element,
             attributes: [
-                "className", "requestUriIgnorePattern", "maxInactiveInterval", "transcoderFactoryClass", "sessionAttributeFilter",
+                "className", "requestUriIgnorePattern", "maxInactiveInterval", "maxSessionLifetime", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
                 "sessionBackupAsync", "sessionBackupTimeout", "enabled", "enableStatistics", "storageKeyPrefix", "residentSessionLimit",
                 "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas", "username", "password",
@@ -235,6 +235,9 @@ private struct ElementReader {
         }
         if let interval = element.attribute("maxInactiveInterval") {
             manager.maxInactiveInterval = try integer(interval, in: element, range: 1...31_536_000, meaning: "seconds, 1-31536000")
+        }
+        if let lifetime = element.attribute("maxSessionLifetime") {
+            manager.maxSessionLifetime = try integer(lifetime, in: element, range: 1...31_536_000, meaning: "seconds, 1-31536000")
         }
         if let name = element.attribute("transcoderFactoryClass") {
             guard let transcoder = transcoders[name.value] else {

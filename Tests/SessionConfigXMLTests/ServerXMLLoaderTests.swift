@@ -38,7 +38,7 @@ import Testing
                 <Context path="/myapp" app="sample" sessionTimeout="10" sessionCookieName="SID"
                          sessionCookieSecure="true" sessionCookieSameSite="Strict" sessionCookieDomain="example.org">
                   <Manager className="de.javakaffee.web.msm.MemcachedBackupSessionManager"
-                           requestUriIgnorePattern=".*\\.(ico|png|gif|jpg|css|js)$" maxInactiveInterval="90"/>
+                           requestUriIgnorePattern=".*\\.(ico|png|gif|jpg|css|js)$" maxInactiveInterval="90" maxSessionLifetime="43200"/>
                 </Context>
                 <Context path="" app="sample"/>
               </Engine>
@@ -56,11 +56,13 @@ import Testing
         #expect(context.path == "/myapp")
         #expect(context.cookie == SessionCookieConfiguration(name: "SID", secure: true, sameSite: .strict, domain: "example.org"))
         #expect(context.manager.maxInactiveInterval == 90)
+        #expect(context.manager.maxSessionLifetime == 43200)
         #expect(context.manager.requestUriIgnorePattern?.matches(path: "/myapp/a.png") == true)
         #expect(context.manager.storageKeyPrefix == "sm:/myapp:")
         let root = configuration.contexts[1]
         #expect(root.path == "")
         #expect(root.manager.maxInactiveInterval == 1800)
+        #expect(root.manager.maxSessionLifetime == nil)
         #expect(root.manager.requestUriIgnorePattern == nil)
     }
 

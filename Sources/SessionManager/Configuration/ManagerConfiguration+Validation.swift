@@ -31,6 +31,9 @@ extension ManagerConfiguration {
             throw ManagerConfigurationError(attribute: "failoverNodes", problem)
         }
         try check(maxInactiveInterval >= 1, "maxInactiveInterval", "'\(maxInactiveInterval)' is not allowed; expected seconds, 1 or more")
+        if let lifetime = maxSessionLifetime {
+            try check(lifetime >= 1, "maxSessionLifetime", "'\(lifetime)' is not allowed; expected seconds, 1 or more")
+        }
         try check(maxSessionSize >= 1024, "maxSessionSize", "'\(maxSessionSize)' is not allowed; expected bytes, 1024 or more")
         try check(operationTimeout > .zero, "operationTimeout", "'\(operationTimeout)' is not allowed; expected a positive duration")
         try check(sessionBackupTimeout > .zero, "sessionBackupTimeout", "'\(sessionBackupTimeout)' is not allowed; expected a positive duration")

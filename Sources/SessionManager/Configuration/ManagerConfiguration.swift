@@ -10,6 +10,11 @@ public struct ManagerConfiguration: Sendable {
     /// Idle seconds after which a session expires (msm `maxInactiveInterval`; the context's session
     /// timeout otherwise). Default: 1800 (30 minutes, Tomcat's default).
     public var maxInactiveInterval: Int
+    /// Seconds after its creation at which a session is gone, whatever its activity (ours, not
+    /// msm's): the store keeps it for the smaller of the idle timeout and the remaining lifetime,
+    /// and a copy past it is not used. `changeSessionId()`, a login and a takeover keep the
+    /// creation time. Default: `nil`, no absolute lifetime.
+    public var maxSessionLifetime: Int?
     /// Prepended to every store key, so several applications can share one store (msm
     /// `storageKeyPrefix`). Default: `"sm:"` + the context name.
     public var storageKeyPrefix: String

@@ -74,7 +74,9 @@ extension SessionExecutor {
             fromBackup: read.fromBackup,
             backupNodeWhilePrimaryIsDown: read.relocateTo,
             age: Date().timeIntervalSince(snapshot.lastAccessedTime),
-            contextTimeout: configuration.maxInactiveInterval
+            contextTimeout: configuration.maxInactiveInterval,
+            sinceCreation: Date().timeIntervalSince(snapshot.creationTime),
+            maxLifetime: configuration.maxSessionLifetime
         )
         switch SessionLifecycle.found(found, stickyRoute: stickyRoute, writesBackups: policy.writesBackups) {
         case .anotherID:
@@ -82,12 +84,17 @@ extension SessionExecutor {
             return .notFound
         case .expiredBackup:
             return .notFound
+        case .pastLifetime:
+            await storage.discard(read)
+            return .notFound
         case .adopt(let adoption):
-            if adoption.touchWithOwnTimeout {
-                // The load's touch used the context default; this session has its own timeout.
-                _ = try? await storage.touch(id, ttl: .seconds(snapshot.maxInactiveInterval))
+            let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator, maxLifetime: configuration.maxSessionLifetime)
+            let ttl = session.storeTTL(maxInactiveInterval: snapshot.maxInactiveInterval, now: Date())
+            if adoption.touchWithOwnTimeout || (!read.fromBackup && ttl < .seconds(configuration.maxInactiveInterval)) {
+                // The load's touch used the context default; this session has its own timeout,
+                // or less of its lifetime left.
+                _ = try? await storage.touch(id, ttl: ttl)
             }
-            let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator)
             if let route = adoption.takeOver { move(session, .toAppNode(route: route)) }
             if let node = adoption.relocateTo { move(session, .toStoreNode(node, fromBackup: true)) }
             return adoption.keepsStoredCopy ? .found(session, stored: snapshot, id: id) : .found(session, stored: nil, id: nil)

@@ -199,7 +199,7 @@ final class SessionExecutor: Sendable {
         try await storage.write(
             write.id,
             bytes: bytes,
-            ttl: .seconds(snapshot.maxInactiveInterval),
+            ttl: write.ttl,
             previousID: write.previousID,
             unlocking: write.unlock
         )

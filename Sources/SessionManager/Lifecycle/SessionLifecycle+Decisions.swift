@@ -35,6 +35,9 @@ extension SessionLifecycle {
         let age: Double
         /// The context's `maxInactiveInterval`: the load reset the store's time to live to it.
         let contextTimeout: Int
+        /// Seconds since the session was created, and the context's `maxSessionLifetime`.
+        var sinceCreation: Double = 0
+        var maxLifetime: Int?
     }
 
     /// How a found session is adopted by this node.
@@ -64,6 +67,9 @@ extension SessionLifecycle {
         /// than the session's timeout: it may have expired (the backup lives a quarter longer than
         /// the primary), and an expired session never comes back.
         case expiredBackup
+        /// The session is older than `maxSessionLifetime`: gone, whatever its activity (the
+        /// store's copy is deleted).
+        case pastLifetime
         /// Use it, as said.
         case adopt(Adoption)
     }
@@ -73,6 +79,7 @@ extension SessionLifecycle {
     static func found(_ found: Found, stickyRoute: String?, writesBackups: Bool) -> LoadVerdict {
         let id = found.requestedID
         guard found.snapshot.id == id.description else { return .anotherID }
+        if let lifetime = found.maxLifetime, found.sinceCreation >= Double(lifetime) { return .pastLifetime }
         let timeout = Double(found.snapshot.maxInactiveInterval)
         let movesTo = found.backupNodeWhilePrimaryIsDown
         if found.fromBackup && movesTo == nil && found.age >= timeout { return .expiredBackup }

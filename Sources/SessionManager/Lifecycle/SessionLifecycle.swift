@@ -252,6 +252,8 @@ struct SessionLifecycle {
         var generation: UInt64
         /// The id to write it under.
         var id: SessionID
+        /// The copy's time to live: the idle timeout, or the remaining lifetime when shorter.
+        var ttl: Duration
         /// What the store holds, so an unchanged copy under the same id is not written again.
         var previous: SessionSnapshot?
         /// The id the store's copy is filed under: deleted once written under another id.
@@ -302,7 +304,7 @@ struct SessionLifecycle {
     ) -> PersistAction {
         guard capture.isValid && !persistence.deleted else { return .upToDate }
         let target = target ?? capture.generation
-        let ttl = Duration.seconds(capture.snapshot.maxInactiveInterval)
+        let ttl = capture.ttl
         if persistence.stored != nil && persistence.storedGeneration >= target {
             guard touchIsDue(ttl: ttl, now: now) else { return .upToDate }
             if lockIsLost(now: now) { return .lockLost }
@@ -322,6 +324,7 @@ struct SessionLifecycle {
             snapshot: capture.snapshot,
             generation: capture.generation,
             id: capture.id,
+            ttl: capture.ttl,
             previous: persistence.stored,
             previousID: persistence.storedID
         )
@@ -578,7 +581,7 @@ struct SessionLifecycle {
         }
         guard status.isValid, residency != .off else { return .remove }
         if residency == .room || residency == .keptBeyondLimit {
-            let expiry = now + .seconds(status.maxInactiveInterval)
+            let expiry = now + status.ttl
             phase = .resident(expiry: expiry)
             return .resident(expiry: expiry)
         }

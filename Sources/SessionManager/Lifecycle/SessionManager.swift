@@ -390,7 +390,7 @@ public final class SessionManager: Service, Sendable {
             maxInactiveInterval: configuration.maxInactiveInterval,
             attributes: [:]
         )
-        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator)
+        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator, maxLifetime: configuration.maxSessionLifetime)
     }
 }
 

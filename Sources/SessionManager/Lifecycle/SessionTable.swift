@@ -240,7 +240,7 @@ final class SessionTable: Sendable {
     func isUpToDate(_ lease: Lease, _ status: Session.Status) -> Bool {
         let now = ContinuousClock.now
         return table.withLock { _ in
-            lease.entry.inspect { $0.isUpToDate(target: status.generation, ttl: .seconds(status.maxInactiveInterval), now: now) }
+            lease.entry.inspect { $0.isUpToDate(target: status.generation, ttl: status.ttl, now: now) }
         }
     }
 

@@ -26,11 +26,14 @@ public final class Session: Sendable {
 
     /// When the session was created.
     public let creationTime: Date
+    /// When the session is gone whatever its activity (``ManagerConfiguration/maxSessionLifetime``).
+    public let lifetimeEnd: Date?
     private let state: Mutex<State>
     private let idGenerator: SessionIDGenerator
 
-    init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator) {
+    init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator, maxLifetime: Int? = nil) {
         self.creationTime = snapshot.creationTime
+        self.lifetimeEnd = maxLifetime.map { snapshot.creationTime.addingTimeInterval(Double($0)) }
         self.idGenerator = idGenerator
         let stored = ReservedAttributes.split(snapshot.attributes)
         self.state = Mutex(
@@ -222,13 +225,37 @@ public final class Session: Sendable {
         let isValid: Bool
         let generation: UInt64
         let maxInactiveInterval: Int
+        /// How long the store (and this node's memory) keeps it from now: see ``storeTTL(maxInactiveInterval:now:)``.
+        let ttl: Duration
     }
 
     /// The session's ``Status`` now.
     func status() -> Status {
-        state.withLock {
-            Status(id: $0.id, isValid: $0.isValid, generation: $0.generation, maxInactiveInterval: $0.maxInactiveInterval)
+        let now = Date()
+        return state.withLock {
+            Status(
+                id: $0.id,
+                isValid: $0.isValid,
+                generation: $0.generation,
+                maxInactiveInterval: $0.maxInactiveInterval,
+                ttl: storeTTL(maxInactiveInterval: $0.maxInactiveInterval, now: now)
+            )
         }
+    }
+
+    /// How long a copy written `now` lives: the idle timeout, or the remaining lifetime when that
+    /// is shorter (a millisecond at least: a store refuses a time to live of zero, and a copy past
+    /// its lifetime is not used anyway).
+    func storeTTL(maxInactiveInterval: Int, now: Date) -> Duration {
+        let idle = Duration.seconds(maxInactiveInterval)
+        guard let lifetimeEnd else { return idle }
+        let left = lifetimeEnd.timeIntervalSince(now)
+        return min(idle, .milliseconds(max(1, Int64((left * 1000).rounded(.down)))))
+    }
+
+    /// Whether the session is past its absolute lifetime at `now`.
+    func isPastLifetime(at now: Date = Date()) -> Bool {
+        lifetimeEnd.map { now >= $0 } ?? false
     }
 
     /// Its last request released it and it stays in memory (see ``SessionTable``): it is no
@@ -248,6 +275,8 @@ public final class Session: Sendable {
         let generation: UInt64
         let id: SessionID
         let isValid: Bool
+        /// The copy's time to live (``storeTTL(maxInactiveInterval:now:)``).
+        let ttl: Duration
     }
 
     /// The session now, for ``SessionLifecycle/persistRequested(_:target:now:waits:)``; its last
@@ -262,7 +291,13 @@ public final class Session: Sendable {
                 maxInactiveInterval: state.maxInactiveInterval,
                 attributes: ReservedAttributes.merge(state.attributes, principal: state.principal, loginTime: state.loginTime)
             )
-            return Capture(snapshot: snapshot, generation: state.generation, id: state.id, isValid: state.isValid)
+            return Capture(
+                snapshot: snapshot,
+                generation: state.generation,
+                id: state.id,
+                isValid: state.isValid,
+                ttl: storeTTL(maxInactiveInterval: state.maxInactiveInterval, now: now)
+            )
         }
     }
 }
