@@ -100,6 +100,13 @@ package enum MemcachedCommand {
         return buffer
     }
 
+    /// Meta get of the value and its CAS value, without touching it: `mg <key> v c`.
+    package static func metaGetVersioned(_ key: String, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: key.utf8.count + 16)
+        buffer.writeString("mg \(key) v c\r\n")
+        return buffer
+    }
+
     /// Meta delete only while the key has CAS value `cas`: `md <key> C<cas>`.
     package static func metaDelete(_ key: String, compareCAS cas: UInt64, allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: key.utf8.count + 32)

@@ -18,6 +18,9 @@ package enum MemcachedResponse: Sendable, Equatable {
     /// done, `NS` not stored, `EX` CAS mismatch, `NF` not found, `EN` miss) and the CAS value of
     /// its `c` flag, when asked for.
     case meta(code: String, cas: UInt64?)
+    /// `VA <bytes> c<cas>` + data: a hit of a meta get asking for the value and its CAS value
+    /// (``MemcachedCommand/metaGetVersioned(_:allocator:)``).
+    case metaValue([UInt8], cas: UInt64?)
     /// `VERSION <version>`: the reply to `version`, the probe of a new connection.
     case version(String)
     /// `ERROR`, `CLIENT_ERROR <message>` or `SERVER_ERROR <message>`.

@@ -43,6 +43,11 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
             let data = buffer.readBytes(length: length) ?? []
             buffer.moveReaderIndex(forwardBy: dataTrailer.count)  // the CRLF after the data, then "END\r\n"
             return .value(data)
+        case .metaValue(let lineLength, let length, let cas):
+            buffer.moveReaderIndex(forwardBy: lineLength)
+            let data = buffer.readBytes(length: length) ?? []
+            buffer.moveReaderIndex(forwardBy: 2)
+            return .metaValue(data, cas: cas)
         case .line(let response, let lineLength):
             buffer.moveReaderIndex(forwardBy: lineLength)
             return response
@@ -53,6 +58,8 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
     private enum Head {
         /// A hit: the `VALUE` line's length (CRLF included) and the data's.
         case value(lineLength: Int, length: Int)
+        /// A meta hit (`VA`): its line's length, the data's and the CAS value.
+        case metaValue(lineLength: Int, length: Int, cas: UInt64?)
         /// A one-line reply and the line's length (CRLF included).
         case line(MemcachedResponse, lineLength: Int)
     }
@@ -74,6 +81,19 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
                 throw StoreClientError(.protocolError, "VALUE not followed by its data and END")
             }
             return .value(lineLength: lineLength, length: length)
+        }
+        if line.starts(with: metaValuePrefix) {
+            let fields = line.dropFirst(3).split(separator: UInt8(ascii: " "))
+            guard let first = fields.first, let length = Int(String(decoding: first, as: UTF8.self)), length >= 0, length <= maximumValueLength else {
+                throw StoreClientError(.protocolError, "malformed VA line")
+            }
+            let cas = fields.dropFirst().first { $0.first == UInt8(ascii: "c") }.flatMap { UInt64(String(decoding: $0.dropFirst(), as: UTF8.self)) }
+            let total = lineLength + length + 2
+            guard bytes.count >= total else { return nil }
+            guard bytes[total - 2] == UInt8(ascii: "\r"), bytes[total - 1] == UInt8(ascii: "\n") else {
+                throw StoreClientError(.protocolError, "VA not followed by its data and CRLF")
+            }
+            return .metaValue(lineLength: lineLength, length: length, cas: cas)
         }
         let response: MemcachedResponse
         if let whole = wholeLines.first(where: { line.elementsEqual($0.line) }) {
@@ -114,6 +134,7 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
     }
 
     private static let valuePrefix = Array("VALUE ".utf8)
+    private static let metaValuePrefix = Array("VA ".utf8)
     private static let dataTrailer = Array("\r\nEND\r\n".utf8)
     /// The replies that are one fixed line, most frequent first (`STORED` answers every write).
     private static let wholeLines: [(line: [UInt8], response: MemcachedResponse)] = [

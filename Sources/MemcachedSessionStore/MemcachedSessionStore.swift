@@ -226,6 +226,44 @@ public final class MemcachedSessionStore: SessionStore {
         return try unlocked(released)
     }
 
+    /// `ms <key> … MR`: stores only over an existing key.
+    public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.metaSet(key, value: value, ttl: ttl, mode: "R", allocator: allocator)) {
+        case .meta("HD", _): return true
+        case .meta("NS", _): return false
+        case let other: throw unexpected(other, "ms (replace)")
+        }
+    }
+
+    /// `mg <key> v c`: the value and its CAS value.
+    public func getVersioned(_ key: String) async throws -> VersionedValue? {
+        try MemcachedCommand.validate(key)
+        switch try await pool.send(MemcachedCommand.metaGetVersioned(key, allocator: allocator)) {
+        case .metaValue(let bytes, let cas?): return VersionedValue(bytes: bytes, version: cas)
+        case .meta("EN", _): return nil
+        case let other: throw unexpected(other, "mg")
+        }
+    }
+
+    /// A meta set with the CAS value read (`C<cas>`), an add (`ME`) when the key was absent, or a
+    /// meta delete with the CAS value.
+    public func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool {
+        try MemcachedCommand.validate(key)
+        let command: ByteBuffer
+        switch (value, expected) {
+        case (nil, nil): return try await getVersioned(key) == nil
+        case (nil, let expected?): command = MemcachedCommand.metaDelete(key, compareCAS: expected.version, allocator: allocator)
+        case (let value?, nil): command = MemcachedCommand.metaSet(key, value: value, ttl: ttl, mode: "E", allocator: allocator)
+        case (let value?, let expected?): command = MemcachedCommand.metaSet(key, value: value, ttl: ttl, compareCAS: expected.version, allocator: allocator)
+        }
+        switch try await pool.send(command) {
+        case .meta("HD", _): return true
+        case .meta("NS", _), .meta("EX", _), .meta("NF", _): return false
+        case let other: throw unexpected(other, "ms/md (compare-and-set)")
+        }
+    }
+
     private func unlocked(_ response: MemcachedResponse) throws -> Bool {
         switch response {
         case .meta("HD", _): return true

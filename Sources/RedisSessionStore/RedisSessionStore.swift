@@ -286,6 +286,54 @@ public final class RedisSessionStore: SessionStore {
         return try Self.unlocked(try checked(replies[replies.count - 1]))
     }
 
+    /// `SET key value XX PX ms` (and any `WAIT`, as ``set(_:value:ttl:)``): only over an existing key.
+    public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        let write = command("SET", key, value: value, options: ["XX"], ttl: ttl)
+        let reply: RedisValue
+        if replicaAcknowledgements > 0 {
+            let replies = try await routing.send([write, waitCommand()], key: key)
+            reply = try checked(replies[0])
+            if case .null = reply { return false }
+            try acknowledged(replies[1])
+        } else {
+            reply = try await send(write, key: key)
+        }
+        switch reply {
+        case .status("OK"): return true
+        case .null: return false
+        case let other: throw unexpected(other, "SET XX")
+        }
+    }
+
+    /// `GET`: Redis compares the bytes themselves (``setIfUnchanged(_:value:ttl:expected:)``).
+    public func getVersioned(_ key: String) async throws -> VersionedValue? {
+        switch try await send(RedisCommand.encode("GET", key, allocator: allocator), key: key) {
+        case .bulk(let bytes): return VersionedValue(bytes: bytes)
+        case .null: return nil
+        case let other: throw unexpected(other, "GET")
+        }
+    }
+
+    /// One script compares the key's value with the bytes read and, only when equal (or both
+    /// absent), sets or deletes it.
+    public func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool {
+        let script = """
+            local v = redis.call('GET', KEYS[1])
+            if ARGV[1] == '0' then if v then return 0 end elseif v ~= ARGV[2] then return 0 end
+            if ARGV[3] == '1' then redis.call('SET', KEYS[1], ARGV[4], 'PX', ARGV[5]) else redis.call('DEL', KEYS[1]) end
+            return 1
+            """
+        let arguments: [[UInt8]] = [
+            Array("EVAL".utf8), Array(script.utf8), Array("1".utf8), Array(key.utf8),
+            Array((expected == nil ? "0" : "1").utf8), expected?.bytes ?? [],
+            Array((value == nil ? "0" : "1").utf8), value ?? [], Array(String(Self.milliseconds(ttl)).utf8),
+        ]
+        switch try await send(RedisCommand.encode(arguments, allocator: allocator), key: key) {
+        case .integer(let done): return done == 1
+        case let other: throw unexpected(other, "EVAL (compare-and-set)")
+        }
+    }
+
     private func unlockCommand(_ lock: StoreLock) -> ByteBuffer {
         compareScript("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end", lock)
     }

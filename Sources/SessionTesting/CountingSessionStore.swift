@@ -12,8 +12,12 @@ public final class CountingSessionStore: SessionStore {
         public var add = 0
         public var delete = 0
         public var touch = 0
+        /// `replace` (a write of a logged-in session, see ``SessionStore/replace(_:value:ttl:)``).
+        public var replace = 0
+        /// `getVersioned` and `setIfUnchanged`: a principal's index.
+        public var versioned = 0
         /// All operations.
-        public var total: Int { getAndTouch + set + add + delete + touch }
+        public var total: Int { getAndTouch + set + add + delete + touch + replace + versioned }
         public init() {}
     }
 
@@ -67,6 +71,21 @@ public final class CountingSessionStore: SessionStore {
     public var localSessionCount: Int? { isProcessLocal ? base.localSessionCount : nil }
 
     /// Forwarded to the base store.
+    public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        counter.withLock { $0.replace += 1 }
+        return try await base.replace(key, value: value, ttl: ttl)
+    }
+
+    public func getVersioned(_ key: String) async throws -> VersionedValue? {
+        counter.withLock { $0.versioned += 1 }
+        return try await base.getVersioned(key)
+    }
+
+    public func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool {
+        counter.withLock { $0.versioned += 1 }
+        return try await base.setIfUnchanged(key, value: value, ttl: ttl, expected: expected)
+    }
+
     public func removeExpiredSessions() { base.removeExpiredSessions() }
 
     public func run() async throws {

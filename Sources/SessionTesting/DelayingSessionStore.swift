@@ -38,6 +38,18 @@ public final class DelayingSessionStore: SessionStore {
         try await base.touch(key, ttl: ttl)
     }
 
+    public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        try await base.replace(key, value: value, ttl: ttl)
+    }
+
+    public func getVersioned(_ key: String) async throws -> VersionedValue? {
+        try await base.getVersioned(key)
+    }
+
+    public func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool {
+        try await base.setIfUnchanged(key, value: value, ttl: ttl, expected: expected)
+    }
+
     public func run() async throws {
         try await base.run()
     }

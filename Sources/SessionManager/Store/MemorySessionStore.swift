@@ -88,6 +88,34 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
+    public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
+        let now = clock.now
+        return entries.withLock { entries in
+            guard let entry = entries[key], entry.expiry > now else { return false }
+            entries[key] = Entry(value: value, expiry: now + ttl)
+            return true
+        }
+    }
+
+    public func getVersioned(_ key: String) async throws -> VersionedValue? {
+        let now = clock.now
+        return entries.withLock { entries in
+            guard let entry = entries[key], entry.expiry > now else { return nil }
+            return VersionedValue(bytes: entry.value)
+        }
+    }
+
+    /// Compares the bytes, under the store's lock.
+    public func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool {
+        let now = clock.now
+        return entries.withLock { entries in
+            let current = entries[key].flatMap { $0.expiry > now ? $0.value : nil }
+            guard current == expected?.bytes else { return false }
+            entries[key] = value.map { Entry(value: $0, expiry: now + ttl) }
+            return true
+        }
+    }
+
     /// Removes every expired entry now; returns how many were removed.
     @discardableResult
     public func sweep() -> Int {

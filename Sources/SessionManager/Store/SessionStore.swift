@@ -25,6 +25,19 @@ public protocol SessionStore: Service {
     /// Resets a key's time to live; `false` when the key does not exist.
     func touch(_ key: String, ttl: Duration) async throws -> Bool
 
+    /// Stores a value only if the key exists (Redis `SET … XX`, memcached `ms … MR`); `false` when
+    /// it does not. A logged-in session loaded from the store is written back this way, so that a
+    /// copy deleted meanwhile by an invalidation on another node is not brought back (see
+    /// ``SessionManager/invalidateSessions(of:except:)``).
+    func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool
+
+    /// Reads a value with its version, without touching it (see ``VersionedValue``).
+    func getVersioned(_ key: String) async throws -> VersionedValue?
+
+    /// Writes `value` (`nil`: deletes the key) only if the key still holds `expected` (`nil`: only
+    /// if it is absent); `false` when it changed since it was read.
+    func setIfUnchanged(_ key: String, value: [UInt8]?, ttl: Duration, expected: VersionedValue?) async throws -> Bool
+
     /// Takes the lock `key` (value `token`, expiring after `lockTTL`) unless someone holds it, and
     /// once it is taken reads `readKey` as ``getAndTouch(_:ttl:)`` does. The read must reach the
     /// store after the lock: a network store sends both on one connection, in one round trip.
