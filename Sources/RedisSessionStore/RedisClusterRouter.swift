@@ -175,6 +175,10 @@ final class RedisClusterRouter: RedisRouting {
     /// The master of `slot` and its pool. A slot without a master (no map yet: a request before
     /// ``run()`` read it, or the cluster was away) waits for a refresh under way, or refreshes the
     /// map itself (``TopologyWatch/settle(until:lookingWith:)``).
+    func subscriptionServer(for channel: String) async throws -> RedisURL {
+        url.server(try await target(of: RedisSlotMap.slot(of: channel)).0)
+    }
+
     private func target(of slot: Int) async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
         var found = lookUp(slot)
         if found == nil {

@@ -23,6 +23,9 @@ protocol RedisRouting: Sendable {
     func retryNow()
     /// Sends the reachability of the server to `observer` (see ``ReportsReachability``).
     func reportReachability(to observer: any StoreReachabilityObserver)
+    /// The server to subscribe to `channel` on: the one server, the master of the channel's slot
+    /// (a cluster forwards publications to every node), or the master Sentinel names now.
+    func subscriptionServer(for channel: String) async throws -> RedisURL
 }
 
 extension RedisRouting {

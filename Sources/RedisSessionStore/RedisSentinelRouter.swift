@@ -83,6 +83,10 @@ final class RedisSentinelRouter: RedisRouting {
 
     /// The master in use and its pool. While none is known, a discovery under way (the one at
     /// start) is waited for, or one is run (``TopologyWatch/settle(until:lookingWith:)``).
+    func subscriptionServer(for channel: String) async throws -> RedisURL {
+        url.master(try await current().0)
+    }
+
     private func current() async throws -> (RedisAddress, NodeConnectionPool<RedisValue>) {
         func known() -> (RedisAddress, NodeConnectionPool<RedisValue>)? {
             state.withLock { state in state.master.flatMap { master in state.pool.map { (master, $0) } } }

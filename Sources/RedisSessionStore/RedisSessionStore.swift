@@ -16,13 +16,15 @@ import SessionStoreNIO
 /// Where a command goes is the routing's business (``RedisClusterRouter``, ``RedisSentinelRouter``):
 /// the keys of one session share a hash tag (``SessionID/storeKey(prefix:)``), so the commands of one
 /// operation always go to one server.
-public final class RedisSessionStore: SessionStore {
+public final class RedisSessionStore: SessionStore, NoticeCarrier {
     /// The node as configured, password masked.
     public let name: String
     private let routing: any RedisRouting
     /// TLS of every connection (one context for the node's connections), or `nil` for plaintext.
     private let tls: StoreTLSClient?
     private let allocator = ByteBufferAllocator()
+    private let eventLoopGroup: any EventLoopGroup
+    private let clientConfiguration: StoreClientConfiguration
     private let logger: Logger
     /// Replicas that must acknowledge each write (`WAIT`), 0 for none.
     private let replicaAcknowledgements: Int
@@ -52,6 +54,7 @@ public final class RedisSessionStore: SessionStore {
             tls: tls,
             configuration: configuration,
             replicaAcknowledgements: replicaAcknowledgements,
+            eventLoopGroup: eventLoopGroup,
             logger: logger
         )
     }
@@ -67,7 +70,7 @@ public final class RedisSessionStore: SessionStore {
     ) {
         let tls = StoreTLSClient.forNode(usingTLS: cluster.tls, configuration, logger: logger)
         let router = RedisClusterRouter(url: cluster, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        self.init(name: cluster.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
+        self.init(name: cluster.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     /// A store on the master that Redis Sentinel names: found at ``run()`` and followed through
@@ -81,7 +84,7 @@ public final class RedisSessionStore: SessionStore {
     ) {
         let tls = StoreTLSClient.forNode(usingTLS: sentinel.tls, configuration, logger: logger)
         let router = RedisSentinelRouter(url: sentinel, tls: tls, configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
-        self.init(name: sentinel.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, logger: logger)
+        self.init(name: sentinel.description, routing: router, tls: tls, configuration: configuration, replicaAcknowledgements: replicaAcknowledgements, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     private init(
@@ -90,8 +93,11 @@ public final class RedisSessionStore: SessionStore {
         tls: StoreTLSClient?,
         configuration: StoreClientConfiguration,
         replicaAcknowledgements: Int,
+        eventLoopGroup: any EventLoopGroup,
         logger: Logger
     ) {
+        self.eventLoopGroup = eventLoopGroup
+        self.clientConfiguration = configuration
         self.name = name
         self.routing = routing
         self.tls = tls
@@ -331,6 +337,46 @@ public final class RedisSessionStore: SessionStore {
         switch try await send(RedisCommand.encode(arguments, allocator: allocator), key: key) {
         case .integer(let done): return done == 1
         case let other: throw unexpected(other, "EVAL (compare-and-set)")
+        }
+    }
+
+    // MARK: Notices
+
+    /// `PUBLISH channel message`.
+    package func publish(_ channel: String, _ message: String) async throws {
+        switch try await send(RedisCommand.encode("PUBLISH", channel, message, allocator: allocator), key: channel) {
+        case .integer: return
+        case let other: throw unexpected(other, "PUBLISH")
+        }
+    }
+
+    /// A connection of its own (a subscribed connection carries only messages), logged in as the
+    /// pool's are, `SUBSCRIBE`d; reconnected a second after it fails or closes.
+    package func listen(_ channel: String, onSubscribed: @escaping @Sendable () async -> Void, onMessage: @escaping @Sendable (String) -> Void) async {
+        let messageKind = Array("message".utf8)
+        while !Task.isCancelled {
+            do {
+                let server = try await routing.subscriptionServer(for: channel)
+                let connection = try await RedisServerConnector.connect(server, tls: tls, on: eventLoopGroup.next(), timeout: clientConfiguration.connectTimeout)
+                await connection.receiveUnsolicited { reply in
+                    // ["message", channel, payload].
+                    guard case .array(let fields) = reply, fields.count == 3, case .bulk(let kind) = fields[0], kind == messageKind,
+                        case .bulk(let payload) = fields[2]
+                    else { return }
+                    onMessage(String(decoding: payload, as: UTF8.self))
+                }
+                _ = try await connection.send(RedisCommand.encode("SUBSCRIBE", channel, allocator: allocator), timeout: clientConfiguration.operationTimeout)
+                logger.debug("listening for invalidations", metadata: ["sm.channel": "\(channel)"])
+                await onSubscribed()
+                try await withTaskCancellationHandler {
+                    try await connection.channel.closeFuture.get()
+                } onCancel: {
+                    connection.channel.close(promise: nil)
+                }
+            } catch {
+                logger.debug("invalidation channel unavailable", metadata: ["sm.error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 

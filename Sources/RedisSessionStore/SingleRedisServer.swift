@@ -29,6 +29,8 @@ final class SingleRedisServer: RedisRouting {
 
     func retryNow() { pool.retryNow() }
 
+    func subscriptionServer(for channel: String) async throws -> RedisURL { url }
+
     /// Opens one connection at start so that a wrong password or database stops the service with
     /// a clear error (an unreachable server is only logged: it may come up later); then keeps the
     /// connections until cancelled.

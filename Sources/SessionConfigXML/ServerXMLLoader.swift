@@ -215,7 +215,8 @@ private struct ElementReader {
         try allow(
             element,
             attributes: [
-                "className", "requestUriIgnorePattern", "maxInactiveInterval", "maxSessionLifetime", "transcoderFactoryClass", "sessionAttributeFilter",
+                "className", "requestUriIgnorePattern", "maxInactiveInterval", "maxSessionLifetime",
+                "maxSessionsPerPrincipal", "principalLimitPolicy", "residentRevalidationInterval", "transcoderFactoryClass", "sessionAttributeFilter",
                 "maxSessionSize", "memcachedNodes", "operationTimeout", "maxActiveSessions", "failoverNodes", "sticky",
                 "sessionBackupAsync", "sessionBackupTimeout", "enabled", "enableStatistics", "storageKeyPrefix", "residentSessionLimit",
                 "lockingMode", "lockExpiration", "lockFailure", "waitForReplicas", "username", "password",
@@ -238,6 +239,18 @@ private struct ElementReader {
         }
         if let lifetime = element.attribute("maxSessionLifetime") {
             manager.maxSessionLifetime = try integer(lifetime, in: element, range: 1...31_536_000, meaning: "seconds, 1-31536000")
+        }
+        if let limit = element.attribute("maxSessionsPerPrincipal") {
+            manager.maxSessionsPerPrincipal = try integer(limit, in: element, range: 1...1_000_000, meaning: "a number of sessions, 1-1000000")
+        }
+        if let policy = element.attribute("principalLimitPolicy") {
+            guard let parsed = PrincipalLimitPolicy(rawValue: policy.value) else {
+                throw fail(policy, in: element, "expected one of \(PrincipalLimitPolicy.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            manager.principalLimitPolicy = parsed
+        }
+        if let interval = element.attribute("residentRevalidationInterval") {
+            manager.residentRevalidationInterval = .seconds(try integer(interval, in: element, range: 1...3600, meaning: "seconds, 1-3600"))
         }
         if let name = element.attribute("transcoderFactoryClass") {
             guard let transcoder = transcoders[name.value] else {

@@ -80,6 +80,10 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     /// The joined commands not yet written (``joinsWrites`` only).
     private var joined: ByteBuffer?
 
+    /// Receives replies that answer no command (a subscribed Redis connection's messages); `nil`:
+    /// such a reply is a protocol error and closes the connection.
+    package var unsolicited: (@Sendable (Reply) -> Void)?
+
     /// Creates the handler; `joinsWrites` for a connection whose writes are encrypted (TLS).
     package init(joinsWrites: Bool = false) {
         self.joinsWrites = joinsWrites
@@ -168,6 +172,10 @@ package final class PipelineHandler<Reply: Sendable>: ChannelDuplexHandler {
     package func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let reply = unwrapInboundIn(data)
         guard let first = waiting.popFirst() else {
+            if let unsolicited {
+                unsolicited(reply)
+                return
+            }
             failAll(StoreClientError(.protocolError, "reply without a command"), context: context)
             return
         }

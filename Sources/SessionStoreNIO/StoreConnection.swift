@@ -13,6 +13,13 @@ package struct StoreConnection<Reply: Sendable>: Sendable {
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
     }
 
+    /// Hands the replies that answer no command to `receive` from now on (a subscribed Redis
+    /// connection), instead of closing the connection over them.
+    package func receiveUnsolicited(_ receive: @escaping @Sendable (Reply) -> Void) async {
+        let handler = self.handler
+        try? await channel.eventLoop.submit { handler.value.unsolicited = receive }.get()
+    }
+
     /// Sends one command and waits for its reply, at most `timeout`.
     ///
     /// On the channel's event loop (a request of the bundled server, which runs on its connection's

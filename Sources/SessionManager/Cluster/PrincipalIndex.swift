@@ -1,8 +1,9 @@
 import Foundation
 
 /// The index of one principal's sessions: one member per session, keyed by the session id's
-/// random part (a relocation or a takeover changes the node and route parts only), with its login
-/// time and when its session's store copy expires. Bounded: members whose session has expired
+/// random part (a relocation or a takeover changes the node and route parts only, and updates
+/// the member's id in place), with the id it was last known by, its login time and when its
+/// session's store copy expires at the latest. Bounded: members whose session has expired
 /// are pruned by every operation, and a login beyond ``ManagerConfiguration`` 's per-principal
 /// limit evicts the oldest logins or is refused.
 ///
@@ -11,25 +12,23 @@ import Foundation
 /// Redis store runs the same rules in one script. Times are Unix milliseconds.
 struct PrincipalIndex: Sendable, Equatable {
     struct Member: Sendable, Equatable {
+        /// The session's id as last known (node and route parts included): where its copy is.
+        var id: SessionID
         /// When the session logged in.
         var loginTime: Int64
-        /// When the session's store copy expires (members past it are pruned).
+        /// When the session's store copy expires at the latest (members past it are pruned): a
+        /// quarter of the timeout later than the last refresh's expiry, since requests refresh
+        /// the member at most once per quarter of the timeout.
         var expiresAt: Int64
     }
 
-    /// What a login beyond the limit does.
-    enum LimitPolicy: String, Sendable, CaseIterable {
-        /// The sessions with the oldest logins are invalidated (the default).
-        case invalidateOldest
-        /// The login is refused.
-        case reject
-    }
+    typealias LimitPolicy = PrincipalLimitPolicy
 
     /// What ``logIn(_:loginTime:expiresAt:now:limit:policy:)`` decided.
     enum LoginOutcome: Sendable, Equatable {
-        /// Logged in; these members (random parts) were evicted to stay within the limit: their
-        /// sessions must be invalidated everywhere.
-        case loggedIn(evicted: [String])
+        /// Logged in; these members were evicted to stay within the limit: their sessions must
+        /// be invalidated everywhere.
+        case loggedIn(evicted: [SessionID])
         /// The principal already has `limit` sessions and the policy is ``LimitPolicy/reject``.
         case refused
     }
@@ -41,32 +40,42 @@ struct PrincipalIndex: Sendable, Equatable {
         members = members.filter { $0.value.expiresAt > now }
     }
 
-    /// Adds (or renews) the member `random`, within `limit` members (`nil`: unlimited).
-    mutating func logIn(_ random: String, loginTime: Int64, expiresAt: Int64, now: Int64, limit: Int?, policy: LimitPolicy) -> LoginOutcome {
+    /// Adds (or renews) the member of session `id`, within `limit` members (`nil`: unlimited).
+    mutating func logIn(_ id: SessionID, loginTime: Int64, expiresAt: Int64, now: Int64, limit: Int?, policy: LimitPolicy) -> LoginOutcome {
         prune(now: now)
-        var evicted: [String] = []
+        let random = id.random
+        var evicted: [SessionID] = []
         if let limit, members[random] == nil, members.count >= limit {
             guard policy == .invalidateOldest else { return .refused }
             // Oldest logins first; equal times by random part, so every node evicts the same ones.
             let byAge = members.sorted { ($0.value.loginTime, $0.key) < ($1.value.loginTime, $1.key) }
-            evicted = byAge.prefix(members.count - limit + 1).map(\.key)
-            for key in evicted { members[key] = nil }
+            let oldest = byAge.prefix(members.count - limit + 1)
+            evicted = oldest.map(\.value.id)
+            for (key, _) in oldest { members[key] = nil }
         }
-        members[random] = Member(loginTime: loginTime, expiresAt: expiresAt)
+        members[random] = Member(id: id, loginTime: loginTime, expiresAt: expiresAt)
         return .loggedIn(evicted: evicted)
     }
 
-    /// A request of the session renewed its store copy.
-    mutating func refresh(_ random: String, expiresAt: Int64, now: Int64) {
+    /// A request of the session renewed its store copy (and knows its id as it is now: a
+    /// relocation or a takeover changed it in place).
+    mutating func refresh(_ id: SessionID, expiresAt: Int64, now: Int64) {
         prune(now: now)
-        members[random]?.expiresAt = expiresAt
+        guard var member = members[id.random] else { return }
+        member.id = id
+        member.expiresAt = max(expiresAt, member.expiresAt)
+        members[id.random] = member
     }
 
-    /// The session's id changed (`changeSessionId()`, a new login): its member follows it.
-    mutating func rename(_ old: String, to new: String, now: Int64) {
+    /// The session's id changed (`changeSessionId()`): its member follows it. `false` when it
+    /// has no member (pruned, or evicted meanwhile).
+    @discardableResult
+    mutating func rename(_ old: String, to new: SessionID, now: Int64) -> Bool {
         prune(now: now)
-        guard let member = members.removeValue(forKey: old) else { return }
-        members[new] = member
+        guard var member = members.removeValue(forKey: old) else { return false }
+        member.id = new
+        members[new.random] = member
+        return true
     }
 
     /// The session logged out or was invalidated.
@@ -81,9 +90,9 @@ struct PrincipalIndex: Sendable, Equatable {
         members.values.map(\.expiresAt).max().map { max(1, $0 - now) }
     }
 
-    /// One line per member, `random loginTime expiresAt`, sorted (equal indexes, equal bytes).
+    /// One line per member, `id loginTime expiresAt`, sorted (equal indexes, equal bytes).
     var encoded: [UInt8] {
-        Array(members.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.loginTime) \($0.value.expiresAt)\n" }.joined().utf8)
+        Array(members.sorted { $0.key < $1.key }.map { "\($0.value.id) \($0.value.loginTime) \($0.value.expiresAt)\n" }.joined().utf8)
     }
 
     /// Reads ``encoded``; `nil` for bytes that are not an index (a corrupt key is dropped, as a
@@ -91,18 +100,24 @@ struct PrincipalIndex: Sendable, Equatable {
     init?(encoded bytes: [UInt8]) {
         for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
             let fields = line.split(separator: " ")
-            guard fields.count == 3, Self.isRandomPart(fields[0]),
+            guard fields.count == 3, let id = SessionID(parsing: fields[0]),
                   let login = Int64(fields[1]), let expires = Int64(fields[2]),
-                  members[String(fields[0])] == nil
+                  members[id.random] == nil
             else { return nil }
-            members[String(fields[0])] = Member(loginTime: login, expiresAt: expires)
+            members[id.random] = Member(id: id, loginTime: login, expiresAt: expires)
         }
     }
 
     init() {}
+}
 
-    /// 32 upper-case hex digits: a session id's random part.
-    static func isRandomPart(_ text: Substring) -> Bool {
-        text.utf8.count == SessionID.randomLength && text.utf8.allSatisfy(SessionID.isUpperHex)
+extension PrincipalIndex {
+    /// Adds `other`'s members (the index's two copies, read while one may have missed a change):
+    /// of a member in both, the later expiry and its id.
+    mutating func merge(_ other: PrincipalIndex) {
+        for (random, member) in other.members {
+            if let mine = members[random], mine.expiresAt >= member.expiresAt { continue }
+            members[random] = member
+        }
     }
 }

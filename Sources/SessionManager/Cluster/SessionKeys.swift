@@ -21,6 +21,24 @@ struct SessionKeys: Sendable {
     /// is its hash tag.
     func routeLease(_ route: String) -> String { prefix + "route:{" + route + "}" }
 
+    /// The index of a principal's sessions (see ``PrincipalIndex``): named by the first 128 bits
+    /// of SHA-256 of the principal, so that any string is a safe principal and the key stays far
+    /// under memcached's 250 bytes; the hash is its Redis Cluster hash tag (its own slot).
+    func principalIndex(_ principal: String) -> String {
+        let digest = SHA256.digest(Array(principal.utf8)).prefix(16)
+        return prefix + "principal:{" + digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() + "}"
+    }
+
+    /// The tombstone of a session invalidated by principal (``SessionManager/invalidateSessions(of:except:)``):
+    /// named by its random part alone (a relocation or a takeover changes the rest of the id), with
+    /// the session's keys' hash tag. A write of a logged-in session that finds its copy gone looks
+    /// for it before writing the copy again: present, the session was invalidated, not lost.
+    func tombstone(_ random: String) -> String { prefix + "gone:{" + random + "}" }
+
+    /// The channel on which invalidations by principal are announced (stores with publish and
+    /// subscribe): every node drops its resident copy of the session named.
+    var invalidationChannel: String { prefix + "invalidated" }
+
     /// A key no session has, read to ask a down node whether it answers again.
     func probe(node: String?) -> String { prefix + "ping-" + (node ?? "") }
 }

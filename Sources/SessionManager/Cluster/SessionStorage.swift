@@ -30,7 +30,7 @@ final class SessionStorage: Sendable {
     let keys: SessionKeys
     /// Whether ids carry node ids and copies get backups.
     let policy: SessionPolicy
-    private let logger: Logger
+    let logger: Logger
     private let background: BackgroundWork
     private let backupAsync: Bool
     private let backupTimeout: Duration
@@ -126,7 +126,7 @@ final class SessionStorage: Sendable {
     /// Runs one command on `node`: an answer marks the node up, a failure to answer (unreachable,
     /// timed out) marks it down, a refusal is only counted (``StoreFailureKind``). The error is
     /// rethrown either way. Its duration and outcome go to the node's statistics.
-    private func command<T>(on node: Node, _ body: (any SessionStore) async throws -> T) async throws -> T {
+    func command<T>(on node: Node, _ body: (any SessionStore) async throws -> T) async throws -> T {
         let start = ContinuousClock.now
         do {
             let result = try await body(node.store)
@@ -279,13 +279,36 @@ final class SessionStorage: Sendable {
     ///
     /// `unlocking`: the session's lock, released with the primary write (pipelined behind it on
     /// one connection when the lock is on the primary's node; after it otherwise).
-    func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?, unlocking lock: SessionLock? = nil) async throws {
+    ///
+    /// `loggedIn`: the session has a principal, so another node may have invalidated it by
+    /// principal since it was read. Its copy is then written only over an existing one
+    /// (``SessionStore/replace(_:value:ttl:)``); a copy found gone (or an old id's, for an id
+    /// change) is written anew only when the session has no tombstone, and its backup only once
+    /// the primary is written. Returns `false` when the session was invalidated elsewhere: nothing
+    /// was written.
+    @discardableResult
+    func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?, unlocking lock: SessionLock? = nil, loggedIn: Bool = false) async throws -> Bool {
         guard let primary = node(for: id) else {
             throw SessionManagerError(.storeUnavailable, "the session has no store node")
         }
         let key = key(for: id)
-        func writePrimary() async throws {
-            if let lock, nodes[lock.node].id == primary.id {
+        let replacing = loggedIn && previousID == id
+        if loggedIn, let previousID, previousID != id, try await isTombstoned(previousID) {
+            if let lock { await unlock(lock) }
+            return false
+        }
+        func writePrimary() async throws -> Bool {
+            if replacing {
+                if try await !command(on: primary, { try await $0.replace(key, value: bytes, ttl: ttl) }) {
+                    // Gone: invalidated elsewhere, or lost by the store (expired, evicted, restarted).
+                    if try await isTombstoned(id) {
+                        if let lock { await unlock(lock) }
+                        return false
+                    }
+                    try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
+                }
+                if let lock { await unlock(lock) }
+            } else if let lock, nodes[lock.node].id == primary.id {
                 _ = try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl, thenUnlock: lock.lock) }
             } else {
                 try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
@@ -293,6 +316,7 @@ final class SessionStorage: Sendable {
             }
             primary.statistics.wrote()
             if let previousID, previousID != id { await deleteOldCopies(of: previousID) }
+            return true
         }
         guard let backup = backupCandidates(after: primary).first else { return try await writePrimary() }
         let writeBackup: @Sendable () async -> Void = { [self] in
@@ -304,23 +328,26 @@ final class SessionStorage: Sendable {
                 logger.debug("backup write failed", metadata: ["sm.node": "\(backup.id ?? "")", "sm.error": "\(error)"])
             }
         }
-        if backupAsync {
+        if backupAsync && !loggedIn {
             // The backup goes out beside the primary write: a child task runs on the request's
             // executor (the HTTP connection's event loop, SE-0417), so both commands leave in the
             // same loop tick and the request waits one round trip, not two. (Handed to the
             // background work instead, each backup cost a thread hop: 0.8× the throughput.)
             async let backupWritten: Void = writeBackup()
             do {
-                try await writePrimary()
+                _ = try await writePrimary()
             } catch {
                 await backupWritten
                 throw error
             }
             await backupWritten
+            return true
         } else {
-            // Written only once the primary is, waited for at most sessionBackupTimeout.
-            try await writePrimary()
+            // Written only once the primary is (a logged-in session's backup must not come back
+            // beside a primary found invalidated), waited for at most sessionBackupTimeout.
+            guard try await writePrimary() else { return false }
             await background.run(writeBackup, timeout: backupTimeout)
+            return true
         }
     }
 

@@ -34,6 +34,10 @@ extension ManagerConfiguration {
         if let lifetime = maxSessionLifetime {
             try check(lifetime >= 1, "maxSessionLifetime", "'\(lifetime)' is not allowed; expected seconds, 1 or more")
         }
+        if let limit = maxSessionsPerPrincipal {
+            try check(limit >= 1, "maxSessionsPerPrincipal", "'\(limit)' is not allowed; expected a number of sessions, 1 or more")
+        }
+        try check(residentRevalidationInterval > .zero, "residentRevalidationInterval", "'\(residentRevalidationInterval)' is not allowed; expected a positive duration")
         try check(maxSessionSize >= 1024, "maxSessionSize", "'\(maxSessionSize)' is not allowed; expected bytes, 1024 or more")
         try check(operationTimeout > .zero, "operationTimeout", "'\(operationTimeout)' is not allowed; expected a positive duration")
         try check(sessionBackupTimeout > .zero, "sessionBackupTimeout", "'\(sessionBackupTimeout)' is not allowed; expected a positive duration")

@@ -15,6 +15,17 @@ public struct ManagerConfiguration: Sendable {
     /// and a copy past it is not used. `changeSessionId()`, a login and a takeover keep the
     /// creation time. Default: `nil`, no absolute lifetime.
     public var maxSessionLifetime: Int?
+    /// At most this many sessions per logged-in principal across the cluster (ours): a login
+    /// beyond it follows ``principalLimitPolicy``. Atomic across nodes (the principal's index is
+    /// changed by compare-and-set). Default: `nil`, unlimited.
+    public var maxSessionsPerPrincipal: Int?
+    /// What a login beyond ``maxSessionsPerPrincipal`` does. Default: ``PrincipalLimitPolicy/invalidateOldest``.
+    public var principalLimitPolicy: PrincipalLimitPolicy = .invalidateOldest
+    /// How long a resident logged-in session (sticky mode) is served from memory before its next
+    /// request first asks the store whether it was invalidated elsewhere (one command, its
+    /// tombstone): the safety net under the invalidation notices of stores with publish and
+    /// subscribe (Redis), and the only way for memcached. Default: 5 seconds.
+    public var residentRevalidationInterval: Duration = .seconds(5)
     /// Prepended to every store key, so several applications can share one store (msm
     /// `storageKeyPrefix`). Default: `"sm:"` + the context name.
     public var storageKeyPrefix: String

@@ -88,7 +88,7 @@ extension SessionExecutor {
             await storage.discard(read)
             return .notFound
         case .adopt(let adoption):
-            let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator, maxLifetime: configuration.maxSessionLifetime)
+            let session = Session(snapshot: snapshot, id: id, isNew: false, idGenerator: idGenerator, maxLifetime: configuration.maxSessionLifetime, principals: principals)
             let ttl = session.storeTTL(maxInactiveInterval: snapshot.maxInactiveInterval, now: Date())
             if adoption.touchWithOwnTimeout || (!read.fromBackup && ttl < .seconds(configuration.maxInactiveInterval)) {
                 // The load's touch used the context default; this session has its own timeout,

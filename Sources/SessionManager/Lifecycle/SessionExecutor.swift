@@ -34,6 +34,8 @@ final class SessionExecutor: Sendable {
     let pendingWrites = Atomic<Int>(0)
     /// Set by ``SessionManager/beginDraining()``.
     let draining = Atomic<Bool>(false)
+    /// The context's logged-in sessions.
+    let principals: SessionPrincipals
 
     init(
         configuration: ManagerConfiguration,
@@ -46,6 +48,7 @@ final class SessionExecutor: Sendable {
         knownTranscoders: SessionTranscoders,
         logger: Logger
     ) {
+        self.principals = SessionPrincipals(storage: storage, table: table, configuration: configuration, metrics: metrics, background: background, logger: logger)
         self.configuration = configuration
         self.policy = policy
         self.storage = storage
@@ -138,7 +141,12 @@ final class SessionExecutor: Sendable {
                 if let filter = configuration.sessionAttributeFilter { write.snapshot.attributes = filter.apply(write.snapshot.attributes) }
                 var failure: SessionLifecycle.WriteFailure?
                 do {
-                    try await self.write(write)
+                    if try await !self.write(write) {
+                        // Invalidated by principal on another node since it was read: not
+                        // written; this node stops serving it too.
+                        session.invalidatedElsewhere()
+                        metrics.foundGone.increment()
+                    }
                 } catch {
                     failure = await writeFailure(error, of: write.id, relocations: relocations)
                 }
@@ -176,15 +184,16 @@ final class SessionExecutor: Sendable {
     }
 
     /// One store write, skipped when the store already holds these exact contents; the lock is
-    /// released with it (or alone, when it is skipped).
-    private func write(_ write: SessionLifecycle.Write) async throws {
+    /// released with it (or alone, when it is skipped). `false`: the session was invalidated
+    /// elsewhere, nothing was written (see ``SessionStorage/write(_:bytes:ttl:previousID:unlocking:loggedIn:)``).
+    private func write(_ write: SessionLifecycle.Write) async throws -> Bool {
         let snapshot = write.snapshot
         let unchanged = write.previous.map {
             $0.attributes == snapshot.attributes && $0.maxInactiveInterval == snapshot.maxInactiveInterval
         } ?? false
         if unchanged && write.previousID == write.id {
             if let unlock = write.unlock { await storage.unlock(unlock) }
-            return
+            return true
         }
         let start = ContinuousClock.now
         let bytes = try configuration.transcoder.encode(snapshot)
@@ -196,14 +205,16 @@ final class SessionExecutor: Sendable {
                 "encoded session is \(bytes.count) bytes, over maxSessionSize \(configuration.maxSessionSize); not written, the store keeps the previous copy"
             )
         }
-        try await storage.write(
+        let written = try await storage.write(
             write.id,
             bytes: bytes,
             ttl: write.ttl,
             previousID: write.previousID,
-            unlocking: write.unlock
+            unlocking: write.unlock,
+            loggedIn: snapshot.attributes[ReservedAttributes.principal] != nil
         )
-        metrics.written.increment()
+        if written { metrics.written.increment() }
+        return written
     }
 
     /// Deletes every key the leased session was ever stored under (invalidation).

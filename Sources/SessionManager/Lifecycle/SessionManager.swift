@@ -156,7 +156,7 @@ public final class SessionManager: Service, Sendable {
     }
 
     /// The tasks of a running manager.
-    private enum Part: Sendable { case store, background, stopRequest, upkeep, lockRenewal }
+    private enum Part: Sendable { case store, background, stopRequest, upkeep, lockRenewal, notices }
 
     private func run(until stopRequested: @escaping @Sendable () async -> Void) async throws {
         logRouteAtStart()
@@ -200,6 +200,16 @@ public final class SessionManager: Service, Sendable {
                         }
                     }
                     return .upkeep
+                }
+            }
+            for carrier in storage.noticeCarriers {
+                // Invalidations by principal on other nodes; after each (re)subscription, what
+                // this node holds is looked at once (notices sent meanwhile were missed).
+                let principals = executor.principals
+                let channel = storage.keys.invalidationChannel
+                group.addTask {
+                    await carrier.listen(channel, onSubscribed: { await principals.revalidateAll() }, onMessage: { principals.dropLocalCopy($0) })
+                    return .notices
                 }
             }
             if policy.locks {
@@ -390,7 +400,7 @@ public final class SessionManager: Service, Sendable {
             maxInactiveInterval: configuration.maxInactiveInterval,
             attributes: [:]
         )
-        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator, maxLifetime: configuration.maxSessionLifetime)
+        return Session(snapshot: snapshot, id: id, isNew: true, idGenerator: generator, maxLifetime: configuration.maxSessionLifetime, principals: executor.principals)
     }
 }
 
@@ -414,4 +424,39 @@ extension SessionManager {
         guard policy.isSticky else { return }
         await executor.drainPendingWrites(within: timeout)
     }
+}
+
+extension SessionManager {
+    /// The sessions of `principal` (``Session/logIn(principal:)``) on every app node, oldest login
+    /// first, from the principal's index; sessions that expired or logged out meanwhile are left
+    /// out. A session resident on this node is shown as this node has it.
+    /// - Throws: ``SessionManagerError/Code/storeUnavailable`` when no store node holding the
+    ///   index answers.
+    public func sessions(of principal: String) async throws -> [PrincipalSession] {
+        try await executor.principals.sessions(of: principal)
+    }
+
+    /// Invalidates every session of `principal`, on every app node, except the one whose id is
+    /// `except` (the current one, for "log out the other sessions"; `nil`: all, "log out
+    /// everywhere"). A sticky node drops its resident copy on the store's notice (Redis) or
+    /// before serving it once ``ManagerConfiguration/residentRevalidationInterval`` has passed;
+    /// a request of one of them still under way cannot write it back.
+    /// - Returns: How many sessions were invalidated.
+    /// - Throws: ``SessionManagerError/Code/storeUnavailable`` when no store node holding the
+    ///   index answers.
+    @discardableResult
+    public func invalidateSessions(of principal: String, except: SessionID? = nil) async throws -> Int {
+        try await executor.principals.invalidateSessions(of: principal, except: except)
+    }
+
+    /// Number of logins (``Session/logIn(principal:)``) on this node.
+    public var loginCount: Int { metrics.logins.value }
+    /// Number of sessions this node invalidated by principal (log out everywhere, the limit's evictions).
+    public var invalidatedByPrincipalCount: Int { metrics.invalidatedByPrincipal.value }
+    /// Number of sessions the per-principal limit evicted at logins on this node.
+    public var principalLimitEvictionCount: Int { metrics.limitEvictions.value }
+    /// Number of logins the per-principal limit refused on this node.
+    public var principalLimitRefusalCount: Int { metrics.limitRefusals.value }
+    /// Number of sessions this node held and found invalidated elsewhere (a notice, a revalidation, a write).
+    public var foundInvalidatedElsewhereCount: Int { metrics.foundGone.value }
 }

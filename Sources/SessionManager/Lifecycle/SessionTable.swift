@@ -160,6 +160,33 @@ final class SessionTable: Sendable {
         }
     }
 
+    // MARK: - Sessions invalidated elsewhere
+
+    /// The instance of the session with this random part, if this node holds it.
+    func session(withRandom random: String) -> Session? {
+        guard SessionID.isRandomPart(random.utf8) else { return nil }
+        let key = SessionRandomKey(hex: random.utf8)
+        return table.withLock { $0.entries[key]?.inspect { $0.session } }
+    }
+
+    /// A session invalidated on another node: its instance (to invalidate it), removed from the
+    /// table when it is resident; one in use stays until its requests release it (they find it
+    /// invalid, and write nothing).
+    func removeInvalidated(_ key: SessionRandomKey) -> Session? {
+        table.withLock { table in
+            guard let entry = table.entries[key] else { return nil }
+            let session = entry.inspect { $0.session }
+            if entry.inspect({ $0.isResident }) { table.remove(entry) }
+            return session
+        }
+    }
+
+    /// The logged-in sessions this node holds (in use or resident).
+    func loggedInSessions() -> [Session] {
+        let sessions = table.withLock { table in table.entries.values.compactMap { entry in entry.inspect { $0.session } } }
+        return sessions.filter { $0.principal != nil }
+    }
+
     // MARK: - Finding a session
 
     /// The first step of getting the session for `id`, without suspending: the machine's answer

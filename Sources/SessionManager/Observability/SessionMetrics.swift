@@ -33,6 +33,14 @@ final class SessionMetrics: Sendable {
     let lockRenewed: StatisticCounter
     let lockLost: StatisticCounter
     let lockWait: Timer
+    /// Logins (``Session/logIn(principal:)``), sessions invalidated by principal (a log out
+    /// everywhere, or an eviction by the per-principal limit), logins the limit refused, and
+    /// resident sessions found invalidated elsewhere (a notice, or a revalidation).
+    let logins: StatisticCounter
+    let invalidatedByPrincipal: StatisticCounter
+    let limitEvictions: StatisticCounter
+    let limitRefusals: StatisticCounter
+    let foundGone: StatisticCounter
     let encoding: Timer
     let decoding: Timer
     let sessionSize: Recorder
@@ -66,6 +74,11 @@ final class SessionMetrics: Sendable {
         lockRenewed = StatisticCounter(counter("sm_locks_total", [("event", "renewed")]))
         lockLost = StatisticCounter(counter("sm_locks_total", [("event", "lost")]))
         lockWait = Timer(label: "sm_lock_wait_seconds", dimensions: base, factory: factory)
+        logins = StatisticCounter(counter("sm_principal_events_total", [("event", "login")]))
+        invalidatedByPrincipal = StatisticCounter(counter("sm_principal_events_total", [("event", "invalidated")]))
+        limitEvictions = StatisticCounter(counter("sm_principal_events_total", [("event", "limit_evicted")]))
+        limitRefusals = StatisticCounter(counter("sm_principal_events_total", [("event", "limit_refused")]))
+        foundGone = StatisticCounter(counter("sm_principal_events_total", [("event", "resident_found_gone")]))
         encoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "encode")], factory: factory)
         decoding = Timer(label: "sm_transcode_seconds", dimensions: base + [("direction", "decode")], factory: factory)
         sessionSize = Recorder(label: "sm_session_size_bytes", dimensions: base, aggregate: true, factory: factory)

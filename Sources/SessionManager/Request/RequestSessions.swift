@@ -129,6 +129,9 @@ public final class RequestSessions: Sendable {
             let (action, lease) = table.begin(id, namesAnotherAppNode: manager.namesAnotherAppNode(id), needsLock: locksSession)
             switch action {
             case .shared(let session):
+                // A logged-in session served from memory a while: first make sure another node
+                // did not invalidate it (it is then held invalid: the request finds none).
+                if executor.principals.revalidationIsDue(session) { _ = await executor.principals.revalidate(session) }
                 return Held(session: session, lease: lease, knownID: id)
             case .wait:
                 // Usually another request's load; if it finished and its session was released
@@ -206,6 +209,7 @@ public final class RequestSessions: Sendable {
         guard current.session.isValid else {
             return await retire(current) || clientKnewAnInvalidatedSession ? .expire : .none
         }
+        executor.principals.requestEnded(current.session)
         let placement = executor.place(current.session)
         let timing = SessionLifecycle.writeAtEnd(
             policy: manager.policy,

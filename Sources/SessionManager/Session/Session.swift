@@ -22,6 +22,9 @@ public final class Session: Sendable {
         var principal: String?
         /// When it logged in.
         var loginTime: Date?
+        /// When this node last made sure the session was not invalidated elsewhere (loaded from
+        /// the store, or its tombstone looked for: see ``ManagerConfiguration/residentRevalidationInterval``).
+        var checkedAt: ContinuousClock.Instant = .now
     }
 
     /// When the session was created.
@@ -30,8 +33,11 @@ public final class Session: Sendable {
     public let lifetimeEnd: Date?
     private let state: Mutex<State>
     private let idGenerator: SessionIDGenerator
+    /// The context's logged-in sessions (the principal index), `nil` for a session no manager made.
+    let principals: SessionPrincipals?
 
-    init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator, maxLifetime: Int? = nil) {
+    init(snapshot: SessionSnapshot, id: SessionID, isNew: Bool, idGenerator: SessionIDGenerator, maxLifetime: Int? = nil, principals: SessionPrincipals? = nil) {
+        self.principals = principals
         self.creationTime = snapshot.creationTime
         self.lifetimeEnd = maxLifetime.map { snapshot.creationTime.addingTimeInterval(Double($0)) }
         self.idGenerator = idGenerator
@@ -152,40 +158,64 @@ public final class Session: Sendable {
 
     /// Logs `principal` (the user's id: any string) in, and gives the session a new id in the same
     /// step, so that an id known before the login (session fixation) does not carry it.
+    ///
+    /// The session joins the principal's index in the store (``SessionManager/sessions(of:)``,
+    /// ``SessionManager/invalidateSessions(of:except:)``), within ``ManagerConfiguration/maxSessionsPerPrincipal``.
     /// - Returns: The new id.
+    /// - Throws: ``SessionManagerError/Code/tooManySessionsForPrincipal`` when the limit refuses the
+    ///   login (``PrincipalLimitPolicy/reject``), ``SessionManagerError/Code/storeUnavailable`` when
+    ///   the index cannot be reached; the session is unchanged then.
     @discardableResult
-    public func logIn(principal: String) -> SessionID {
-        state.withLock { state in
-            state.principal = principal
-            state.loginTime = Date()
-            return Self.changeID(&state, generator: idGenerator)
-        }
+    public func logIn(principal: String) async throws -> SessionID {
+        guard let principals else { return loggedIn(principal, at: Date(), as: nextID()).id }
+        return try await principals.logIn(self, principal: principal)
     }
 
-    /// Logs the user out; the session goes on, anonymous.
+    /// Logs the user out; the session goes on, anonymous, and leaves the principal's index.
     public func logOut() {
-        state.withLock { state in
-            guard state.principal != nil || state.loginTime != nil else { return }
+        let left = state.withLock { state -> (String, SessionID)? in
+            guard let principal = state.principal else { return nil }
             state.principal = nil
             state.loginTime = nil
             state.generation &+= 1
+            return (principal, state.id)
         }
+        if let left { principals?.left(left.0, left.1) }
     }
 
     /// Gives the session a new random id, keeping its attributes (call it on login against
-    /// session fixation). The response carries the new cookie; the old id stops working.
+    /// session fixation). The response carries the new cookie; the old id stops working. A
+    /// logged-in session's index entry moves to the new id.
     @discardableResult
     public func changeSessionId() -> SessionID {
-        state.withLock { Self.changeID(&$0, generator: idGenerator) }
+        let (old, new, principal) = state.withLock { state in
+            let old = state.id
+            let new = Self.changeID(&state, to: idGenerator.next(after: old))
+            return (old, new, state.principal)
+        }
+        if let principal { principals?.renamed(principal, from: old, to: new) }
+        return new
     }
 
-    /// A new random part, the same node and this node's route; the old id is retired.
-    private static func changeID(_ state: inout State, generator: SessionIDGenerator) -> SessionID {
-        let newID = SessionID(
-            random: SessionIDGenerator.makeRandomPart(),
-            nodeID: state.id.nodeID,
-            jvmRoute: generator.jvmRoute ?? state.id.jvmRoute
-        )
+    /// A new id for this session: a new random part, the same node and this node's route.
+    func nextID() -> SessionID {
+        idGenerator.next(after: id)
+    }
+
+    /// Sets the login (the index already has it) and the new id; the old id is retired.
+    func loggedIn(_ principal: String, at time: Date, as newID: SessionID) -> (id: SessionID, previous: String?, oldID: SessionID) {
+        state.withLock { state in
+            let previous = state.principal
+            let oldID = state.id
+            state.principal = principal
+            state.loginTime = time
+            state.checkedAt = .now
+            return (Self.changeID(&state, to: newID), previous, oldID)
+        }
+    }
+
+    /// Retires the current id for `newID`.
+    private static func changeID(_ state: inout State, to newID: SessionID) -> SessionID {
         state.retiredIDs.append(state.id)
         state.id = newID
         state.generation &+= 1
@@ -212,6 +242,25 @@ public final class Session: Sendable {
             state.id = state.id.withJvmRoute(route)
             state.generation &+= 1
         }
+    }
+
+    /// The session as it is now, for a listing (``SessionManager/sessions(of:)``): nothing changes.
+    func peek() -> SessionSnapshot {
+        state.withLock { state in
+            SessionSnapshot(
+                id: state.id.description,
+                creationTime: creationTime,
+                lastAccessedTime: state.lastAccessedTime,
+                maxInactiveInterval: state.maxInactiveInterval,
+                attributes: ReservedAttributes.merge(state.attributes, principal: state.principal, loginTime: state.loginTime)
+            )
+        }
+    }
+
+    /// Invalidated on another node (by principal): not served again, and never written (the
+    /// lifecycle writes no invalid session), whatever request still holds it.
+    func invalidatedElsewhere() {
+        invalidate()
     }
 
     func withState<R>(_ body: (inout State) -> R) -> R {

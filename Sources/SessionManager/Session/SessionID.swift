@@ -155,7 +155,7 @@ public struct SessionID: Sendable, Hashable, CustomStringConvertible {
         bytes.count == randomLength && bytes.allSatisfy(isUpperHex)
     }
 
-    static func isUpperHex(_ byte: UInt8) -> Bool {
+    private static func isUpperHex(_ byte: UInt8) -> Bool {
         (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "F"))
     }
 

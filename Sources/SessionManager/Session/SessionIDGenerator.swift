@@ -17,6 +17,12 @@ public struct SessionIDGenerator: Sendable {
         SessionID(random: Self.makeRandomPart(), nodeID: nodeID, jvmRoute: jvmRoute)
     }
 
+    /// The next id of the session now called `id` (``Session/changeSessionId()``, a login): a
+    /// fresh random part, the same store node, this node's route (or `id`'s when it has none).
+    func next(after id: SessionID) -> SessionID {
+        SessionID(random: Self.makeRandomPart(), nodeID: id.nodeID, jvmRoute: jvmRoute ?? id.jvmRoute)
+    }
+
     /// 32 upper-case hex characters from 128 CSPRNG bits.
     public static func makeRandomPart() -> String {
         var rng = SystemRandomNumberGenerator()

@@ -7,7 +7,7 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
     public struct Code: Sendable, Hashable, CustomStringConvertible {
         private enum Base: String, Sendable {
             case storeUnavailable, sessionTooLarge, requestIgnored, invalidConfiguration, tooManySessions
-            case sessionLocked, lockLost
+            case sessionLocked, lockLost, tooManySessionsForPrincipal
         }
         private let base: Base
         private init(_ base: Base) { self.base = base }
@@ -30,6 +30,9 @@ public struct SessionManagerError: Error, Sendable, Equatable, CustomStringConve
         /// The session's lock was lost while the request ran (it expired, or another node took
         /// it): its changes were not written, so as not to overwrite a newer session.
         public static let lockLost = Code(.lockLost)
+        /// A login was refused: the principal already has ``ManagerConfiguration/maxSessionsPerPrincipal``
+        /// sessions and ``PrincipalLimitPolicy/reject`` applies. The session is unchanged.
+        public static let tooManySessionsForPrincipal = Code(.tooManySessionsForPrincipal)
 
         public var description: String { base.rawValue }
     }
