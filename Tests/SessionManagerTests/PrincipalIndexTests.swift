@@ -33,7 +33,8 @@ import Testing
     @Test func aChangedIdMovesItsMemberAndTheEncodingRoundTrips() {
         var index = PrincipalIndex()
         _ = index.logIn(Self.id(1), loginTime: 1_796_000_000_123, expiresAt: 1_796_000_900_000, now: 0, limit: nil, policy: .invalidateOldest)
-        #expect(index.rename(Self.random(1), to: Self.id(7), now: 0))
+        let renamed = index.rename(Self.random(1), to: Self.id(7), now: 0)
+        #expect(renamed)
         #expect(Array(index.members.keys) == [Self.random(7)])
         index.refresh(Self.id(7, node: "n2"), expiresAt: 1_796_000_000_000, now: 0)
         #expect(index.members[Self.random(7)]?.id == Self.id(7, node: "n2"), "a relocation updates the member's id in place")

@@ -35,7 +35,7 @@ import Testing
             guard let session = try await sessions.existingSession() else { throw Missing() }
             #expect(session.principal == nil)
             let old = session.id
-            let new = session.logIn(principal: "alice@example.com")
+            let new = try await session.logIn(principal: "alice@example.com")
             #expect(new != old && new.description != anonymous, "a new id in the same step")
         }
         let loggedIn = try #require(announced)
@@ -62,9 +62,9 @@ import Testing
         }
     }
 
-    @Test func invalidateRemovesThePrincipal() throws {
+    @Test func invalidateRemovesThePrincipal() async throws {
         let session = try Self.adapter().manager.makeSession()
-        session.logIn(principal: "bob")
+        try await session.logIn(principal: "bob")
         session.invalidate()
         #expect(session.principal == nil && session.loginTime == nil)
     }
