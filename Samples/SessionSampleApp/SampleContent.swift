@@ -45,9 +45,10 @@ public struct SampleContent: Sendable {
         return parameters.contains("count") ? increment(session) : session.get("count", as: Int.self) ?? 0
     }
 
-    /// The plain-text answer of `/count`, `/read` and `/sleep`.
+    /// The plain-text answer of `/count`, `/read` and `/sleep`; `user=` is the logged-in user
+    /// (empty when logged out).
     public func text(_ session: Session?, _ count: Int) -> String {
-        text(id: session?.id, count)
+        text(id: session?.id, count) + "user=\(session?.principal ?? "")\n"
     }
 
     /// The same for a session known by its id only (the Vapor sample's `req.session.data` routes).
@@ -55,9 +56,10 @@ public struct SampleContent: Sendable {
         "id=\(id?.description ?? "")\ncount=\(count)\nroute=\(route)\nstore=\(id?.nodeID ?? "")\n"
     }
 
-    /// The HTML page at the context's root.
-    public func page(_ session: Session, count: Int, contextPath: String) -> String {
-        """
+    /// The HTML page at the context's root; `sessions`: the logged-in user's sessions.
+    public func page(_ session: Session, count: Int, contextPath: String, sessions: [PrincipalSession] = []) -> String {
+        let user = session.principal
+        return """
         <!doctype html>
         <html><head><meta charset="utf-8"><title>swift-session-manager sample</title>
         <link rel="stylesheet" href="\(contextPath)/style.css"></head>
@@ -70,9 +72,36 @@ public struct SampleContent: Sendable {
         <tr><td>created</td><td>\(session.creationTime.ISO8601Format())</td></tr>
         </table>
         <p><a href="\(contextPath)/count">count</a> · <a href="\(contextPath)/read">read</a></p>
+        \(user.map { accountSection(user: $0, session: session, sessions: sessions, contextPath: contextPath) } ?? "<p>Not logged in: <a href=\"\(contextPath)/login?user=alice\">log in as alice</a></p>")
         </body></html>
 
         """
+    }
+}
+
+extension SampleContent {
+    /// The logged-in part of the page: the user's sessions on every node, and a button that logs
+    /// the others out (a same-site `POST`).
+    func accountSection(user: String, session: Session, sessions: [PrincipalSession], contextPath: String) -> String {
+        let rows = sessions.map { entry in
+            let mine = entry.id.random == session.id.random
+            return "<tr class=\"session\"><td>\(Self.escape(SampleAccounts.device(entry)))\(mine ? " <b>(this one)</b>" : "")</td>"
+                + "<td>\(Self.escape(entry.jvmRoute ?? ""))</td><td>\(entry.lastAccessedTime.ISO8601Format())</td></tr>"
+        }.joined(separator: "\n")
+        return """
+            <h2>Logged in as <span id="user">\(Self.escape(user))</span></h2>
+            <table id="sessions"><tr><th>device</th><th>app node</th><th>last access</th></tr>
+            \(rows)
+            </table>
+            <form method="post" action="\(contextPath)/logout-others"><button id="logout-others" type="submit">Log out the other sessions</button></form>
+            <p><a href="\(contextPath)/logout">log out</a></p>
+            """
+    }
+
+    /// Text made safe for HTML.
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 }
 

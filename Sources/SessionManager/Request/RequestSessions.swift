@@ -60,7 +60,8 @@ public final class RequestSessions: Sendable {
         var writeAfterResponse: Held?
     }
 
-    private let manager: SessionManager
+    /// The context's manager (a user's sessions: ``SessionManager/sessions(of:)``).
+    public let manager: SessionManager
     private var executor: SessionExecutor { manager.executor }
     private var table: SessionTable { manager.table }
     /// `true` when the request matched the ignore pattern.
