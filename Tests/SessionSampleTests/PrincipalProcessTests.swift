@@ -15,10 +15,10 @@ import Testing
     }
 
     /// Two sample processes (routes `node1`, `node2`) on one store; `body` gets their ports.
-    static func withNodes(_ store: Store, sticky: Bool, _ body: ([Int]) async throws -> Void) async throws {
+    static func withNodes(_ store: Store, sticky: Bool, extra: String = "", _ body: ([Int]) async throws -> Void) async throws {
         // Redis: the default interval (5 s), so that only the notice can log a sticky node's
         // copy out within the test's 100 ms.
-        let revalidation = store == .memcached ? #" residentRevalidationInterval="1""# : ""
+        let revalidation = (store == .memcached ? #" residentRevalidationInterval="1""# : "") + extra
         func run(_ nodes: String) async throws {
             let ports = try (0..<2).map { _ in try FreePort.make() }
             var processes: [Process] = []
@@ -126,6 +126,101 @@ import Testing
             for port in ports {
                 let read = try await Self.get(port, "/myapp/read", doomed)
                 #expect(read.fields["user"] == "" && read.fields["count"] == "0", "\(store) sticky=\(sticky): still gone after the slow request: \(read.body)")
+            }
+        }
+    }
+
+    /// 20 simultaneous logins of one user over the two processes, `maxSessionsPerPrincipal="3"`:
+    /// exactly 3 sessions stay logged in (read back through both nodes) and in the index; 20 rounds.
+    @Test(arguments: [Store.redis, .memcached], [false, true])
+    func simultaneousLoginsNeverLeaveMoreThanTheLimit(store: Store, sticky: Bool) async throws {
+        guard store.kind.isRunnable else {
+            Issue.record("\(store) is not installed: run Scripts/install-dependencies.sh test")
+            return
+        }
+        try await Self.withNodes(store, sticky: sticky, extra: #" maxSessionsPerPrincipal="3""#) { ports in
+            for round in 0..<20 {
+                let user = "racer\(round)"
+                var anonymous: [(cookie: String, port: Int)] = []
+                for index in 0..<20 {
+                    let port = ports[index % 2]
+                    anonymous.append((try #require(try await Self.get(port, "/myapp/count", nil).cookiePair), port))
+                }
+                let cookies = try await withThrowingTaskGroup(of: (String, Int)?.self) { group in
+                    for (cookie, port) in anonymous {
+                        group.addTask {
+                            let login = try await Self.get(port, "/myapp/login?user=\(user)", cookie)
+                            return login.cookiePair.map { ($0, port) }
+                        }
+                    }
+                    var cookies: [(String, Int)] = []
+                    for try await cookie in group { if let cookie { cookies.append(cookie) } }
+                    return cookies
+                }
+                #expect(cookies.count == 20)
+                // Evicted sessions resident on the other node go with its notice (Redis) or its
+                // next revalidation (memcached, 1 s here).
+                try await Task.sleep(for: .milliseconds(store == .memcached ? 1100 : 200))
+                var loggedIn: [String] = []
+                for (cookie, port) in cookies where try await Self.get(port, "/myapp/read", cookie).fields["user"] == user {
+                    loggedIn.append(cookie)
+                }
+                #expect(loggedIn.count == 3, "\(store) sticky=\(sticky) round \(round): \(loggedIn.count) sessions logged in")
+                if let survivor = loggedIn.first {
+                    let listed = try await Self.get(ports[0], "/myapp/sessions", survivor)
+                    #expect(listed.body.split(separator: "\n").count == 3, "the index holds the limit: \(listed.body)")
+                }
+            }
+        }
+    }
+
+    /// The store commands of a logged-in session's requests, counted by Redis: the same as an
+    /// anonymous session's (non-sticky read 1, change 2; sticky read 0, change 1), plus the index
+    /// refresh on a node that has not refreshed it for a quarter of the timeout, and a sticky
+    /// node's revalidation once per interval.
+    @Test(arguments: [false, true])
+    func aLoggedInSessionCostsNoExtraCommands(sticky: Bool) async throws {
+        try await StoreServerProcess.with(.redis()) { server in
+            let ports = try (0..<2).map { _ in try FreePort.make() }
+            var processes: [Process] = []
+            defer { for process in processes { process.terminate() } }
+            for (index, port) in ports.enumerated() {
+                let xml = """
+                    <Server>
+                      <Connector port="\(port)" address="127.0.0.1"/>
+                      <Engine jvmRoute="node\(index + 1)">
+                        <Context path="/myapp" app="sample"><Manager memcachedNodes="n1:redis://127.0.0.1:\(server.port)" sticky="\(sticky)" residentRevalidationInterval="1"/></Context>
+                      </Engine>
+                    </Server>
+                    """
+                processes.append(try await SampleExecutable("SessionSample").startServing(xml, port: port))
+            }
+            let cookie = try await Self.logIn(ports[0], "carol")
+            try await Task.sleep(for: .milliseconds(300))  // the sticky write after the login's answer
+            func cost(_ path: String, times: Int = 10, port: Int? = nil) async throws -> Int {
+                let before = try await server.sessionCommandCount()
+                for _ in 0..<times { _ = try await Self.get(port ?? ports[0], "/myapp/" + path, cookie) }
+                try await Task.sleep(for: .milliseconds(100))
+                return try await server.sessionCommandCount() - before
+            }
+            let reads = try await cost("read")
+            let changes = try await cost("count")
+            #expect(reads == (sticky ? 0 : 10), "sticky=\(sticky): \(reads) commands for 10 reads")
+            #expect(changes == (sticky ? 10 : 20), "sticky=\(sticky): \(changes) commands for 10 changes")
+            if sticky {
+                try await Task.sleep(for: .milliseconds(1100))
+                let revalidated = try await cost("read", times: 2)
+                #expect(revalidated == 1, "one tombstone lookup per residentRevalidationInterval: \(revalidated)")
+            } else {
+                // The other node has not refreshed this session's index entry yet: its first
+                // request reads the index (and rewrites it by script, not counted here).
+                let countsBefore = try await server.commandCounts()
+                for _ in 0..<10 { _ = try await Self.get(ports[1], "/myapp/read", cookie) }
+                try await Task.sleep(for: .milliseconds(100))
+                let countsAfter = try await server.commandCounts()
+                let delta = countsAfter.filter { countsBefore[$0.key] != $0.value }.mapValues { $0 }.reduce(into: [String: Int]()) { $0[$1.key] = $1.value - (countsBefore[$1.key] ?? 0) }
+                // Redis counts the script's own GET and SET too.
+                #expect(delta == ["getex": 10, "get": 2, "eval": 1, "set": 1], "10 reads and one refresh of the index (a GET and a script): \(delta)")
             }
         }
     }

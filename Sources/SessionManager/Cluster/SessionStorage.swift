@@ -282,10 +282,9 @@ final class SessionStorage: Sendable {
     ///
     /// `loggedIn`: the session has a principal, so another node may have invalidated it by
     /// principal since it was read. Its copy is then written only over an existing one
-    /// (``SessionStore/replace(_:value:ttl:)``); a copy found gone (or an old id's, for an id
-    /// change) is written anew only when the session has no tombstone, and its backup only once
-    /// the primary is written. Returns `false` when the session was invalidated elsewhere: nothing
-    /// was written.
+    /// (``SessionStore/replace(_:value:ttl:)``); a copy under a new id, or found gone, is written
+    /// and then deleted again if the session has a tombstone; its backup only once the primary is
+    /// written. Returns `false` when the session was invalidated elsewhere: nothing was kept.
     @discardableResult
     func write(_ id: SessionID, bytes: [UInt8], ttl: Duration, previousID: SessionID?, unlocking lock: SessionLock? = nil, loggedIn: Bool = false) async throws -> Bool {
         guard let primary = node(for: id) else {
@@ -293,19 +292,29 @@ final class SessionStorage: Sendable {
         }
         let key = key(for: id)
         let replacing = loggedIn && previousID == id
-        if loggedIn, let previousID, previousID != id, try await isTombstoned(previousID) {
-            if let lock { await unlock(lock) }
-            return false
+        /// A logged-in session's copy written with `set` (a new id, or a copy the store lost):
+        /// looked for its tombstone afterwards, and deleted again if another node invalidated it
+        /// meanwhile. (Checked after the write, not before: an invalidation writes its tombstone
+        /// before it deletes, so either it deletes this copy or this check sees the tombstone.)
+        func invalidatedAfterSet() async throws -> Bool {
+            var tombstoned = try await isTombstoned(id)
+            if !tombstoned, let previousID, previousID != id { tombstoned = try await isTombstoned(previousID) }
+            if tombstoned { _ = try? await command(on: primary) { try await $0.delete(key) } }
+            return tombstoned
         }
         func writePrimary() async throws -> Bool {
-            if replacing {
-                if try await !command(on: primary, { try await $0.replace(key, value: bytes, ttl: ttl) }) {
-                    // Gone: invalidated elsewhere, or lost by the store (expired, evicted, restarted).
-                    if try await isTombstoned(id) {
+            if loggedIn {
+                var written = false
+                if replacing {
+                    written = try await command(on: primary) { try await $0.replace(key, value: bytes, ttl: ttl) }
+                }
+                // Otherwise gone: invalidated elsewhere, or lost by the store (expired, evicted, restarted).
+                if !written {
+                    try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
+                    if try await invalidatedAfterSet() {
                         if let lock { await unlock(lock) }
                         return false
                     }
-                    try await command(on: primary) { try await $0.set(key, value: bytes, ttl: ttl) }
                 }
                 if let lock { await unlock(lock) }
             } else if let lock, nodes[lock.node].id == primary.id {

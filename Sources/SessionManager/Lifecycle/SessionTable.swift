@@ -172,9 +172,16 @@ final class SessionTable: Sendable {
     /// A session invalidated on another node: its instance (to invalidate it), removed from the
     /// table when it is resident; one in use stays until its requests release it (they find it
     /// invalid, and write nothing).
+    ///
+    /// An entry is re-filed under its session's new random part only when its last request
+    /// releases it: a session that logged in (a new id) in a request still under way is found by
+    /// its session's id instead (a scan, as rare as invalidations).
     func removeInvalidated(_ key: SessionRandomKey) -> Session? {
         table.withLock { table in
-            guard let entry = table.entries[key] else { return nil }
+            let found = table.entries[key] ?? table.entries.values.first { entry in
+                entry.inspect { $0.session?.id.randomKey == key }
+            }
+            guard let entry = found else { return nil }
             let session = entry.inspect { $0.session }
             if entry.inspect({ $0.isResident }) { table.remove(entry) }
             return session
