@@ -423,3 +423,13 @@ enum LineProbe {
         }
     }
 }
+
+extension StoreServerProcess {
+    /// The seconds a memcached key has left (`mg <key> t`): `nil` when it is absent, -1 when it
+    /// never expires.
+    public func memcachedTTL(_ key: String) async throws -> Int? {
+        let reply = try await LineProbe.exchange(host: "127.0.0.1", port: port, send: "mg \(key) t\r\n")
+        guard reply.hasPrefix("HD") else { return nil }
+        return reply.split(separator: " ").first { $0.hasPrefix("t") }.flatMap { Int($0.dropFirst().trimmingCharacters(in: .whitespacesAndNewlines)) }
+    }
+}

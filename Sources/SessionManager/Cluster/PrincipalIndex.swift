@@ -8,12 +8,16 @@ import Foundation
 /// limit evicts the oldest logins or is refused.
 ///
 /// A value with pure operations: the memory store keeps it in process, memcached stores its
-/// ``encoded`` bytes under a CAS-checked key (read, change, write back only if unchanged), and the
-/// Redis store runs the same rules in one script. Times are Unix milliseconds.
+/// ``encoded`` bytes under one key, changed by compare-and-set on every store kind (read, change,
+/// write back only if unchanged: see ``SessionStorage/updateIndex(_:_:)``), so the rules live
+/// here once. Times are Unix milliseconds.
 struct PrincipalIndex: Sendable, Equatable {
     struct Member: Sendable, Equatable {
         /// The session's id as last known (node and route parts included): where its copy is.
-        var id: SessionID
+        /// Kept as text, parsed when used (a login reads every member, and uses none of them).
+        var idText: String
+        /// ``idText`` as an id; `nil` for a member no id parses (never written by this code).
+        var id: SessionID? { SessionID(parsing: idText) }
         /// When the session logged in.
         var loginTime: Int64
         /// When the session's store copy expires at the latest (members past it are pruned): a
@@ -50,10 +54,10 @@ struct PrincipalIndex: Sendable, Equatable {
             // Oldest logins first; equal times by random part, so every node evicts the same ones.
             let byAge = members.sorted { ($0.value.loginTime, $0.key) < ($1.value.loginTime, $1.key) }
             let oldest = byAge.prefix(members.count - limit + 1)
-            evicted = oldest.map(\.value.id)
+            evicted = oldest.compactMap(\.value.id)
             for (key, _) in oldest { members[key] = nil }
         }
-        members[random] = Member(id: id, loginTime: loginTime, expiresAt: expiresAt)
+        members[random] = Member(idText: id.description, loginTime: loginTime, expiresAt: expiresAt)
         return .loggedIn(evicted: evicted)
     }
 
@@ -62,7 +66,7 @@ struct PrincipalIndex: Sendable, Equatable {
     mutating func refresh(_ id: SessionID, expiresAt: Int64, now: Int64) {
         prune(now: now)
         guard var member = members[id.random] else { return }
-        member.id = id
+        member.idText = id.description
         member.expiresAt = max(expiresAt, member.expiresAt)
         members[id.random] = member
     }
@@ -73,7 +77,7 @@ struct PrincipalIndex: Sendable, Equatable {
     mutating func rename(_ old: String, to new: SessionID, now: Int64) -> Bool {
         prune(now: now)
         guard var member = members.removeValue(forKey: old) else { return false }
-        member.id = new
+        member.idText = new.description
         members[new.random] = member
         return true
     }
@@ -90,22 +94,63 @@ struct PrincipalIndex: Sendable, Equatable {
         members.values.map(\.expiresAt).max().map { max(1, $0 - now) }
     }
 
-    /// One line per member, `id loginTime expiresAt`, sorted (equal indexes, equal bytes).
+    /// One line per member, `id loginTime expiresAt`, in no particular order.
     var encoded: [UInt8] {
-        Array(members.sorted { $0.key < $1.key }.map { "\($0.value.id) \($0.value.loginTime) \($0.value.expiresAt)\n" }.joined().utf8)
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(members.count * 96)
+        for member in members.values {
+            bytes.append(contentsOf: member.idText.utf8)
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: String(member.loginTime).utf8)
+            bytes.append(UInt8(ascii: " "))
+            bytes.append(contentsOf: String(member.expiresAt).utf8)
+            bytes.append(UInt8(ascii: "\n"))
+        }
+        return bytes
     }
 
     /// Reads ``encoded``; `nil` for bytes that are not an index (a corrupt key is dropped, as a
-    /// corrupt session is: the next login writes a new one).
+    /// corrupt session is: the next login writes a new one). On the bytes, without splitting
+    /// into strings: an index is read by every login and refresh of its principal.
     init?(encoded bytes: [UInt8]) {
-        for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count == 3, let id = SessionID(parsing: fields[0]),
-                  let login = Int64(fields[1]), let expires = Int64(fields[2]),
-                  members[id.random] == nil
-            else { return nil }
-            members[id.random] = Member(id: id, loginTime: login, expiresAt: expires)
+        let parsed = bytes.withUnsafeBufferPointer { buffer -> [String: Member]? in
+            var members: [String: Member] = [:]
+            var start = 0
+            while start < buffer.count {
+                var spaces: [Int] = []
+                var end = start
+                while end < buffer.count, buffer[end] != UInt8(ascii: "\n") {
+                    if buffer[end] == UInt8(ascii: " ") { spaces.append(end) }
+                    end += 1
+                }
+                guard end < buffer.count, spaces.count == 2,
+                      spaces[0] - start >= SessionID.randomLength, spaces[0] - start <= SessionID.maximumLength,
+                      SessionID.isRandomPart(UnsafeBufferPointer(rebasing: buffer[start..<(start + SessionID.randomLength)])),
+                      let login = Self.decimal(buffer, spaces[0] + 1, spaces[1]),
+                      let expires = Self.decimal(buffer, spaces[1] + 1, end)
+                else { return nil }
+                let id = String(decoding: UnsafeBufferPointer(rebasing: buffer[start..<spaces[0]]), as: UTF8.self)
+                let random = String(id.utf8.prefix(SessionID.randomLength))!
+                guard members[random] == nil else { return nil }
+                members[random] = Member(idText: id, loginTime: login, expiresAt: expires)
+                start = end + 1
+            }
+            return members
         }
+        guard let parsed else { return nil }
+        members = parsed
+    }
+
+    /// The non-negative decimal in `buffer[start..<end]` (at most 18 digits).
+    private static func decimal(_ buffer: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> Int64? {
+        guard end > start, end - start <= 18 else { return nil }
+        var value: Int64 = 0
+        for index in start..<end {
+            let digit = buffer[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            value = value * 10 + Int64(digit)
+        }
+        return value
     }
 
     init() {}

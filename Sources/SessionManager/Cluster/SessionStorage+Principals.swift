@@ -52,12 +52,14 @@ extension SessionStorage {
     private func compareAndSet<R>(_ key: String, on node: Node, _ change: (inout PrincipalIndex, Int64) throws -> R) async throws -> (R, [UInt8]?, Duration?) {
         for _ in 0..<Self.indexUpdateAttempts {
             let read = try await command(on: node) { try await $0.getVersioned(key) }
-            var index = read.flatMap { PrincipalIndex(encoded: $0.bytes) } ?? PrincipalIndex()
+            let original = read.flatMap { PrincipalIndex(encoded: $0.bytes) }
+            var index = original ?? PrincipalIndex()
             let now = Self.unixMilliseconds()
             let result = try change(&index, now)
             let ttl = index.keyTTL(now: now).map { Duration.milliseconds($0) }
             let bytes = ttl == nil ? nil : index.encoded
-            if bytes == read?.bytes { return (result, bytes, ttl) }
+            // Unchanged (nothing pruned, nothing added): nothing to write.
+            if index == original || (read == nil && bytes == nil) { return (result, read?.bytes, ttl) }
             if try await command(on: node, { try await $0.setIfUnchanged(key, value: bytes, ttl: ttl ?? .seconds(1), expected: read) }) {
                 return (result, bytes, ttl)
             }

@@ -153,16 +153,17 @@ final class SessionPrincipals: Sendable {
         let index = try await storage.readIndex(keys.principalIndex(principal))
         var found: [PrincipalSession] = []
         for member in index.members.values.sorted(by: { $0.loginTime < $1.loginTime }) {
-            let local = table.session(withRandom: member.id.random)
+            guard let memberID = member.id else { continue }
+            let local = table.session(withRandom: memberID.random)
             let snapshot: SessionSnapshot?
             if let local, local.isValid {
                 snapshot = local.peek()
-            } else if let bytes = try? await storage.peek(member.id) {
+            } else if let bytes = try? await storage.peek(memberID) {
                 snapshot = try? configuration.transcoder.decode(bytes)
             } else {
                 snapshot = nil
             }
-            guard let snapshot, let id = SessionID(parsing: snapshot.id) ?? Optional(member.id) else { continue }
+            guard let snapshot, let id = SessionID(parsing: snapshot.id) ?? Optional(memberID) else { continue }
             let stored = ReservedAttributes.split(snapshot.attributes)
             guard stored.principal == principal else { continue }
             found.append(
@@ -182,7 +183,7 @@ final class SessionPrincipals: Sendable {
     func invalidateSessions(of principal: String, except kept: SessionID?) async throws -> Int {
         let key = keys.principalIndex(principal)
         let index = try await storage.readIndex(key)
-        let doomed = index.members.values.map(\.id).filter { $0.random != kept?.random }
+        let doomed = index.members.values.compactMap(\.id).filter { $0.random != kept?.random }
         guard !doomed.isEmpty else { return 0 }
         await invalidate(doomed)
         _ = try? await storage.updateIndex(key) { index, now in
