@@ -46,6 +46,16 @@ import Testing
         for task in tasks { _ = try? await task.value }
     }
 
+    /// Whether `condition` holds within 2 seconds (background work of the managers).
+    static func eventually(_ condition: () async throws -> Bool) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(2)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return true }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        return try await condition()
+    }
+
     /// One request; the cookie it leaves the client with (`cookie`, a new one, or `nil` when expired).
     @discardableResult
     static func request(_ node: Node, cookie: String? = nil, _ handler: (RequestSessions) async throws -> Void = { _ in }) async throws -> String? {
@@ -181,14 +191,13 @@ import Testing
             }
             let changed = try #require(changedCookie)
             #expect(changed != cookie)
-            try await Task.sleep(for: .milliseconds(100))  // the entry moves in the background
-            #expect(try await node1.manager.sessions(of: "erin").map(\.id.description) == [changed])
+            // The entry moves in the background.
+            #expect(try await Self.eventually { try await node1.manager.sessions(of: "erin").map(\.id.description) == [changed] })
             try await Self.request(node1, cookie: changed) { sessions in
                 guard let session = try await sessions.existingSession() else { throw Missing() }
                 session.logOut()
             }
-            try await Task.sleep(for: .milliseconds(100))
-            #expect(try await node1.manager.sessions(of: "erin").isEmpty)
+            #expect(try await Self.eventually { try await node1.manager.sessions(of: "erin").isEmpty })
         }
     }
 }

@@ -93,6 +93,35 @@ import Testing
         #expect(split.attributes == ["count": 3])
     }
 
+    /// The JSON format as other languages read it: Unix milliseconds and the principal among the
+    /// attributes; a blob stored before them (today's format, written by the previous release)
+    /// reads as before; and the previous release's reader (the same strict v1 reader) takes a blob
+    /// written now.
+    @Test func theJSONFormatCarriesUnixTimesAndReadsTodaysBlobs() throws {
+        let transcoder = JSONSessionTranscoder()
+        let todays = #"{"format":"swift-session-manager/json","version":1,"id":"ABCDEF0123456789ABCDEF0123456789-n1.node1","creationTime":817879528.375,"lastAccessedTime":817879530.5,"maxInactiveInterval":1800,"attributes":{"count":3}}"#
+        let old = try transcoder.decode(Array(todays.utf8))
+        #expect(old.creationTime == Date(timeIntervalSinceReferenceDate: 817_879_528.375))
+        #expect(old.attributes == ["count": 3])
+
+        var new = old
+        new.attributes = ReservedAttributes.merge(["count": 3], principal: "alice", loginTime: Date(timeIntervalSince1970: 1_796_000_000.123))
+        let bytes = try transcoder.encode(new)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any])
+        let attributes = try #require(json["attributes"] as? [String: Any])
+        #expect(attributes["sm:creationTimeUnixMs"] as? Int == 1_796_186_728_375, "1995 in 2001 seconds is 2026 in Unix time")
+        #expect(attributes["sm:lastAccessedTimeUnixMs"] as? Int == 1_796_186_730_500)
+        #expect(attributes["sm:principal"] as? String == "alice")
+        #expect(attributes["sm:loginTime"] as? Int == 1_796_000_000_123)
+        #expect(try transcoder.decode(bytes) == new, "this release reads its own blob back exactly")
+
+        let previousRelease = try bytes.withUnsafeBufferPointer { buffer in
+            var reader = JSONReader(buffer)
+            return try reader.session()
+        }
+        #expect(previousRelease.attributes["count"] == 3 && previousRelease.attributes["sm:principal"] == "alice", "the v1 reader of the previous release takes it")
+    }
+
     enum TranscoderKinds: String, CaseIterable, Sendable {
         case binary, json, plist
         static let all = allCases

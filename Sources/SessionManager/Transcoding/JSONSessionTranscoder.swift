@@ -10,7 +10,15 @@ import Foundation
 /// ```
 ///
 /// `creationTime` and `lastAccessedTime` are seconds since 2001-01-01T00:00:00Z (Foundation's
-/// reference date, the exact value a `Date` holds; add 978307200 for Unix time). Attribute values:
+/// reference date, the exact value a `Date` holds; add 978307200 for Unix time). For readers in
+/// other languages the same two times are also written as Unix time in milliseconds (integers),
+/// in the reserved attributes `sm:creationTimeUnixMs` and `sm:lastAccessedTimeUnixMs`, beside
+/// the session's principal (`sm:principal`) and login time (`sm:loginTime`, Unix milliseconds) once it
+/// logged in. They are attributes, not new top-level keys, so that the format stays version 1:
+/// the previous release's reader, which refuses an unknown key or version, reads a session
+/// written now and writes them back as they are (its `lastAccessedTime` is the one to trust
+/// then: this reader takes the two times from `creationTime` and `lastAccessedTime`, and a
+/// session stored before these attributes existed reads as before). Attribute values:
 ///
 /// | `SessionValue` | JSON |
 /// |---|---|
@@ -34,6 +42,9 @@ public struct JSONSessionTranscoder: SessionTranscoder {
     public static let version = 1
     /// Deepest nesting of attribute arrays and maps accepted, when encoding and decoding.
     public static let maximumDepth = 64
+    /// The reserved attributes with the session's times as Unix milliseconds, for other languages.
+    static let creationTimeUnixMs = "sm:creationTimeUnixMs"
+    static let lastAccessedTimeUnixMs = "sm:lastAccessedTimeUnixMs"
     /// The first bytes of every blob of this format.
     static let header: [UInt8] = Array(#"{"format":"swift-session-manager/json","version":"#.utf8)
 
@@ -55,7 +66,10 @@ public struct JSONSessionTranscoder: SessionTranscoder {
         writer.raw(#","maxInactiveInterval":"#)
         writer.raw(String(snapshot.maxInactiveInterval))
         writer.raw(#","attributes":"#)
-        try writer.map(snapshot.attributes, depth: 0)
+        var attributes = snapshot.attributes
+        attributes[Self.creationTimeUnixMs] = .int(ReservedAttributes.milliseconds(snapshot.creationTime))
+        attributes[Self.lastAccessedTimeUnixMs] = .int(ReservedAttributes.milliseconds(snapshot.lastAccessedTime))
+        try writer.map(attributes, depth: 0)
         writer.bytes.append(UInt8(ascii: "}"))
         return writer.bytes
     }
@@ -64,10 +78,13 @@ public struct JSONSessionTranscoder: SessionTranscoder {
         guard recognizes(bytes) else {
             throw TranscoderError("not a json-transcoder session (unknown header)", offset: 0)
         }
-        return try bytes.withUnsafeBufferPointer { buffer in
+        var snapshot = try bytes.withUnsafeBufferPointer { buffer in
             var reader = JSONReader(buffer)
             return try reader.session()
         }
+        snapshot.attributes[Self.creationTimeUnixMs] = nil
+        snapshot.attributes[Self.lastAccessedTimeUnixMs] = nil
+        return snapshot
     }
 
     public func recognizes(_ bytes: [UInt8]) -> Bool {
