@@ -8,7 +8,7 @@
 set -euo pipefail
 
 run_packages=(pkg-config libhiredis-dev)
-test_packages=(memcached redis-server redis-tools redis-sentinel nginx-light docker-compose openssl)
+test_packages=(memcached redis-server redis-tools redis-sentinel nginx-light docker-compose openssl chromium chromium-driver)
 cluster_packages=(memcached redis-server nginx-light openssl)
 bench_packages=(wrk curl redis-server redis-tools redis-sentinel memcached libmemcached-tools openssl)
 
