@@ -370,6 +370,10 @@ import Testing
         (#"memcachedNodes="redis://a:1" waitForReplicas="17""#, "a number of replicas, 0-16"),
         (#"memcachedNodes="http://10.0.0.1:8091/pools""#, "'http://' nodes are not supported"),
         (#"sticky="maybe""#, "expected true or false"),
+        (#"maxSessionsPerPrincipal="0""#, "a number of sessions, 1-1000000"),
+        (#"principalLimitPolicy="kickOldest""#, "expected one of invalidateOldest, reject"),
+        (#"residentRevalidationInterval="0""#, "seconds, 1-3600"),
+        (#"maxSessionLifetime="0""#, "seconds, 1-31536000"),
         (#"sessionBackupTimeout="0""#, "milliseconds"),
         (#"storageKeyPrefix="host,colour""#, "unknown token 'colour'"),
         (#"storageKeyPrefix="static:a:b""#, "cannot contain ':'"),
@@ -402,6 +406,13 @@ import Testing
             "<Server><Engine><Context path=\"/a\" app=\"sample\">\n  <Manager \(attributes)/></Context></Engine></Server>",
             line: 2, message
         )
+    }
+
+    @Test func aUsersSessionsAttributesAreRead() throws {
+        let m = try manager(#"maxSessionsPerPrincipal="3" principalLimitPolicy="reject" residentRevalidationInterval="2""#)
+        #expect(m.maxSessionsPerPrincipal == 3 && m.principalLimitPolicy == .reject && m.residentRevalidationInterval == .seconds(2))
+        let defaults = try manager("")
+        #expect(defaults.maxSessionsPerPrincipal == nil && defaults.principalLimitPolicy == .invalidateOldest && defaults.residentRevalidationInterval == .seconds(5))
     }
 
     @Test func tlsAttributesAndTheMemcachedLoginAreRead() async throws {

@@ -98,7 +98,7 @@ extension SessionStorage {
         let key = keys.tombstone(random)
         var written = false
         var failure: (any Error)?
-        for node in nodes {
+        for node in nodes where node.availability.isUp {
             do {
                 try await command(on: node) { try await $0.set(key, value: Array("1".utf8), ttl: ttl) }
                 written = true
@@ -107,6 +107,19 @@ extension SessionStorage {
             }
         }
         if !written { throw SessionManagerError(.storeUnavailable, "no store node took the tombstone", underlying: failure) }
+    }
+
+    /// Deletes a session invalidated by principal from every node that answers: its primary copy
+    /// and its backup copies, wherever relocations may have left them (best effort: its tombstone
+    /// stops whatever copy a down node still holds from being used again).
+    func deleteEverywhere(_ id: SessionID) async {
+        let key = key(for: id)
+        for node in nodes where node.availability.isUp {
+            _ = try? await command(on: node) { store in
+                try await store.delete(key)
+                try await store.delete(SessionKeys.backup(ofPrimary: key))
+            }
+        }
     }
 
     /// Whether the session `id` was invalidated by principal: its tombstone on its primary node.

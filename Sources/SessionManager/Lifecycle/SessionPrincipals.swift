@@ -109,6 +109,7 @@ final class SessionPrincipals: Sendable {
     /// or a takeover) is refreshed when a quarter of the time to live passed since this node last
     /// did it, or the id changed; in the background, beside the request's own command.
     func requestEnded(_ session: Session) {
+        guard session.isLoggedIn else { return }
         let (principal, id, isValid) = session.withState { ($0.principal, $0.id, $0.isValid) }
         guard isValid, let principal else { return }
         let ttl = session.status().ttl
@@ -201,7 +202,7 @@ final class SessionPrincipals: Sendable {
             } catch {
                 logger.warning("session invalidated by principal without a tombstone: no store node answered", metadata: ["sm.session": "\(id.logTag)", "sm.error": "\(error)"])
             }
-            try? await storage.delete(id)
+            await storage.deleteEverywhere(id)
             await storage.announceInvalidation(of: id.random)
             dropLocalCopy(id.random)
             metrics.invalidatedByPrincipal.increment()
@@ -223,7 +224,8 @@ final class SessionPrincipals: Sendable {
 
     /// Whether a resident logged-in session must be looked up before it is served again.
     func revalidationIsDue(_ session: Session) -> Bool {
-        session.withState { $0.principal != nil && ContinuousClock.now - $0.checkedAt >= configuration.residentRevalidationInterval }
+        guard session.isLoggedIn else { return false }
+        return session.withState { $0.principal != nil && ContinuousClock.now - $0.checkedAt >= configuration.residentRevalidationInterval }
     }
 
     /// Looks for the session's tombstone; `false` when it was invalidated elsewhere (it is then

@@ -32,6 +32,9 @@ public final class Session: Sendable {
     /// When the session is gone whatever its activity (``ManagerConfiguration/maxSessionLifetime``).
     public let lifetimeEnd: Date?
     private let state: Mutex<State>
+    /// Whether ``principal`` is set, readable without the lock: every request's end and every
+    /// request for a resident session asks, and most sessions are anonymous.
+    private let hasPrincipal: Atomic<Bool>
     private let idGenerator: SessionIDGenerator
     /// The context's logged-in sessions (the principal index), `nil` for a session no manager made.
     let principals: SessionPrincipals?
@@ -42,6 +45,7 @@ public final class Session: Sendable {
         self.lifetimeEnd = maxLifetime.map { snapshot.creationTime.addingTimeInterval(Double($0)) }
         self.idGenerator = idGenerator
         let stored = ReservedAttributes.split(snapshot.attributes)
+        self.hasPrincipal = Atomic(stored.principal != nil)
         self.state = Mutex(
             State(
                 id: id,
@@ -145,10 +149,14 @@ public final class Session: Sendable {
         state.withLock {
             $0.isValid = false
             $0.principal = nil
+            hasPrincipal.store(false, ordering: .relaxed)
             $0.loginTime = nil
             $0.generation &+= 1
         }
     }
+
+    /// Whether a user is logged in (``principal`` is set), without taking the session's lock.
+    var isLoggedIn: Bool { hasPrincipal.load(ordering: .relaxed) }
 
     /// The logged-in user's id (``logIn(principal:)``), `nil` when nobody is logged in.
     public var principal: String? { state.withLock { $0.principal } }
@@ -176,6 +184,7 @@ public final class Session: Sendable {
         let left = state.withLock { state -> (String, SessionID)? in
             guard let principal = state.principal else { return nil }
             state.principal = nil
+            hasPrincipal.store(false, ordering: .relaxed)
             state.loginTime = nil
             state.generation &+= 1
             return (principal, state.id)
@@ -208,6 +217,7 @@ public final class Session: Sendable {
             let previous = state.principal
             let oldID = state.id
             state.principal = principal
+            hasPrincipal.store(true, ordering: .relaxed)
             state.loginTime = time
             state.checkedAt = .now
             return (Self.changeID(&state, to: newID), previous, oldID)
