@@ -290,7 +290,8 @@ public final class Session: Sendable {
 
     /// The session's ``Status`` now.
     func status() -> Status {
-        let now = Date()
+        // The clock is read only for a session with a lifetime: a status is read by every request.
+        let now = lifetimeEnd == nil ? Date.distantPast : Date()
         return state.withLock {
             Status(
                 id: $0.id,
