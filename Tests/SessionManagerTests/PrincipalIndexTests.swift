@@ -44,4 +44,14 @@ import Testing
         #expect(PrincipalIndex(encoded: Array("\(Self.id(1)) 1 2\n\(Self.id(1, node: "n2")) 3 4\n".utf8)) == nil, "a member twice")
         #expect(PrincipalIndex(encoded: [])?.members.isEmpty == true)
     }
+
+    /// The index key is named by SHA-256 of the principal (FIPS 180-4's "abc" vector): any string
+    /// is a safe principal, and distinct principals never share an index.
+    @Test func theIndexKeyIsNamedByTheHashOfThePrincipal() {
+        let keys = SessionKeys(prefix: "sm:/myapp:")
+        #expect(keys.principalIndex("abc") == "sm:/myapp:principal:{ba7816bf8f01cfea414140de5dae2223}")
+        #expect(keys.principalIndex("a b\r\n{}") != keys.principalIndex("a b\r\n{ }"))
+        #expect(keys.principalIndex(String(repeating: "x", count: 10_000)).utf8.count < 250, "memcached's key limit holds for any principal")
+        #expect(keys.tombstone("ABCDEF0123456789ABCDEF0123456789") == "sm:/myapp:gone:{ABCDEF0123456789ABCDEF0123456789}")
+    }
 }

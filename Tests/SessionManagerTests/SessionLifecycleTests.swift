@@ -330,6 +330,20 @@ import Testing
         #expect(machine.requestReleased(status: session.status(), residency: .keptBeyondLimit, ifUnsaved: .askToPersist, now: t0) == .resident(expiry: t0 + .seconds(60)))
     }
 
+    /// Invalidated by principal on another node: a copy in use stays until released, a resident
+    /// one leaves, and neither is ever written again (a change made meanwhile included).
+    @Test func aSessionInvalidatedElsewhereIsNeverWrittenAgain() {
+        var (machine, session, _) = loaded()
+        #expect(machine.invalidatedElsewhere() == .staysUntilReleased)
+        session["a"] = .int(2)
+        #expect(persist(&machine, session) == .upToDate, "its copies are deleted: a write would bring it back")
+        (machine, session, _) = loaded()
+        session["a"] = .int(3)
+        #expect(machine.requestReleased(status: session.status(), residency: .room, ifUnsaved: .askToPersist, now: t0) == .resident(expiry: t0 + .seconds(60)))
+        #expect(machine.invalidatedElsewhere() == .leave)
+        #expect(persist(&machine, session) == .upToDate)
+    }
+
     @Test func aSessionBeingWrittenIsNotSavedYetSoItCannotLeaveMemory() {
         var (machine, session, _) = loaded(references: 2)
         session["a"] = .int(2)

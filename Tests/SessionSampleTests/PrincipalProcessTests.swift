@@ -16,10 +16,15 @@ import Testing
 
     /// Two sample processes (routes `node1`, `node2`) on one store; `body` gets their ports.
     static func withNodes(_ store: Store, sticky: Bool, extra: String = "", _ body: ([Int]) async throws -> Void) async throws {
+        try await withNodes(store, sticky: sticky, extra: extra) { ports, _ in try await body(ports) }
+    }
+
+    /// The same; `body` also gets the store server (`nil` for the cluster), to count its commands.
+    static func withNodes(_ store: Store, sticky: Bool, extra: String = "", _ body: ([Int], StoreServerProcess?) async throws -> Void) async throws {
         // Redis: the default interval (5 s), so that only the notice can log a sticky node's
         // copy out within the test's 100 ms.
         let revalidation = (store == .memcached ? #" residentRevalidationInterval="1""# : "") + extra
-        func run(_ nodes: String) async throws {
+        func run(_ nodes: String, _ server: StoreServerProcess?) async throws {
             let ports = try (0..<2).map { _ in try FreePort.make() }
             var processes: [Process] = []
             defer { for process in processes { process.terminate() } }
@@ -34,14 +39,14 @@ import Testing
                     """
                 processes.append(try await SampleExecutable("SessionSample").startServing(xml, port: port))
             }
-            try await body(ports)
+            try await body(ports, server)
         }
         switch store {
         case .redisCluster:
-            try await RedisClusterTests.withCluster(masters: 3) { cluster in try await run("redis-cluster://" + cluster.seeds) }
+            try await RedisClusterTests.withCluster(masters: 3) { cluster in try await run("redis-cluster://" + cluster.seeds, nil) }
         case .redis, .memcached:
             try await StoreServerProcess.with(store.kind) { server in
-                try await run(store == .redis ? "n1:redis://127.0.0.1:\(server.port)" : "n1:127.0.0.1:\(server.port)")
+                try await run(store == .redis ? "n1:redis://127.0.0.1:\(server.port)" : "n1:127.0.0.1:\(server.port)", server)
             }
         }
     }
@@ -180,21 +185,8 @@ import Testing
     /// node's revalidation once per interval.
     @Test(arguments: [false, true])
     func aLoggedInSessionCostsNoExtraCommands(sticky: Bool) async throws {
-        try await StoreServerProcess.with(.redis()) { server in
-            let ports = try (0..<2).map { _ in try FreePort.make() }
-            var processes: [Process] = []
-            defer { for process in processes { process.terminate() } }
-            for (index, port) in ports.enumerated() {
-                let xml = """
-                    <Server>
-                      <Connector port="\(port)" address="127.0.0.1"/>
-                      <Engine jvmRoute="node\(index + 1)">
-                        <Context path="/myapp" app="sample"><Manager memcachedNodes="n1:redis://127.0.0.1:\(server.port)" sticky="\(sticky)" residentRevalidationInterval="1"/></Context>
-                      </Engine>
-                    </Server>
-                    """
-                processes.append(try await SampleExecutable("SessionSample").startServing(xml, port: port))
-            }
+        try await Self.withNodes(.redis, sticky: sticky, extra: #" residentRevalidationInterval="1""#) { ports, server in
+            let server = try #require(server)
             let cookie = try await Self.logIn(ports[0], "carol")
             try await Task.sleep(for: .milliseconds(300))  // the sticky write after the login's answer
             func cost(_ path: String, times: Int = 10, port: Int? = nil) async throws -> Int {
@@ -203,15 +195,34 @@ import Testing
                 try await Task.sleep(for: .milliseconds(100))
                 return try await server.sessionCommandCount() - before
             }
-            let reads = try await cost("read")
-            let changes = try await cost("count")
-            #expect(reads == (sticky ? 0 : 10), "sticky=\(sticky): \(reads) commands for 10 reads")
-            #expect(changes == (sticky ? 10 : 20), "sticky=\(sticky): \(changes) commands for 10 changes")
             if sticky {
+                // Counted on the session's own keys (MONITOR): the route lease's renewals share
+                // the server. Sticky writes after the answer, and a write under way covers the
+                // changes made meanwhile (fewer writes than changes).
+                let random = String(try #require(cookie.split(separator: "=").last).prefix(32))
+                // Besides: a tombstone lookup (GET) at most once per interval (1 s here).
+                func revalidations(_ commands: [String], _ elapsed: Duration) -> Bool {
+                    commands.filter { $0 == "GET" }.count <= Int(elapsed / .seconds(1)) + 1
+                }
+                let (read, readTime) = try await Self.monitored(server, random: random) {
+                    for _ in 0..<10 { _ = try await Self.get(ports[0], "/myapp/read", cookie) }
+                }
+                #expect(read.allSatisfy { $0 == "GET" } && revalidations(read, readTime), "reads from memory: \(read)")
+                let (changed, changeTime) = try await Self.monitored(server, random: random) {
+                    for _ in 0..<10 { _ = try await Self.get(ports[0], "/myapp/count", cookie) }
+                }
+                let sets = changed.filter { $0 == "SET" }.count
+                #expect((1...10).contains(sets) && changed.allSatisfy { $0 == "SET" || $0 == "GET" } && revalidations(changed, changeTime), "at most one SET per change: \(changed)")
                 try await Task.sleep(for: .milliseconds(1100))
-                let revalidated = try await cost("read", times: 2)
-                #expect(revalidated == 1, "one tombstone lookup per residentRevalidationInterval: \(revalidated)")
+                let (revalidated, _) = try await Self.monitored(server, random: random) {
+                    for _ in 0..<2 { _ = try await Self.get(ports[0], "/myapp/read", cookie) }
+                }
+                #expect(revalidated == ["GET"], "one tombstone lookup per residentRevalidationInterval: \(revalidated)")
             } else {
+                let reads = try await cost("read")
+                let changes = try await cost("count")
+                #expect(reads == 10, "\(reads) commands for 10 reads")
+                #expect(changes == 20, "\(changes) commands for 10 changes")
                 // The other node has not refreshed this session's index entry yet: its first
                 // request reads the index (and rewrites it by script, not counted here).
                 let countsBefore = try await server.commandCounts()
@@ -223,5 +234,30 @@ import Testing
                 #expect(delta == ["getex": 10, "get": 2, "eval": 1, "set": 1], "10 reads and one refresh of the index (a GET and a script): \(delta)")
             }
         }
+    }
+
+    /// The commands Redis ran on the keys of the session with this random part (its copy, its
+    /// tombstone) while `body` ran, by name, as `redis-cli MONITOR` shows them (scripts' inner
+    /// commands left out), and how long `body` took.
+    static func monitored(_ server: StoreServerProcess, random: String, _ body: () async throws -> Void) async throws -> ([String], Duration) {
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("monitor-\(UUID().uuidString).txt")
+        _ = FileManager.default.createFile(atPath: output.path, contents: nil)
+        defer { try? FileManager.default.removeItem(at: output) }
+        let monitor = Process()
+        monitor.executableURL = URL(fileURLWithPath: try #require(ChildProcess.find("redis-cli")))
+        monitor.arguments = ["-p", String(server.port), "MONITOR"]
+        monitor.standardOutput = try FileHandle(forWritingTo: output)
+        try monitor.run()
+        defer { monitor.terminate() }
+        while (try? String(contentsOf: output, encoding: .utf8))?.hasPrefix("OK") != true { try await Task.sleep(for: .milliseconds(20)) }
+        let start = ContinuousClock.now
+        try await body()
+        let elapsed = ContinuousClock.now - start
+        try await Task.sleep(for: .milliseconds(300))  // sticky writes after the answers
+        let lines = try String(contentsOf: output, encoding: .utf8).split(separator: "\n")
+        let commands = lines.filter { $0.contains("{\(random)}") && !$0.contains(" lua]") }.compactMap { line in
+            line.split(separator: "\"").dropFirst().first.map(String.init)
+        }
+        return (commands, elapsed)
     }
 }

@@ -144,6 +144,7 @@ final class SessionExecutor: Sendable {
                     if try await !self.write(write) {
                         // Invalidated by principal on another node since it was read: not
                         // written; this node stops serving it too.
+                        table.invalidatedElsewhere(lease)
                         session.invalidatedElsewhere()
                         metrics.foundGone.increment()
                     }

@@ -528,6 +528,22 @@ struct SessionLifecycle {
         return ids
     }
 
+    /// What ``invalidatedElsewhere()`` decided for this node's copy.
+    enum InvalidatedElsewhere: Equatable {
+        /// Resident: it leaves memory now.
+        case leave
+        /// In use: it stays until its requests release it; they find it invalid and write nothing.
+        case staysUntilReleased
+    }
+
+    /// The session was invalidated by principal on another node (a notice, a revalidation, or a
+    /// write that found its tombstone): its store copies are already deleted, so this node never
+    /// writes it again, and a resident copy leaves memory.
+    mutating func invalidatedElsewhere() -> InvalidatedElsewhere {
+        persistence.deleted = true
+        return isResident ? .leave : .staysUntilReleased
+    }
+
     // MARK: - A request releases the session
 
     /// Whether a released session may stay in memory (``SessionPolicy/residency(residentCount:mustStay:)``).

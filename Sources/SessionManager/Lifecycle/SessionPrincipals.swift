@@ -236,8 +236,7 @@ final class SessionPrincipals: Sendable {
             return state.id
         }
         guard (try? await storage.isTombstoned(id)) == true else { return true }
-        session.invalidatedElsewhere()
-        metrics.foundGone.increment()
+        dropLocalCopy(id.random)
         return false
     }
 

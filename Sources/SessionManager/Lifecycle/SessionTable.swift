@@ -169,9 +169,9 @@ final class SessionTable: Sendable {
         return table.withLock { $0.entries[key]?.inspect { $0.session } }
     }
 
-    /// A session invalidated on another node: its instance (to invalidate it), removed from the
-    /// table when it is resident; one in use stays until its requests release it (they find it
-    /// invalid, and write nothing).
+    /// A session invalidated on another node: its lifecycle decides (``SessionLifecycle/invalidatedElsewhere()``)
+    /// whether it leaves the table now (resident) or stays until its requests release it; its
+    /// instance is returned, for the caller to invalidate outside the table's lock.
     ///
     /// An entry is re-filed under its session's new random part only when its last request
     /// releases it: a session that logged in (a new id) in a request still under way is found by
@@ -183,9 +183,16 @@ final class SessionTable: Sendable {
             }
             guard let entry = found else { return nil }
             let session = entry.inspect { $0.session }
-            if entry.inspect({ $0.isResident }) { table.remove(entry) }
+            if entry.inspect({ $0.invalidatedElsewhere() }) == .leave { table.remove(entry) }
             return session
         }
+    }
+
+    /// The leased session was found invalidated elsewhere by this node's own request (a
+    /// revalidation, a write that found its tombstone): see ``SessionLifecycle/invalidatedElsewhere()``.
+    /// The request holds it, so it stays until released.
+    func invalidatedElsewhere(_ lease: Lease) {
+        table.withLock { _ in _ = lease.entry.inspect { $0.invalidatedElsewhere() } }
     }
 
     /// The logged-in sessions this node holds (in use or resident).
