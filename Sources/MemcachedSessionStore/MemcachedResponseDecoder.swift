@@ -83,11 +83,13 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
             return .value(lineLength: lineLength, length: length)
         }
         if line.starts(with: metaValuePrefix) {
-            let fields = line.dropFirst(3).split(separator: UInt8(ascii: " "))
-            guard let first = fields.first, let length = Int(String(decoding: first, as: UTF8.self)), length >= 0, length <= maximumValueLength else {
+            let flags = line.dropFirst(3)
+            guard let first = flags.split(separator: UInt8(ascii: " ")).first, let length = Int(String(decoding: first, as: UTF8.self)), length >= 0,
+                  length <= maximumValueLength
+            else {
                 throw StoreClientError(.protocolError, "malformed VA line")
             }
-            let cas = fields.dropFirst().first { $0.first == UInt8(ascii: "c") }.flatMap { UInt64(String(decoding: $0.dropFirst(), as: UTF8.self)) }
+            let cas = cas(in: flags)
             let total = lineLength + length + 2
             guard bytes.count >= total else { return nil }
             guard bytes[total - 2] == UInt8(ascii: "\r"), bytes[total - 1] == UInt8(ascii: "\n") else {
@@ -150,11 +152,16 @@ package struct MemcachedResponseDecoder: ByteToMessageDecoder {
         guard line.count >= 2, line.count == 2 || line[2] == UInt8(ascii: " ") else { return nil }
         let code = String(decoding: line.prefix(2), as: UTF8.self)
         guard metaCodes.contains(code) else { return nil }
+        return .meta(code: code, cas: cas(in: line.dropFirst(2)))
+    }
+
+    /// The CAS value of a meta reply's `c<number>` flag, among its space-separated `flags`.
+    private static func cas(in flags: Slice<UnsafeRawBufferPointer>) -> UInt64? {
         var cas: UInt64?
-        for flag in line.dropFirst(2).split(separator: UInt8(ascii: " ")) where flag.first == UInt8(ascii: "c") {
+        for flag in flags.split(separator: UInt8(ascii: " ")) where flag.first == UInt8(ascii: "c") {
             cas = UInt64(String(decoding: flag.dropFirst(), as: UTF8.self))
         }
-        return .meta(code: code, cas: cas)
+        return cas
     }
 
     private static let clientErrorPrefix = Array("CLIENT_ERROR".utf8)

@@ -168,15 +168,33 @@ public final class RedisSessionStore: SessionStore, NoticeCarrier {
     /// `SET key value PX ms`; with ``replicaAcknowledgements``, followed on the same connection by
     /// `WAIT n ms`, and done only once that many replicas have the write.
     public func set(_ key: String, value: [UInt8], ttl: Duration) async throws {
-        let write = command("SET", key, value: value, ttl: ttl)
-        guard replicaAcknowledgements > 0 else { return try written(try await send(write, key: key)) }
-        let replies = try await routing.send([write, waitCommand()], key: key)
-        try written(try checked(replies[0]))
-        try acknowledged(replies[1])
+        guard try await stored(command("SET", key, value: value, ttl: ttl), key: key, "SET") else { throw unexpected(.null, "SET") }
     }
 
     private func written(_ reply: RedisValue) throws {
         guard case .status("OK") = reply else { throw unexpected(reply, "SET") }
+    }
+
+    /// Sends a `SET`: its reply, `true` for `OK` and `false` for nil (a condition, `XX`, not met);
+    /// with ``replicaAcknowledgements``, a `WAIT` follows on the same connection, and a write that
+    /// happened counts only once that many replicas have it.
+    private func stored(_ write: ByteBuffer, key: String, _ name: String) async throws -> Bool {
+        let reply: RedisValue
+        var acknowledgement: RedisValue?
+        if replicaAcknowledgements > 0 {
+            let replies = try await routing.send([write, waitCommand()], key: key)
+            reply = try checked(replies[0])
+            acknowledgement = replies[1]
+        } else {
+            reply = try await send(write, key: key)
+        }
+        switch reply {
+        case .status("OK"):
+            if let acknowledgement { try acknowledged(acknowledgement) }
+            return true
+        case .null: return false
+        case let other: throw unexpected(other, name)
+        }
     }
 
     /// `WAIT <replicas> <milliseconds>`.
@@ -294,21 +312,7 @@ public final class RedisSessionStore: SessionStore, NoticeCarrier {
 
     /// `SET key value XX PX ms` (and any `WAIT`, as ``set(_:value:ttl:)``): only over an existing key.
     public func replace(_ key: String, value: [UInt8], ttl: Duration) async throws -> Bool {
-        let write = command("SET", key, value: value, options: ["XX"], ttl: ttl)
-        let reply: RedisValue
-        if replicaAcknowledgements > 0 {
-            let replies = try await routing.send([write, waitCommand()], key: key)
-            reply = try checked(replies[0])
-            if case .null = reply { return false }
-            try acknowledged(replies[1])
-        } else {
-            reply = try await send(write, key: key)
-        }
-        switch reply {
-        case .status("OK"): return true
-        case .null: return false
-        case let other: throw unexpected(other, "SET XX")
-        }
+        try await stored(command("SET", key, value: value, options: ["XX"], ttl: ttl), key: key, "SET XX")
     }
 
     /// `GET`: Redis compares the bytes themselves (``setIfUnchanged(_:value:ttl:expected:)``).

@@ -7,18 +7,21 @@ import Logging
 /// A principal's index lives on the principal's node, chosen from its key as a session's node is
 /// chosen for it, with a copy on the next node (sessions' backup rule): changed there by
 /// compare-and-set, copied to the next node after each change; while the principal's node is
-/// down, the next node's copy is changed instead. Reads take the union of both copies, so a
-/// session indexed on either is found ("log out everywhere" works while one node is down).
+/// down, the next node's copy is changed instead. Reads take the union of the same two copies, so
+/// a session indexed on either is found ("log out everywhere" works while one node is down).
 extension SessionStorage {
-    /// The nodes an index may live on, its own first: the primary nodes from the one its key
-    /// hashes to, then the failover nodes.
+    /// The nodes an index lives on now, in order: the first changes it, the second keeps its copy.
+    /// The primary nodes that are up, from the one its key hashes to; the failover nodes only
+    /// while no primary node is up (as for sessions: never a copy's home otherwise); every node
+    /// when none is up (to be asked anyway).
     func indexNodes(for key: String) -> [Node] {
         let primaries = nodes.filter { !$0.isFailover }
-        let failovers = nodes.filter(\.isFailover)
-        guard !primaries.isEmpty else { return failovers }
         let hash = key.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }
-        let start = Int(hash % UInt64(primaries.count))
-        return (0..<primaries.count).map { primaries[(start + $0) % primaries.count] } + failovers
+        let start = primaries.isEmpty ? 0 : Int(hash % UInt64(primaries.count))
+        let ordered = (0..<primaries.count).map { primaries[(start + $0) % primaries.count] } + nodes.filter(\.isFailover)
+        let up = ordered.filter(\.availability.isUp)
+        let upPrimaries = up.filter { !$0.isFailover }
+        return !upPrimaries.isEmpty ? upPrimaries : up.isEmpty ? ordered : up
     }
 
     /// How many times a change of an index is tried again after another node changed it first.
@@ -33,12 +36,12 @@ extension SessionStorage {
     func updateIndex<R: Sendable>(_ key: String, _ change: (inout PrincipalIndex, Int64) throws -> R) async throws -> R {
         var failure: (any Error)?
         let candidates = indexNodes(for: key)
-        for (position, node) in candidates.enumerated() where node.availability.isUp || position == candidates.count - 1 {
+        for (position, node) in candidates.enumerated() {
             do {
-                let (result, bytes, ttl) = try await compareAndSet(key, on: node, change)
-                if let copy = candidates.dropFirst(position + 1).first(where: { $0.availability.isUp && !$0.isFailover }) {
+                let (result, written) = try await compareAndSet(key, on: node, change)
+                if let written, let copy = candidates.dropFirst(position + 1).first {
                     _ = try? await command(on: copy) { store in
-                        if let bytes, let ttl { try await store.set(key, value: bytes, ttl: ttl) } else { try await store.delete(key) }
+                        if let bytes = written.bytes { try await store.set(key, value: bytes, ttl: written.ttl) } else { try await store.delete(key) }
                     }
                 }
                 return result
@@ -49,19 +52,22 @@ extension SessionStorage {
         throw SessionManagerError(.storeUnavailable, "no store node for the principal's index answered", underlying: failure)
     }
 
-    private func compareAndSet<R>(_ key: String, on node: Node, _ change: (inout PrincipalIndex, Int64) throws -> R) async throws -> (R, [UInt8]?, Duration?) {
+    /// One node's compare-and-set loop: the change's result, and what was written (`nil`: the
+    /// index was unchanged and nothing was written; `bytes` `nil`: the key was deleted).
+    private func compareAndSet<R>(_ key: String, on node: Node, _ change: (inout PrincipalIndex, Int64) throws -> R) async throws -> (R, written: (bytes: [UInt8]?, ttl: Duration)?) {
         for _ in 0..<Self.indexUpdateAttempts {
             let read = try await command(on: node) { try await $0.getVersioned(key) }
             let original = read.flatMap { PrincipalIndex(encoded: $0.bytes) }
             var index = original ?? PrincipalIndex()
-            let now = Self.unixMilliseconds()
+            let now = Date().unixMilliseconds
             let result = try change(&index, now)
             let ttl = index.keyTTL(now: now).map { Duration.milliseconds($0) }
             let bytes = ttl == nil ? nil : index.encoded
-            // Unchanged (nothing pruned, nothing added): nothing to write.
-            if index == original || (read == nil && bytes == nil) { return (result, read?.bytes, ttl) }
-            if try await command(on: node, { try await $0.setIfUnchanged(key, value: bytes, ttl: ttl ?? .seconds(1), expected: read) }) {
-                return (result, bytes, ttl)
+            // Unchanged (nothing pruned, nothing added): nothing to write, nor to copy.
+            if index == original || (read == nil && bytes == nil) { return (result, nil) }
+            let written = (bytes: bytes, ttl: ttl ?? .seconds(1))
+            if try await command(on: node, { try await $0.setIfUnchanged(key, value: written.bytes, ttl: written.ttl, expected: read) }) {
+                return (result, written)
             }
             // Another node changed it first: read it again. A short random pause spreads the
             // retries of simultaneous logins.
@@ -76,7 +82,7 @@ extension SessionStorage {
         var merged = PrincipalIndex()
         var answered = false
         var failure: (any Error)?
-        for node in indexNodes(for: key).filter({ !$0.isFailover || nodes.allSatisfy(\.isFailover) }).prefix(2) {
+        for node in indexNodes(for: key).prefix(2) {
             do {
                 if let read = try await command(on: node, { try await $0.getVersioned(key) }), let index = PrincipalIndex(encoded: read.bytes) {
                     merged.merge(index)
@@ -87,7 +93,7 @@ extension SessionStorage {
             }
         }
         guard answered else { throw SessionManagerError(.storeUnavailable, "no store node holding the principal's index answered", underlying: failure) }
-        merged.prune(now: Self.unixMilliseconds())
+        merged.prune(now: Date().unixMilliseconds)
         return merged
     }
 
@@ -127,11 +133,6 @@ extension SessionStorage {
         guard let primary = node(for: id) else { return false }
         let key = keys.tombstone(id.random)
         return try await command(on: primary) { try await $0.getVersioned(key) } != nil
-    }
-
-    /// Now, in Unix milliseconds (the index's times).
-    static func unixMilliseconds(_ date: Date = Date()) -> Int64 {
-        Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
     }
 }
 

@@ -145,8 +145,7 @@ final class SessionExecutor: Sendable {
                         // Invalidated by principal on another node since it was read: not
                         // written; this node stops serving it too.
                         table.invalidatedElsewhere(lease)
-                        session.invalidatedElsewhere()
-                        metrics.foundGone.increment()
+                        principals.foundInvalidated(session)
                     }
                 } catch {
                     failure = await writeFailure(error, of: write.id, relocations: relocations)
@@ -212,7 +211,7 @@ final class SessionExecutor: Sendable {
             ttl: write.ttl,
             previousID: write.previousID,
             unlocking: write.unlock,
-            loggedIn: snapshot.attributes[ReservedAttributes.principal] != nil
+            loggedIn: write.loggedIn
         )
         if written { metrics.written.increment() }
         return written

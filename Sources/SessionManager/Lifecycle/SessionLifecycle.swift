@@ -254,6 +254,8 @@ struct SessionLifecycle {
         var id: SessionID
         /// The copy's time to live: the idle timeout, or the remaining lifetime when shorter.
         var ttl: Duration
+        /// The session is logged in (``Session/Capture/loggedIn``).
+        var loggedIn = false
         /// What the store holds, so an unchanged copy under the same id is not written again.
         var previous: SessionSnapshot?
         /// The id the store's copy is filed under: deleted once written under another id.
@@ -325,6 +327,7 @@ struct SessionLifecycle {
             generation: capture.generation,
             id: capture.id,
             ttl: capture.ttl,
+            loggedIn: capture.loggedIn,
             previous: persistence.stored,
             previousID: persistence.storedID
         )

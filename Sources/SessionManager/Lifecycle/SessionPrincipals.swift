@@ -54,7 +54,7 @@ final class SessionPrincipals: Sendable {
         let (oldID, oldPrincipal) = session.withState { ($0.id, $0.principal) }
         let ttl = session.status().ttl
         let loginTime = Date()
-        let loginMs = SessionStorage.unixMilliseconds(loginTime)
+        let loginMs = loginTime.unixMilliseconds
         let limit = configuration.maxSessionsPerPrincipal
         let policy = configuration.principalLimitPolicy
         let outcome = try await storage.updateIndex(keys.principalIndex(principal)) { index, nowMs in
@@ -115,14 +115,14 @@ final class SessionPrincipals: Sendable {
         let ttl = session.status().ttl
         let now = ContinuousClock.now
         let due = refreshed.withLock { known -> Bool in
-            guard let last = known[id.random], last.id == id, now - last.at < ttl.quarter else {
-                known[id.random] = (id, now)
-                return true
+            if let last = known[id.random], last.id == id, now - last.at < ttl.quarter { return false }
+            known[id.random] = (id, now)
+            if known.count > Self.refreshMemory {
+                for (random, _) in known.sorted(by: { $0.value.at < $1.value.at }).prefix(known.count / 2) { known[random] = nil }
             }
-            return false
+            return true
         }
         guard due else { return }
-        trimMemory()
         let key = keys.principalIndex(principal)
         background.submit { [storage] in
             _ = try? await storage.updateIndex(key) { index, nowMs in
@@ -139,45 +139,44 @@ final class SessionPrincipals: Sendable {
         _ = refreshed.withLock { $0.removeValue(forKey: id.random) }
     }
 
-    private func trimMemory() {
-        refreshed.withLock { known in
-            guard known.count > Self.refreshMemory else { return }
-            let oldest = known.sorted { $0.value.at < $1.value.at }.prefix(known.count / 2)
-            for (random, _) in oldest { known[random] = nil }
-        }
-    }
-
     // MARK: - A principal's sessions
 
-    /// ``SessionManager/sessions(of:)``.
+    /// ``SessionManager/sessions(of:)``: the index's members, each read at once (this node's copy
+    /// when it holds one, the store's otherwise, without touching it); those gone or logged in as
+    /// another principal since are left out.
     func sessions(of principal: String) async throws -> [PrincipalSession] {
-        let index = try await storage.readIndex(keys.principalIndex(principal))
-        var found: [PrincipalSession] = []
-        for member in index.members.values.sorted(by: { $0.loginTime < $1.loginTime }) {
-            guard let memberID = member.id else { continue }
-            let local = table.session(withRandom: memberID.random)
-            let snapshot: SessionSnapshot?
-            if let local, local.isValid {
-                snapshot = local.peek()
-            } else if let bytes = try? await storage.peek(memberID) {
-                snapshot = try? configuration.transcoder.decode(bytes)
-            } else {
-                snapshot = nil
+        let members = try await storage.readIndex(keys.principalIndex(principal)).members.values.sorted { $0.loginTime < $1.loginTime }
+        let found = await withTaskGroup(of: (Int, PrincipalSession?).self) { group in
+            for (position, member) in members.enumerated() {
+                group.addTask { (position, await self.session(member, of: principal)) }
             }
-            guard let snapshot, let id = SessionID(parsing: snapshot.id) ?? Optional(memberID) else { continue }
-            let stored = ReservedAttributes.split(snapshot.attributes)
-            guard stored.principal == principal else { continue }
-            found.append(
-                PrincipalSession(
-                    id: local?.id ?? id,
-                    creationTime: snapshot.creationTime,
-                    lastAccessedTime: snapshot.lastAccessedTime,
-                    loginTime: stored.loginTime ?? Date(timeIntervalSince1970: Double(member.loginTime) / 1000),
-                    attributes: stored.attributes
-                )
-            )
+            var found = [PrincipalSession?](repeating: nil, count: members.count)
+            for await (position, session) in group { found[position] = session }
+            return found
         }
-        return found
+        return found.compactMap { $0 }
+    }
+
+    /// One member of `principal`'s index as it is now, `nil` when it is gone or not theirs.
+    private func session(_ member: PrincipalIndex.Member, of principal: String) async -> PrincipalSession? {
+        guard let memberID = member.id else { return nil }
+        let local = table.session(withRandom: memberID.random).flatMap { $0.isValid ? $0 : nil }
+        let snapshot: SessionSnapshot?
+        if let local {
+            snapshot = local.peek()
+        } else {
+            snapshot = (try? await storage.peek(memberID)).flatMap { try? configuration.transcoder.decode($0) }
+        }
+        guard let snapshot else { return nil }
+        let stored = ReservedAttributes.split(snapshot.attributes)
+        guard stored.principal == principal else { return nil }
+        return PrincipalSession(
+            id: local?.id ?? SessionID(parsing: snapshot.id) ?? memberID,
+            creationTime: snapshot.creationTime,
+            lastAccessedTime: snapshot.lastAccessedTime,
+            loginTime: stored.loginTime ?? Date(unixMilliseconds: member.loginTime),
+            attributes: stored.attributes
+        )
     }
 
     /// ``SessionManager/invalidateSessions(of:except:)``.
@@ -193,31 +192,39 @@ final class SessionPrincipals: Sendable {
         return doomed.count
     }
 
-    /// Invalidates these sessions everywhere (see the type's documentation for the order).
+    /// Invalidates these sessions everywhere, all at once; each in the order the type's
+    /// documentation gives.
     func invalidate(_ ids: [SessionID]) async {
-        let ttl = Duration.seconds(configuration.maxInactiveInterval)
-        for id in ids {
-            do {
-                try await storage.writeTombstone(id.random, ttl: ttl + ttl.quarter)
-            } catch {
-                logger.warning("session invalidated by principal without a tombstone: no store node answered", metadata: ["sm.session": "\(id.logTag)", "sm.error": "\(error)"])
-            }
-            await storage.deleteEverywhere(id)
-            await storage.announceInvalidation(of: id.random)
-            dropLocalCopy(id.random)
-            metrics.invalidatedByPrincipal.increment()
-            forget(id)
+        await withTaskGroup(of: Void.self) { group in
+            for id in ids { group.addTask { await self.invalidate(id) } }
         }
+    }
+
+    private func invalidate(_ id: SessionID) async {
+        let ttl = Duration.seconds(configuration.maxInactiveInterval)
+        do {
+            try await storage.writeTombstone(id.random, ttl: ttl + ttl.quarter)
+        } catch {
+            logger.warning("session invalidated by principal without a tombstone: no store node answered", metadata: ["sm.session": "\(id.logTag)", "sm.error": "\(error)"])
+        }
+        await storage.deleteEverywhere(id)
+        await storage.announceInvalidation(of: id.random)
+        dropLocalCopy(id.random)
+        metrics.invalidatedByPrincipal.increment()
+        forget(id)
     }
 
     /// A session was invalidated elsewhere (a notice, or this node's own invalidation): this
     /// node's instance, in use or resident, is invalidated and no longer served.
     func dropLocalCopy(_ random: String) {
         guard SessionID.isRandomPart(random.utf8), let session = table.removeInvalidated(SessionRandomKey(hex: random.utf8)) else { return }
-        if session.isValid {
-            session.invalidatedElsewhere()
-            metrics.foundGone.increment()
-        }
+        foundInvalidated(session)
+    }
+
+    /// This node's instance of a session invalidated elsewhere (its lifecycle already knows): not
+    /// served again, counted once whichever path found it (a notice, a revalidation, a write).
+    func foundInvalidated(_ session: Session) {
+        if session.invalidateIfValid() { metrics.foundGone.increment() }
     }
 
     // MARK: - Resident sessions
@@ -225,25 +232,25 @@ final class SessionPrincipals: Sendable {
     /// Whether a resident logged-in session must be looked up before it is served again.
     func revalidationIsDue(_ session: Session) -> Bool {
         guard session.isLoggedIn else { return false }
-        return session.withState { $0.principal != nil && ContinuousClock.now - $0.checkedAt >= configuration.residentRevalidationInterval }
+        let now = ContinuousClock.now
+        return session.withState { state in state.checkedAt.map { now - $0 >= configuration.residentRevalidationInterval } ?? false }
     }
 
-    /// Looks for the session's tombstone; `false` when it was invalidated elsewhere (it is then
-    /// invalidated here). A store that does not answer is no invalidation: the session is kept.
-    func revalidate(_ session: Session) async -> Bool {
+    /// Looks for the session's tombstone; when it is there, the session was invalidated elsewhere
+    /// and is dropped here (``dropLocalCopy(_:)``). A store that does not answer is no
+    /// invalidation: the session is kept.
+    func revalidate(_ session: Session) async {
         let id = session.withState { state -> SessionID in
             state.checkedAt = .now
             return state.id
         }
-        guard (try? await storage.isTombstoned(id)) == true else { return true }
-        dropLocalCopy(id.random)
-        return false
+        if (try? await storage.isTombstoned(id)) == true { dropLocalCopy(id.random) }
     }
 
     /// A node that (re)subscribed to the notices may have missed some: every logged-in session
     /// it holds is looked up once.
     func revalidateAll() async {
-        for session in table.loggedInSessions() { _ = await revalidate(session) }
+        for session in table.loggedInSessions() { await revalidate(session) }
     }
 }
 

@@ -198,7 +198,7 @@ final class SessionTable: Sendable {
     /// The logged-in sessions this node holds (in use or resident).
     func loggedInSessions() -> [Session] {
         let sessions = table.withLock { table in table.entries.values.compactMap { entry in entry.inspect { $0.session } } }
-        return sessions.filter { $0.principal != nil }
+        return sessions.filter(\.isLoggedIn)
     }
 
     // MARK: - Finding a session

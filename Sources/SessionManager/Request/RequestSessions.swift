@@ -132,7 +132,7 @@ public final class RequestSessions: Sendable {
             case .shared(let session):
                 // A logged-in session served from memory a while: first make sure another node
                 // did not invalidate it (it is then held invalid: the request finds none).
-                if executor.principals.revalidationIsDue(session) { _ = await executor.principals.revalidate(session) }
+                if executor.principals.revalidationIsDue(session) { await executor.principals.revalidate(session) }
                 return Held(session: session, lease: lease, knownID: id)
             case .wait:
                 // Usually another request's load; if it finished and its session was released

@@ -32,7 +32,7 @@ enum ReservedAttributes {
         var principal: String?
         var loginTime: Date?
         if case .string(let name)? = attributes.removeValue(forKey: Self.principal) { principal = name }
-        if case .int(let milliseconds)? = attributes.removeValue(forKey: Self.loginTime) { loginTime = date(milliseconds) }
+        if case .int(let milliseconds)? = attributes.removeValue(forKey: Self.loginTime) { loginTime = Date(unixMilliseconds: Int64(milliseconds)) }
         return Split(attributes: attributes, principal: principal, loginTime: loginTime)
     }
 
@@ -41,16 +41,7 @@ enum ReservedAttributes {
         guard principal != nil || loginTime != nil else { return attributes }
         var stored = attributes
         stored[Self.principal] = principal.map(SessionValue.string)
-        stored[Self.loginTime] = loginTime.map { .int(milliseconds($0)) }
+        stored[Self.loginTime] = loginTime.map { .int(Int($0.unixMilliseconds)) }
         return stored
-    }
-
-    /// Unix time in whole milliseconds.
-    static func milliseconds(_ date: Date) -> Int {
-        Int((date.timeIntervalSince1970 * 1000).rounded(.down))
-    }
-
-    static func date(_ milliseconds: Int) -> Date {
-        Date(timeIntervalSince1970: Double(milliseconds) / 1000)
     }
 }

@@ -22,9 +22,11 @@ public final class Session: Sendable {
         var principal: String?
         /// When it logged in.
         var loginTime: Date?
-        /// When this node last made sure the session was not invalidated elsewhere (loaded from
-        /// the store, or its tombstone looked for: see ``ManagerConfiguration/residentRevalidationInterval``).
-        var checkedAt: ContinuousClock.Instant = .now
+        /// When this node last made sure the logged-in session was not invalidated elsewhere
+        /// (loaded from the store, logged in here, or its tombstone looked for: see
+        /// ``ManagerConfiguration/residentRevalidationInterval``); `nil` while anonymous, so that
+        /// making or loading an anonymous session reads no clock.
+        var checkedAt: ContinuousClock.Instant?
     }
 
     /// When the session was created.
@@ -54,7 +56,8 @@ public final class Session: Sendable {
                 attributes: stored.attributes,
                 isNew: isNew,
                 principal: stored.principal,
-                loginTime: stored.loginTime
+                loginTime: stored.loginTime,
+                checkedAt: stored.principal == nil ? nil : .now
             )
         )
     }
@@ -146,13 +149,7 @@ public final class Session: Sendable {
     /// Ends the session: it is deleted from the store at the end of the request and the response
     /// expires the cookie. Its principal goes with it.
     public func invalidate() {
-        state.withLock {
-            $0.isValid = false
-            $0.principal = nil
-            hasPrincipal.store(false, ordering: .relaxed)
-            $0.loginTime = nil
-            $0.generation &+= 1
-        }
+        _ = invalidateIfValid()
     }
 
     /// Whether a user is logged in (``principal`` is set), without taking the session's lock.
@@ -267,10 +264,18 @@ public final class Session: Sendable {
         }
     }
 
-    /// Invalidated on another node (by principal): not served again, and never written (the
-    /// lifecycle writes no invalid session), whatever request still holds it.
-    func invalidatedElsewhere() {
-        invalidate()
+    /// ``invalidate()``, only if the session is still valid: `true` when this call invalidated
+    /// it (a session found invalidated elsewhere by two paths at once is counted once).
+    func invalidateIfValid() -> Bool {
+        state.withLock {
+            guard $0.isValid else { return false }
+            $0.isValid = false
+            $0.principal = nil
+            hasPrincipal.store(false, ordering: .relaxed)
+            $0.loginTime = nil
+            $0.generation &+= 1
+            return true
+        }
     }
 
     func withState<R>(_ body: (inout State) -> R) -> R {
@@ -313,11 +318,6 @@ public final class Session: Sendable {
         return min(idle, .milliseconds(max(1, Int64((left * 1000).rounded(.down)))))
     }
 
-    /// Whether the session is past its absolute lifetime at `now`.
-    func isPastLifetime(at now: Date = Date()) -> Bool {
-        lifetimeEnd.map { now >= $0 } ?? false
-    }
-
     /// Its last request released it and it stays in memory (see ``SessionTable``): it is no
     /// longer new to the requests that find it, and its last access time is now.
     func markResident() {
@@ -337,6 +337,9 @@ public final class Session: Sendable {
         let isValid: Bool
         /// The copy's time to live (``storeTTL(maxInactiveInterval:now:)``).
         let ttl: Duration
+        /// Whether a user is logged in (its copy must not be written back once invalidated
+        /// elsewhere: see ``SessionStorage/write(_:bytes:ttl:previousID:unlocking:loggedIn:)``).
+        let loggedIn: Bool
     }
 
     /// The session now, for ``SessionLifecycle/persistRequested(_:target:now:waits:)``; its last
@@ -356,7 +359,8 @@ public final class Session: Sendable {
                 generation: state.generation,
                 id: state.id,
                 isValid: state.isValid,
-                ttl: storeTTL(maxInactiveInterval: state.maxInactiveInterval, now: now)
+                ttl: storeTTL(maxInactiveInterval: state.maxInactiveInterval, now: now),
+                loggedIn: state.principal != nil
             )
         }
     }

@@ -67,8 +67,8 @@ public struct JSONSessionTranscoder: SessionTranscoder {
         writer.raw(String(snapshot.maxInactiveInterval))
         writer.raw(#","attributes":"#)
         var attributes = snapshot.attributes
-        attributes[Self.creationTimeUnixMs] = .int(ReservedAttributes.milliseconds(snapshot.creationTime))
-        attributes[Self.lastAccessedTimeUnixMs] = .int(ReservedAttributes.milliseconds(snapshot.lastAccessedTime))
+        attributes[Self.creationTimeUnixMs] = .int(Int(snapshot.creationTime.unixMilliseconds))
+        attributes[Self.lastAccessedTimeUnixMs] = .int(Int(snapshot.lastAccessedTime.unixMilliseconds))
         try writer.map(attributes, depth: 0)
         writer.bytes.append(UInt8(ascii: "}"))
         return writer.bytes
