@@ -97,6 +97,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SessionPeerEndpoint",
+            dependencies: [],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CHiredis",
             pkgConfig: "hiredis",
@@ -265,6 +270,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SessionPeerEndpointTests",
+            dependencies: ["SessionPeerEndpoint"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
