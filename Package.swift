@@ -99,7 +99,11 @@ let package = Package(
         ),
         .target(
             name: "SessionPeerEndpoint",
-            dependencies: [],
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .systemLibrary(
@@ -274,7 +278,10 @@ let package = Package(
         ),
         .testTarget(
             name: "SessionPeerEndpointTests",
-            dependencies: ["SessionPeerEndpoint"],
+            dependencies: [
+                "SessionPeerEndpoint", "MemcachedSessionStore", "SessionManager", "SessionTesting",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,102 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The store endpoint of an app node (issue 32): serves this process's copies of its peers'
+/// sessions over the memcached text protocol, so that the peers reach it with the memcached store
+/// as an ordinary node of `memcachedNodes`.
+///
+/// Work in progress: plaintext only, no configuration element yet.
+final class PeerEndpoint: Sendable {
+    private let host: String
+    private let port: Int
+    private let cache: Mutex<PeerCache>
+    private let executor: PeerCommandExecutor
+    private let maximumValue: Int
+    private let logger: Logger
+    private let started = ContinuousClock.now
+
+    init(host: String = "127.0.0.1", port: Int, limitBytes: Int, credentials: (username: String, password: String)? = nil, logger: Logger) {
+        self.host = host
+        self.port = port
+        self.cache = Mutex(PeerCache(limitBytes: limitBytes))
+        self.executor = PeerCommandExecutor(credentials: credentials, version: "1.6.0-swift-session-peer-\(UUID().uuidString.prefix(8))")
+        self.maximumValue = min(limitBytes, 128 << 20)
+        self.logger = logger
+    }
+
+    /// The time for the cache and the protocol's absolute expirations.
+    private var clock: PeerCommandExecutor.Clock {
+        let elapsed = ContinuousClock.now - started
+        return .init(
+            nowMilliseconds: elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000,
+            unixSeconds: Int64(Date().timeIntervalSince1970)
+        )
+    }
+
+    /// Runs `command` for a connection (on its event loop): the reply's bytes.
+    fileprivate func run(_ command: PeerCommand, authenticated: inout Bool) -> [UInt8] {
+        let clock = self.clock
+        return cache.withLock { executor.run(command, on: &$0, authenticated: &authenticated, clock: clock) }
+    }
+
+    fileprivate func parse(_ bytes: UnsafeRawBufferPointer) -> (PeerCommand, consumed: Int)? {
+        PeerCommandParser.parse(bytes, maximumValue: maximumValue)
+    }
+
+    /// Listens until the task is cancelled; `bound` gets the port once listening.
+    func run(bound: @Sendable (Int) -> Void = { _ in }) async throws {
+        let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(PeerConnectionHandler(endpoint: self))
+                }
+            }
+            .bind(host: host, port: port)
+            .get()
+        bound(server.localAddress?.port ?? port)
+        try await withTaskCancellationHandler {
+            try await server.closeFuture.get()
+        } onCancel: {
+            server.close(promise: nil)
+        }
+    }
+
+    /// Items evicted to stay within the limit.
+    var evictions: Int { cache.withLock { $0.evictions } }
+}
+
+/// One peer's connection: commands in (any split, pipelined), replies out in order, flushed once
+/// per read.
+private final class PeerConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let endpoint: PeerEndpoint
+    private var buffer: ByteBuffer?
+    private var authenticated = false
+
+    init(endpoint: PeerEndpoint) {
+        self.endpoint = endpoint
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        if buffer == nil { buffer = incoming } else { buffer?.writeBuffer(&incoming) }
+        guard var pending = buffer else { return }
+        var out = context.channel.allocator.buffer(capacity: 256)
+        var close = false
+        while let (command, consumed) = pending.withUnsafeReadableBytes({ endpoint.parse($0) }) {
+            pending.moveReaderIndex(forwardBy: consumed)
+            out.writeBytes(endpoint.run(command, authenticated: &authenticated))
+            if case .malformed = command { close = true; break }
+        }
+        buffer = pending.readableBytes == 0 ? nil : pending
+        if out.readableBytes > 0 { context.writeAndFlush(wrapOutboundOut(out), promise: nil) }
+        if close { context.close(promise: nil) }
+    }
+}
