@@ -78,7 +78,11 @@ private struct ElementReader {
         guard engines.count == 1 else { throw fail(engines[1], "only one <Engine> is allowed") }
         let connector = try connectors.first.map { (c) throws(ServerXMLError) in try self.connector(c) } ?? ConnectorConfiguration()
         let (jvmRoute, contexts) = try engine(engineElement)
-        return ServerConfiguration(connector: connector, jvmRoute: jvmRoute, contexts: contexts)
+        var configuration = ServerConfiguration(connector: connector, jvmRoute: jvmRoute, contexts: contexts)
+        let peers = engineElement.children.filter { $0.name == "SessionPeer" }
+        guard peers.count <= 1 else { throw fail(peers[1], "only one <SessionPeer> is allowed") }
+        if let peer = peers.first { configuration.peer = try sessionPeer(peer, connector: connector, contexts: contexts) }
+        return configuration
     }
 
     func connector(_ element: XMLElementNode) throws(ServerXMLError) -> ConnectorConfiguration {
@@ -115,7 +119,7 @@ private struct ElementReader {
     }
 
     func engine(_ element: XMLElementNode) throws(ServerXMLError) -> (String?, [ContextConfiguration]) {
-        try allow(element, attributes: ["jvmRoute", "defaultHost"], children: ["Context"])
+        try allow(element, attributes: ["jvmRoute", "defaultHost"], children: ["Context", "SessionPeer"])
         var host = "localhost"
         if let name = element.attribute("defaultHost") {
             guard !name.value.isEmpty, name.value.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }) else {
@@ -131,7 +135,7 @@ private struct ElementReader {
             jvmRoute = route.value
         }
         var contexts: [ContextConfiguration] = []
-        for child in element.children {
+        for child in element.children where child.name == "Context" {
             let context = try self.context(child, host: host)
             if contexts.contains(where: { $0.path == context.path }) {
                 throw fail(child, "duplicate context path '\(context.path)'")
@@ -140,6 +144,42 @@ private struct ElementReader {
         }
         guard !contexts.isEmpty else { throw fail(element, "<Engine> needs at least one <Context>") }
         return (jvmRoute, contexts)
+    }
+
+    /// `<SessionPeer nodeId port [address] [maxBytes]/>`: checked against the connector (not its
+    /// port) and the contexts (a node of their `memcachedNodes`, listed once).
+    func sessionPeer(_ element: XMLElementNode, connector: ConnectorConfiguration, contexts: [ContextConfiguration]) throws(ServerXMLError) -> SessionPeerConfiguration {
+        try allow(element, attributes: ["nodeId", "port", "address", "maxBytes"], children: [])
+        guard let id = element.attribute("nodeId") else { throw fail(element, "<SessionPeer> needs nodeId, the id of this node in memcachedNodes") }
+        guard let portAttribute = element.attribute("port") else { throw fail(element, "<SessionPeer> needs a port") }
+        let port = try integer(portAttribute, in: element, range: 1...65535, meaning: "a TCP port 1-65535")
+        guard port != connector.port else {
+            throw fail(portAttribute, in: element, "is the <Connector>'s port \(connector.port); the endpoint needs a port of its own")
+        }
+        var peer = SessionPeerConfiguration(nodeID: id.value, port: port)
+        if let address = element.attribute("address") {
+            guard ["127.0.0.1", "::1", "localhost"].contains(address.value) else {
+                throw fail(address, in: element, "only a loopback address is supported yet (another needs authentication and TLS)")
+            }
+            peer.address = address.value
+        }
+        if let bytes = element.attribute("maxBytes") {
+            peer.maxBytes = try integer(bytes, in: element, range: 1_048_576...68_719_476_736, meaning: "bytes, 1048576-68719476736")
+        }
+        let named = contexts.flatMap { $0.manager.memcachedNodes }.filter { $0.id == id.value }
+        guard !named.isEmpty else {
+            throw fail(id, in: element, "'\(id.value)' is no node of any context's memcachedNodes: name this node's entry there")
+        }
+        for context in contexts {
+            let selves = context.manager.memcachedNodes.filter { node in
+                if case .memcached(let host, let nodePort, _) = node.endpoint { return nodePort == port && ["127.0.0.1", "::1", "localhost", peer.address].contains(host) }
+                return false
+            }
+            if selves.count > 1 {
+                throw fail(id, in: element, "the context \(context.path.isEmpty ? "/" : context.path) lists this endpoint twice (\(selves.compactMap(\.id).joined(separator: ", ")))")
+            }
+        }
+        return peer
     }
 
     func context(_ element: XMLElementNode, host: String) throws(ServerXMLError) -> ContextConfiguration {

@@ -8,6 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var jvmRoute: String?
     /// The hosted applications.
     public var contexts: [ContextConfiguration]
+    /// This node's store endpoint for its peers (`<SessionPeer>`), if any.
+    public var peer: SessionPeerConfiguration? = nil
 
     /// Creates a server configuration.
     public init(connector: ConnectorConfiguration = .init(), jvmRoute: String? = nil, contexts: [ContextConfiguration]) {
@@ -73,5 +75,28 @@ public struct ContextConfiguration: Sendable {
         self.app = app
         self.cookie = cookie
         self.manager = manager
+    }
+}
+
+/// This app node's store endpoint (`<SessionPeer>` in `<Engine>`, issue 32): it keeps its peers'
+/// session copies and serves them over the memcached text protocol, as the node `nodeID` of
+/// their `memcachedNodes`.
+public struct SessionPeerConfiguration: Sendable, Equatable {
+    /// Which entry of `memcachedNodes` this endpoint is.
+    public var nodeID: String
+    /// Where it listens. Default: `127.0.0.1` (any other address needs authentication and TLS).
+    public var address: String
+    /// Its port.
+    public var port: Int
+    /// The most bytes its copies may take (keys, values and a fixed overhead each); past it the
+    /// least recently used copies are evicted. Default: 64 MiB.
+    public var maxBytes: Int
+
+    /// Creates the configuration.
+    public init(nodeID: String, port: Int, address: String = "127.0.0.1", maxBytes: Int = 64 << 20) {
+        self.nodeID = nodeID
+        self.port = port
+        self.address = address
+        self.maxBytes = maxBytes
     }
 }
