@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import SessionManager
+import SessionPeerEndpoint
 
 /// Makes the app of a context from its configuration (registered under a name, like a webapp's WAR).
 public typealias HTTPAppFactory = @Sendable (ContextConfiguration) throws -> any HTTPApp
@@ -70,6 +71,7 @@ extension HTTPServer {
                 sessions: SessionMiddleware(manager: manager, cookie: context.cookie, contextPath: context.path, logger: context.logger(from: logger))
             )
         }
-        self.init(connector: configuration.connector, contexts: contexts, eventLoopGroup: eventLoopGroup, logger: logger)
+        let peer = configuration.peer.map { PeerEndpoint(host: $0.address, port: $0.port, limitBytes: $0.maxBytes, logger: logger) }
+        self.init(connector: configuration.connector, contexts: contexts, peer: peer, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 }

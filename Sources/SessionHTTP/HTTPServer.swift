@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import ServiceLifecycle
 import SessionManager
+import SessionPeerEndpoint
 
 /// The bundled HTTP/1.1 server: keep-alive, pipelining (answered in order), header and body limits,
 /// a deadline for each request, and graceful shutdown as a ServiceLifecycle `Service`.
@@ -26,6 +27,9 @@ public final class HTTPServer: Service {
     private let bound: EventLoopPromise<SocketAddress>
     private let executors: [(any EventLoop, EventLoopTaskExecutor)]
     private let drain: ServerDrain
+    /// This node's store endpoint for its peers (`<SessionPeer>`), if any: it listens from before
+    /// the managers start until after they stopped.
+    private let peer: PeerEndpoint?
 
     /// Creates a server for already mounted contexts.
     /// - Parameters:
@@ -33,12 +37,18 @@ public final class HTTPServer: Service {
     ///   - contexts: the mounted apps.
     ///   - eventLoopGroup: NIO threads (default: NIO's shared group, one thread per core).
     ///   - logger: server logger.
-    public init(
+    public convenience init(
         connector: ConnectorConfiguration,
         contexts: [MountedContext],
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
         logger: Logger
     ) {
+        self.init(connector: connector, contexts: contexts, peer: nil, eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// The same, with this node's store endpoint for its peers.
+    init(connector: ConnectorConfiguration, contexts: [MountedContext], peer: PeerEndpoint?, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+        self.peer = peer
         self.connector = connector
         self.router = ContextRouter(contexts: contexts)
         for context in contexts { context.app.mounted(on: contexts) }
@@ -78,6 +88,17 @@ public final class HTTPServer: Service {
         bound.succeed(address)
         logger.info("listening", metadata: ["sm.address": "\(address)"])
 
+        let peerTask = peer.map { peer in
+            Task {
+                do {
+                    try await peer.run()
+                } catch {
+                    self.logger.critical("session peer endpoint failed; stopping", metadata: ["sm.error": "\(error)"])
+                    serverChannel.channel.close(promise: nil)
+                }
+            }
+        }
+        defer { peerTask?.cancel() }
         try await withThrowingTaskGroup(of: Void.self) { background in
             for manager in managers {
                 background.addTask {

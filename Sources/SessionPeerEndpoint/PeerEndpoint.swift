@@ -9,7 +9,7 @@ import Synchronization
 /// as an ordinary node of `memcachedNodes`.
 ///
 /// Work in progress: plaintext only, no configuration element yet.
-final class PeerEndpoint: Sendable {
+package final class PeerEndpoint: Sendable {
     private let host: String
     private let port: Int
     private let cache: Mutex<PeerCache>
@@ -18,7 +18,7 @@ final class PeerEndpoint: Sendable {
     private let logger: Logger
     private let started = ContinuousClock.now
 
-    init(host: String = "127.0.0.1", port: Int, limitBytes: Int, credentials: (username: String, password: String)? = nil, logger: Logger) {
+    package init(host: String = "127.0.0.1", port: Int, limitBytes: Int, credentials: (username: String, password: String)? = nil, logger: Logger) {
         self.host = host
         self.port = port
         self.cache = Mutex(PeerCache(limitBytes: limitBytes))
@@ -47,7 +47,7 @@ final class PeerEndpoint: Sendable {
     }
 
     /// Listens until the task is cancelled; `bound` gets the port once listening.
-    func run(bound: @Sendable (Int) -> Void = { _ in }) async throws {
+    package func run(bound: @Sendable (Int) -> Void = { _ in }) async throws {
         let server = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -67,7 +67,7 @@ final class PeerEndpoint: Sendable {
     }
 
     /// Items evicted to stay within the limit.
-    var evictions: Int { cache.withLock { $0.evictions } }
+    package var evictions: Int { cache.withLock { $0.evictions } }
 }
 
 /// One peer's connection: commands in (any split, pipelined), replies out in order, flushed once
