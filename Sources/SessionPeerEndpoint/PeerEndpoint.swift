@@ -17,6 +17,8 @@ package final class PeerEndpoint: Sendable {
     private let maximumValue: Int
     private let logger: Logger
     private let started = ContinuousClock.now
+    /// Whether the endpoint said it is full (once, when it first evicts a copy).
+    private let saidFull = Atomic<Bool>(false)
 
     package init(host: String = "127.0.0.1", port: Int, limitBytes: Int, credentials: (username: String, password: String)? = nil, logger: Logger) {
         self.host = host
@@ -39,7 +41,17 @@ package final class PeerEndpoint: Sendable {
     /// Runs `command` for a connection (on its event loop): the reply's bytes.
     fileprivate func run(_ command: PeerCommand, authenticated: inout Bool) -> [UInt8] {
         let clock = self.clock
-        return cache.withLock { executor.run(command, on: &$0, authenticated: &authenticated, clock: clock) }
+        let (reply, evictions) = cache.withLock { cache in
+            (executor.run(command, on: &cache, authenticated: &authenticated, clock: clock), cache.evictions)
+        }
+        if evictions > 0, !saidFull.exchange(true, ordering: .relaxed) {
+            // A state change, said once: each eviction is a peer's lost backup copy.
+            logger.warning(
+                "session peer endpoint is full: the least recently used copies are evicted (lost backups of the peers' sessions); raise maxBytes",
+                metadata: ["sm.maxBytes": "\(cache.withLock { $0.limitBytes })"]
+            )
+        }
+        return reply
     }
 
     fileprivate func parse(_ bytes: UnsafeRawBufferPointer) -> (PeerCommand, consumed: Int)? {
