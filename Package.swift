@@ -101,8 +101,10 @@ let package = Package(
             name: "SessionPeerEndpoint",
             dependencies: [
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "CoreMetrics", package: "swift-metrics"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -279,8 +281,11 @@ let package = Package(
         .testTarget(
             name: "SessionPeerEndpointTests",
             dependencies: [
-                "SessionPeerEndpoint", "MemcachedSessionStore", "SessionManager", "SessionTesting",
+                "SessionPeerEndpoint", "MemcachedSessionStore", "SessionManager", "SessionStoreNIO", "SessionTesting",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),

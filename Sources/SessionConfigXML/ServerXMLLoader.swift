@@ -146,10 +146,11 @@ private struct ElementReader {
         return (jvmRoute, contexts)
     }
 
-    /// `<SessionPeer nodeId port [address] [maxBytes]/>`: checked against the connector (not its
-    /// port) and the contexts (a node of their `memcachedNodes`, listed once).
+    /// `<SessionPeer nodeId port [address] [maxBytes] [username password] [certificateFile keyFile]/>`:
+    /// checked against the connector (not its port) and the contexts (a node of their
+    /// `memcachedNodes`, listed once); off loopback it needs a login and TLS.
     func sessionPeer(_ element: XMLElementNode, connector: ConnectorConfiguration, contexts: [ContextConfiguration]) throws(ServerXMLError) -> SessionPeerConfiguration {
-        try allow(element, attributes: ["nodeId", "port", "address", "maxBytes"], children: [])
+        try allow(element, attributes: ["nodeId", "port", "address", "maxBytes", "username", "password", "certificateFile", "keyFile"], children: [])
         guard let id = element.attribute("nodeId") else { throw fail(element, "<SessionPeer> needs nodeId, the id of this node in memcachedNodes") }
         guard let portAttribute = element.attribute("port") else { throw fail(element, "<SessionPeer> needs a port") }
         let port = try integer(portAttribute, in: element, range: 1...65535, meaning: "a TCP port 1-65535")
@@ -158,17 +159,35 @@ private struct ElementReader {
         }
         var peer = SessionPeerConfiguration(nodeID: id.value, port: port)
         if let address = element.attribute("address") {
-            guard ["127.0.0.1", "::1", "localhost"].contains(address.value) else {
-                throw fail(address, in: element, "only a loopback address is supported yet (another needs authentication and TLS)")
-            }
+            guard !address.value.isEmpty else { throw fail(address, in: element, "must be an address to listen on, such as 0.0.0.0 or 10.0.0.5") }
             peer.address = address.value
         }
+        for (name, path) in [("username", \SessionPeerConfiguration.username), ("password", \.password), ("certificateFile", \.certificateFile), ("keyFile", \.keyFile)] {
+            guard let attribute = element.attribute(name) else { continue }
+            guard !attribute.value.isEmpty else { throw fail(attribute, in: element, "must not be empty") }
+            guard name != "username" || !attribute.value.contains(" ") else { throw fail(attribute, in: element, "must not contain a space (memcached's login is 'username password')") }
+            peer[keyPath: path] = attribute.value
+        }
+        if let refusal = peer.refusal { throw fail(element, "<SessionPeer> \(refusal)") }
         if let bytes = element.attribute("maxBytes") {
             peer.maxBytes = try integer(bytes, in: element, range: 1_048_576...68_719_476_736, meaning: "bytes, 1048576-68719476736")
         }
         let named = contexts.flatMap { $0.manager.memcachedNodes }.filter { $0.id == id.value }
         guard !named.isEmpty else {
             throw fail(id, in: element, "'\(id.value)' is no node of any context's memcachedNodes: name this node's entry there")
+        }
+        for node in named {
+            guard case .memcached(_, let nodePort, let usesTLS) = node.endpoint else {
+                throw fail(id, in: element, "'\(id.value)' is not a memcached node (host:port or memcacheds://host:port) in memcachedNodes")
+            }
+            guard nodePort == port else {
+                throw fail(id, in: element, "'\(id.value)' names port \(nodePort) in memcachedNodes, and this endpoint listens on \(port)")
+            }
+            guard usesTLS == (peer.certificateFile != nil) else {
+                throw fail(id, in: element, usesTLS
+                    ? "'\(id.value)' is memcacheds:// (TLS) in memcachedNodes: give the endpoint certificateFile and keyFile"
+                    : "the endpoint serves TLS: name '\(id.value)' memcacheds://host:port in memcachedNodes")
+            }
         }
         for context in contexts {
             let selves = context.manager.memcachedNodes.filter { node in

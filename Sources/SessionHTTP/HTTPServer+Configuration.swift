@@ -71,7 +71,24 @@ extension HTTPServer {
                 sessions: SessionMiddleware(manager: manager, cookie: context.cookie, contextPath: context.path, logger: context.logger(from: logger))
             )
         }
-        let peer = configuration.peer.map { PeerEndpoint(host: $0.address, port: $0.port, limitBytes: $0.maxBytes, logger: logger) }
+        let peer = try configuration.peer.map { try Self.endpoint($0, logger: logger) }
         self.init(connector: configuration.connector, contexts: contexts, peer: peer, eventLoopGroup: eventLoopGroup, logger: logger)
+    }
+
+    /// This node's store endpoint from its configuration.
+    /// - Throws: ``SessionManagerError`` (`invalidConfiguration`) when the configuration is refused
+    ///   (``SessionPeerConfiguration/refusal``) or its TLS files cannot be used.
+    private static func endpoint(_ peer: SessionPeerConfiguration, logger: Logger) throws -> PeerEndpoint {
+        if let refusal = peer.refusal { throw SessionManagerError(.invalidConfiguration, "<SessionPeer nodeId=\"\(peer.nodeID)\"> \(refusal)") }
+        let credentials = peer.username.flatMap { username in peer.password.map { (username: username, password: $0) } }
+        let tls = peer.certificateFile.flatMap { certificate in peer.keyFile.map { PeerEndpointTLS(certificateFile: certificate, keyFile: $0) } }
+        do {
+            return try PeerEndpoint(
+                host: peer.address, port: peer.port, nodeID: peer.nodeID, limitBytes: peer.maxBytes,
+                credentials: credentials, tls: tls, logger: logger
+            )
+        } catch {
+            throw SessionManagerError(.invalidConfiguration, "<SessionPeer nodeId=\"\(peer.nodeID)\">: \(error.description)")
+        }
     }
 }

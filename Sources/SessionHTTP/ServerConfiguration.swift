@@ -91,12 +91,51 @@ public struct SessionPeerConfiguration: Sendable, Equatable {
     /// The most bytes its copies may take (keys, values and a fixed overhead each); past it the
     /// least recently used copies are evicted. Default: 64 MiB.
     public var maxBytes: Int
+    /// The login its peers must give first (their `username`), or `nil` for none (loopback only).
+    public var username: String?
+    /// The password of that login (their `password`); never printed.
+    public var password: String?
+    /// Its TLS certificate chain (PEM), or `nil` for plaintext (loopback only). Its peers name it
+    /// `memcacheds://` in `memcachedNodes` and verify it as any TLS store.
+    public var certificateFile: String?
+    /// The certificate's private key (PEM).
+    public var keyFile: String?
 
     /// Creates the configuration.
-    public init(nodeID: String, port: Int, address: String = "127.0.0.1", maxBytes: Int = 64 << 20) {
+    public init(
+        nodeID: String,
+        port: Int,
+        address: String = "127.0.0.1",
+        maxBytes: Int = 64 << 20,
+        username: String? = nil,
+        password: String? = nil,
+        certificateFile: String? = nil,
+        keyFile: String? = nil
+    ) {
         self.nodeID = nodeID
         self.port = port
         self.address = address
         self.maxBytes = maxBytes
+        self.username = username
+        self.password = password
+        self.certificateFile = certificateFile
+        self.keyFile = keyFile
+    }
+
+    /// Whether ``address`` is this machine's loopback, where nobody else can connect.
+    public var isLoopback: Bool {
+        address == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+
+    /// Why this endpoint must not start, or `nil`: half a login or half a TLS identity, or an
+    /// address others can reach without both (whoever reaches a writable endpoint can plant a
+    /// session, and whoever reads its traffic reads the sessions).
+    public var refusal: String? {
+        if (username == nil) != (password == nil) { return "needs both username and password, or neither" }
+        if (certificateFile == nil) != (keyFile == nil) { return "needs both certificateFile and keyFile, or neither" }
+        if !isLoopback && (username == nil || certificateFile == nil) {
+            return "listens on \(address), which others can reach: it needs username and password (its peers log in) and certificateFile and keyFile (TLS), or a loopback address"
+        }
+        return nil
     }
 }

@@ -29,6 +29,16 @@ struct PeerCommandExecutor {
         return clock.nowMilliseconds + (Int64(exptime) - clock.unixSeconds) * 1000
     }
 
+    /// Whether `a` and `b` are the same bytes, in a time that depends on their lengths only (a
+    /// password is not found out byte by byte from the time a refusal takes).
+    static func sameBytes(_ a: String, _ b: String) -> Bool {
+        let a = Array(a.utf8), b = Array(b.utf8)
+        guard a.count == b.count else { return false }
+        var difference: UInt8 = 0
+        for index in a.indices { difference |= a[index] ^ b[index] }
+        return difference == 0
+    }
+
     /// The reply to `command`; `authenticated` is the connection's login state.
     func run(_ command: PeerCommand, on cache: inout PeerCache, authenticated: inout Bool, clock: Clock) -> [UInt8] {
         if credentials != nil && !authenticated {
@@ -37,7 +47,9 @@ struct PeerCommandExecutor {
                 return line("CLIENT_ERROR unauthenticated")
             }
             let given = String(decoding: value, as: UTF8.self).split(separator: " ", maxSplits: 1).map(String.init)
-            guard let credentials, given == [credentials.username, credentials.password] else {
+            // Both compared, whichever is wrong.
+            let matches = credentials.map { [Self.sameBytes(given.first ?? "", $0.username), Self.sameBytes(given.last ?? "", $0.password)] }
+            guard given.count == 2, matches == [true, true] else {
                 return line("CLIENT_ERROR authentication failure")
             }
             authenticated = true
@@ -86,17 +98,18 @@ struct PeerCommandExecutor {
     }
 
     /// `ms`: mode `S` (set, the default), `E` (add), `R` (replace); `C<cas>` compares; `T` the
-    /// expiry; `c` returns the new CAS value.
+    /// expiry; `c` returns the new CAS value (and `c0` with a refusal, as memcached 1.6 does).
     private func metaSet(_ key: String, _ value: [UInt8], _ flags: [String], _ cache: inout PeerCache, _ clock: Clock) -> [UInt8] {
         let now = clock.nowMilliseconds
         let existing = cache.get(key, now: now)
         let mode = flags.first { $0.hasPrefix("M") }.map { String($0.dropFirst()) } ?? "S"
+        let refused = flags.contains("c") ? " c0" : ""
         if let compare = Self.number(flags, "C") {
-            guard let existing else { return line("NF") }
-            guard existing.cas == compare else { return line("EX") }
+            guard let existing else { return line("NF" + refused) }
+            guard existing.cas == compare else { return line("EX" + refused) }
         }
         switch mode {
-        case "E" where existing != nil, "R" where existing == nil: return line("NS")
+        case "E" where existing != nil, "R" where existing == nil: return line("NS" + refused)
         case "S", "E", "R": break
         default: return line("CLIENT_ERROR invalid mode for ms")
         }

@@ -1,14 +1,18 @@
+import CoreMetrics
 import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// The store endpoint of an app node (issue 32): serves this process's copies of its peers'
 /// sessions over the memcached text protocol, so that the peers reach it with the memcached store
 /// as an ordinary node of `memcachedNodes`.
 ///
-/// Work in progress: plaintext only, no configuration element yet.
+/// On loopback it may run plaintext without a login; on any other address the configuration
+/// requires both a login (memcached's text-protocol authentication) and TLS, because a writable
+/// endpoint lets whoever reaches it plant a session.
 package final class PeerEndpoint: Sendable {
     private let host: String
     private let port: Int
@@ -19,8 +23,28 @@ package final class PeerEndpoint: Sendable {
     private let started = ContinuousClock.now
     /// Whether the endpoint said it is full (once, when it first evicts a copy).
     private let saidFull = Atomic<Bool>(false)
+    /// TLS of every connection, or `nil` for plaintext.
+    private let tls: NIOSSLContext?
+    /// `sm_peer_evictions_total`: copies evicted to stay within the limit (each a lost backup).
+    private let evictionCounter: Counter
 
-    package init(host: String = "127.0.0.1", port: Int, limitBytes: Int, credentials: (username: String, password: String)? = nil, logger: Logger) {
+    /// Creates the endpoint; nothing listens until ``run(bound:)``.
+    /// - Parameters:
+    ///   - nodeID: its id in the peers' `memcachedNodes` (the metric's `node` dimension).
+    ///   - credentials: the login a connection must give first, or `nil` for none.
+    ///   - tls: the certificate and key to serve TLS with, or `nil` for plaintext.
+    /// - Throws: ``PeerEndpointError`` when the TLS files cannot be used.
+    package init(
+        host: String = "127.0.0.1",
+        port: Int,
+        nodeID: String = "",
+        limitBytes: Int,
+        credentials: (username: String, password: String)? = nil,
+        tls: PeerEndpointTLS? = nil,
+        logger: Logger
+    ) throws(PeerEndpointError) {
+        self.tls = try tls?.context()
+        self.evictionCounter = Counter(label: "sm_peer_evictions_total", dimensions: [("node", nodeID)])
         self.host = host
         self.port = port
         self.cache = Mutex(PeerCache(limitBytes: limitBytes))
@@ -41,10 +65,13 @@ package final class PeerEndpoint: Sendable {
     /// Runs `command` for a connection (on its event loop): the reply's bytes.
     fileprivate func run(_ command: PeerCommand, authenticated: inout Bool) -> [UInt8] {
         let clock = self.clock
-        let (reply, evictions) = cache.withLock { cache in
-            (executor.run(command, on: &cache, authenticated: &authenticated, clock: clock), cache.evictions)
+        let (reply, evicted) = cache.withLock { cache in
+            let before = cache.evictions
+            return (executor.run(command, on: &cache, authenticated: &authenticated, clock: clock), cache.evictions - before)
         }
-        if evictions > 0, !saidFull.exchange(true, ordering: .relaxed) {
+        guard evicted > 0 else { return reply }
+        evictionCounter.increment(by: evicted)
+        if !saidFull.exchange(true, ordering: .relaxed) {
             // A state change, said once: each eviction is a peer's lost backup copy.
             logger.warning(
                 "session peer endpoint is full: the least recently used copies are evicted (lost backups of the peers' sessions); raise maxBytes",
@@ -65,6 +92,7 @@ package final class PeerEndpoint: Sendable {
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
+                    if let tls { try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls)) }
                     try channel.pipeline.syncOperations.addHandler(PeerConnectionHandler(endpoint: self))
                 }
             }

@@ -28,8 +28,37 @@ extension ServerXMLLoaderTests {
             Self.peerServer(#"<SessionPeer nodeId="n1" port="11311"/>"#, nodes: "n1:127.0.0.1:11311,n2:localhost:11311"),
             line: 4, "lists this endpoint twice (n1, n2)"
         )
-        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" address="0.0.0.0"/>"#), line: 4, "authentication and TLS")
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" address="0.0.0.0"/>"#), line: 4, "which others can reach")
         expectError(Self.peerServer(#"<SessionPeer port="11311"/>"#), line: 4, "needs nodeId")
         expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311"/><SessionPeer nodeId="n1" port="11312"/>"#), line: 4, "only one <SessionPeer>")
+    }
+}
+
+extension ServerXMLLoaderTests {
+    @Test func aSessionPeerOnASharedNetworkHasALoginAndTLS() throws {
+        let secured = #"<SessionPeer nodeId="n1" port="11311" address="0.0.0.0" username="peers" password="s3cret" certificateFile="/etc/sm/peer.pem" keyFile="/etc/sm/peer.key"/>"#
+        let configuration = try parse(Self.peerServer(secured, nodes: "n1:memcacheds://10.0.0.1:11311,n2:memcacheds://10.0.0.2:11311"))
+        #expect(configuration.peer == SessionPeerConfiguration(
+            nodeID: "n1", port: 11311, address: "0.0.0.0", username: "peers", password: "s3cret",
+            certificateFile: "/etc/sm/peer.pem", keyFile: "/etc/sm/peer.key"
+        ))
+        let tlsNodes = "n1:memcacheds://10.0.0.1:11311,n2:memcacheds://10.0.0.2:11311"
+        expectError(
+            Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" address="0.0.0.0" certificateFile="/p.pem" keyFile="/p.key"/>"#, nodes: tlsNodes),
+            line: 4, "needs username and password (its peers log in)"
+        )
+        expectError(
+            Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" address="10.0.0.1" username="peers" password="s3cret"/>"#),
+            line: 4, "and certificateFile and keyFile (TLS), or a loopback address"
+        )
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" username="peers"/>"#), line: 4, "needs both username and password")
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" keyFile="/p.key"/>"#), line: 4, "needs both certificateFile and keyFile")
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" username="a b" password="x"/>"#), line: 4, "must not contain a space")
+        expectError(
+            Self.peerServer(#"<SessionPeer nodeId="n1" port="11311" certificateFile="/p.pem" keyFile="/p.key"/>"#),
+            line: 4, "the endpoint serves TLS: name 'n1' memcacheds://host:port"
+        )
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11311"/>"#, nodes: tlsNodes), line: 4, "'n1' is memcacheds:// (TLS) in memcachedNodes")
+        expectError(Self.peerServer(#"<SessionPeer nodeId="n1" port="11312"/>"#), line: 4, "'n1' names port 11311 in memcachedNodes, and this endpoint listens on 11312")
     }
 }
