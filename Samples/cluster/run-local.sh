@@ -3,6 +3,8 @@
 #
 #   Samples/cluster/run-local.sh nonsticky-memcached   # two memcached, round-robin, backups
 #   Samples/cluster/run-local.sh sticky-memcached      # two memcached, sticky by jvmRoute, failoverNodes
+#   Samples/cluster/run-local.sh sticky-peers          # no store server: each app node keeps the other's
+#                                                      # copies (<SessionPeer>), sticky by jvmRoute
 #   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
 #   Samples/cluster/run-local.sh nonsticky-locking-redis  # as nonsticky-redis, lockingMode="all"
 #   Samples/cluster/run-local.sh nonsticky-redis-tls   # as nonsticky-redis, over TLS (rediss://, a CA made here)
@@ -17,7 +19,8 @@
 #                                                      # (deploying a new version: one node at a time)
 #   Samples/cluster/run-local.sh stop                  # stop everything it started
 #
-# Parts: the stores n1 and n2 (memcached on 21211/21212, or Redis on 26379/26380), the app nodes
+# Parts: the stores n1 and n2 (memcached on 21211/21212, or Redis on 26379/26380; sticky-peers has
+# none: the app nodes' own endpoints listen on 21211/21212), the app nodes
 # node1 and node2 (8091/8092, the configurations in Samples/cluster/<variant>/) and nginx (8080,
 # Samples/cluster/nginx-roundrobin.conf or nginx-sticky.conf). Each part's pid, command line and
 # log are kept in the run directory; `stop` stops exactly the processes recorded there.
@@ -119,9 +122,10 @@ start() {
   case "$variant" in
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
+    sticky-peers) store=peers; nginx_conf=nginx-sticky.conf ;;
     nonsticky-redis|nonsticky-locking-redis|hummingbird-redis|vapor-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
     nonsticky-redis-tls) store=redis-tls; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|vapor-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|sticky-peers|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|vapor-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -149,7 +153,9 @@ start() {
 
   [ "$store" = redis-tls ] && make_certificates "$RUN_DIR/tls"
   for part in n1 n2; do
-    if [ "$store" = redis-tls ]; then
+    if [ "$store" = peers ]; then
+      continue  # the app nodes are the stores
+    elif [ "$store" = redis-tls ]; then
       # TLS only (--port 0), with the certificate of the CA made above; clients need no certificate.
       launch "$part" "$(find_tool redis-server)" --bind 127.0.0.1 --port 0 --tls-port "$(port_of "$part")" --save "" --appendonly no \
         --tls-cert-file "$RUN_DIR/tls/server.pem" --tls-key-file "$RUN_DIR/tls/server.key" --tls-ca-cert-file "$RUN_DIR/tls/ca.pem" \

@@ -150,6 +150,13 @@ public final class MemcachedSessionStore: SessionStore {
     }
 
     /// A touch sent at once, whatever the reconnect backoff (see ``SessionStore/probe(key:)``).
+    package func instanceName() async throws -> String {
+        switch try await pool.send(MemcachedCommand.version(allocator: allocator)) {
+        case .version(let name): return name
+        case let other: throw unexpected(other, "version")
+        }
+    }
+
     public func probe(key: String) async throws {
         pool.retryNow()
         _ = try await touch(key, ttl: .seconds(1))
@@ -296,6 +303,10 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 }
+
+/// memcached names its instance by its `version` line; the peer endpoint (issue 32) adds a name of
+/// its process there, so the sticky manager sees it restart.
+extension MemcachedSessionStore: InstanceNaming {}
 
 extension MemcachedSessionStore: ReportsReachability {
     /// The pool's connection attempts report to the manager's notion of this node being down.

@@ -89,6 +89,12 @@ import Testing
         #expect(Machine.placement(nodeID: "n1", nodeIsUp: false, available: nil, policy: sticky) == .stays)
         let nonSticky = SessionPolicy(residency: .storeOnly, residentLimit: 0, encodesNodeIDs: true)
         #expect(Machine.placement(nodeID: "n1", nodeIsUp: false, available: "n2", policy: nonSticky) == .stays)
+        // A session on this node's failover node goes back to a primary node once one is up
+        // (sticky only); while only failover nodes answer, it stays.
+        #expect(Machine.placement(nodeID: "n1", nodeIsUp: true, available: "n2", policy: sticky, nodeIsFailover: true, availableIsPrimary: true) == .moves(to: "n2"))
+        #expect(Machine.placement(nodeID: "n1", nodeIsUp: true, available: "n3", policy: sticky, nodeIsFailover: true, availableIsPrimary: false) == .stays)
+        #expect(Machine.placement(nodeID: "n1", nodeIsUp: true, available: nil, policy: sticky, nodeIsFailover: true) == .stays)
+        #expect(Machine.placement(nodeID: "n1", nodeIsUp: true, available: "n2", policy: nonSticky, nodeIsFailover: true, availableIsPrimary: true) == .stays)
         let noIDs = SessionPolicy(residency: .writeBehind, residentLimit: 10)
         #expect(Machine.placement(nodeID: nil, nodeIsUp: false, available: nil, policy: noIDs) == .stays)
     }

@@ -1,4 +1,5 @@
 import Logging
+import Synchronization
 
 /// Where a context's sessions are kept: its store nodes, which node holds which session, and the
 /// key layout on them (msm's non-sticky scheme, `../shared/reference/msm-behaviour.md` §2, §5).
@@ -34,6 +35,8 @@ final class SessionStorage: Sendable {
     private let background: BackgroundWork
     private let backupAsync: Bool
     private let backupTimeout: Duration
+    /// The instance each node last named (see ``restartedNodes()``).
+    private let instances = Mutex(NodeInstances())
 
     init(nodes: [SessionStoreNode], policy: SessionPolicy, configuration: ManagerConfiguration, background: BackgroundWork, metrics: SessionMetrics, logger: Logger) {
         precondition(!nodes.isEmpty, "a manager needs a store node")
@@ -88,6 +91,12 @@ final class SessionStorage: Sendable {
         return (up.filter { !$0.isFailover }.randomElement() ?? up.randomElement())?.id
     }
 
+    /// Whether some node is a failover node (sessions on it move to a primary node once one is up).
+    var hasFailoverNodes: Bool { nodes.contains { $0.isFailover } }
+
+    /// Whether the node `id` is a primary (not a failover) node.
+    func isPrimary(_ id: String) -> Bool { nodes.contains { $0.id == id && !$0.isFailover } }
+
     /// Whether every node is up: one atomic load per node, so a request can skip looking up its
     /// session's node (which reads the node id out of the session id) in the usual case.
     var allNodesUp: Bool { availabilities.allSatisfy { $0.isUp } }
@@ -97,9 +106,24 @@ final class SessionStorage: Sendable {
 
     /// The available primary nodes after `node` in configuration order (wrapping around, `node`
     /// itself excluded): the first is where its backup goes, the others where an older backup may be.
+    ///
+    /// Sticky, a session on a failover node (this app node's own store, put there while the
+    /// primary nodes were down) gets a backup on a primary node too, even with one primary node:
+    /// with peer endpoints (`<SessionPeer>`) the failover node dies with this app node, and the
+    /// backup is what another app node takes the session over from.
     func backupCandidates(after node: Node) -> [Node] {
-        guard policy.writesBackups, let start = nodes.firstIndex(where: { $0.id == node.id }) else { return [] }
+        guard policy.writesBackups || (policy.isSticky && node.isFailover), let start = nodes.firstIndex(where: { $0.id == node.id }) else { return [] }
         return (1..<nodes.count).map { nodes[(start + $0) % nodes.count] }.filter { !$0.isFailover && $0.availability.isUp }
+    }
+
+    /// Where a read looks for a backup copy when the primary node is down or missed: the backup
+    /// candidates (probed when none is up), then, sticky, this app node's up failover nodes,
+    /// where another app node put the backup of a session on its own failover node (see
+    /// ``backupCandidates(after:)``: its primary node is one of our failover nodes).
+    func backupReadCandidates(after node: Node) async -> [Node] {
+        let candidates = await backupCandidatesProbing(after: node)
+        guard policy.isSticky && policy.encodesNodeIDs else { return candidates }
+        return candidates + nodes.filter { $0.isFailover && $0.id != node.id && $0.availability.isUp }
     }
 
     // MARK: - Operations
@@ -178,7 +202,7 @@ final class SessionStorage: Sendable {
         var answered = answered
         var failure = failure
         let backupKey = SessionKeys.backup(ofPrimary: key)
-        for candidate in await backupCandidatesProbing(after: primary) where candidate.id != skipping?.id {
+        for candidate in await backupReadCandidates(after: primary) where candidate.id != skipping?.id {
             do {
                 if let bytes = try await command(on: candidate, { try await $0.getAndTouch(backupKey, ttl: ttl) }) {
                     candidate.statistics.loaded()
@@ -422,6 +446,26 @@ final class SessionStorage: Sendable {
         if let backup = backupCandidates(after: primary).first {
             _ = try? await command(on: backup) { try await $0.delete(SessionKeys.backup(ofPrimary: key)) }
         }
+    }
+
+    /// The up nodes that restarted since they were last asked (they name another instance,
+    /// ``InstanceNaming``): they hold none of the copies written to them before. One cheap command
+    /// per node; a node that does not answer is left to the availability tracking.
+    func restartedNodes() async -> [Node] {
+        var restarted: [Node] = []
+        for node in nodes where node.availability.isUp {
+            guard let id = node.id, let naming = node.store as? any InstanceNaming,
+                let name = try? await command(on: node, { _ in try await naming.instanceName() })
+            else { continue }
+            if instances.withLock({ $0.record(name, for: id) }) { restarted.append(node) }
+        }
+        return restarted
+    }
+
+    /// Whether `id`'s primary copy or its backup copy goes to `node`.
+    func copies(of id: SessionID, on node: Node) -> Bool {
+        guard let primary = self.node(for: id) else { return false }
+        return primary.id == node.id || backupCandidates(after: primary).first?.id == node.id
     }
 
     /// Probes each down node once (a cheap command, sent at once whatever the store's reconnect

@@ -62,6 +62,21 @@ extension SessionExecutor {
         }
     }
 
+    /// Once a second: the store nodes that restarted empty since last asked lost the copies of
+    /// the resident sessions written to them; those are marked unsaved, so that
+    /// ``writeUnsavedResidents()`` (right after) writes them again. Said once per restart.
+    func refillRestartedNodes() async {
+        for node in await storage.restartedNodes() {
+            let lost = table.residents().filter { storage.copies(of: $0.0.id, on: node) }
+            for (_, lease) in lost { table.storeLostCopy(lease) }
+            if !lost.isEmpty { unsavedResidents.store(true, ordering: .relaxed) }
+            logger.info(
+                "store node restarted empty: writing again the copies of the resident sessions it held",
+                metadata: ["sm.node": "\(node.id ?? "store")", "sm.sessions": "\(lost.count)"]
+            )
+        }
+    }
+
     /// Waits until the writes after earlier answers are done (and tries once more what a store
     /// failure left unsaved), `timeout` at most.
     func drainPendingWrites(within timeout: Duration) async {

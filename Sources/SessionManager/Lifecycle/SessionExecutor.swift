@@ -88,15 +88,19 @@ final class SessionExecutor: Sendable {
         }
     }
 
-    /// Places a session before its write, as ``SessionLifecycle/placement(nodeID:nodeIsUp:available:policy:)``
+    /// Places a session before its write, as ``SessionLifecycle/placement(nodeID:nodeIsUp:available:policy:nodeIsFailover:availableIsPrimary:)``
     /// decides from the nodes' availability. Returns the placement.
     func place(_ session: Session) -> SessionLifecycle.Placement {
         guard policy.encodesNodeIDs else { return .stays }
         let id = session.id
         // The usual case, one atomic load per node: nothing to look up.
-        if id.nodeID != nil && storage.allNodesUp { return .stays }
-        let nodeIsUp = storage.node(for: id)?.availability.isUp ?? true
-        let placement = SessionLifecycle.placement(nodeID: id.nodeID, nodeIsUp: nodeIsUp, available: storage.nodeForNewSession(), policy: policy)
+        if id.nodeID != nil && storage.allNodesUp && !storage.hasFailoverNodes { return .stays }
+        let node = storage.node(for: id)
+        let available = storage.nodeForNewSession()
+        let placement = SessionLifecycle.placement(
+            nodeID: id.nodeID, nodeIsUp: node?.availability.isUp ?? true, available: available, policy: policy,
+            nodeIsFailover: node?.isFailover ?? false, availableIsPrimary: available.map { storage.isPrimary($0) } ?? false
+        )
         if case .moves(let target) = placement { move(session, .toStoreNode(target)) }
         return placement
     }

@@ -112,14 +112,24 @@ extension SessionLifecycle {
     }
 
     /// Where a session whose id names node `nodeID` is written. `nodeIsUp`: that node's
-    /// availability; `available`: an available node (a primary one if any), `nil` when none is.
-    static func placement(nodeID: String?, nodeIsUp: Bool, available: String?, policy: SessionPolicy) -> Placement {
+    /// availability; `available`: an available node (a primary one if any), `nil` when none is;
+    /// `nodeIsFailover`: `nodeID` is one of this app node's failover nodes; `availableIsPrimary`:
+    /// `available` is not.
+    static func placement(
+        nodeID: String?, nodeIsUp: Bool, available: String?, policy: SessionPolicy,
+        nodeIsFailover: Bool = false, availableIsPrimary: Bool = false
+    ) -> Placement {
         guard policy.encodesNodeIDs else { return .stays }
         guard let nodeID else { return available.map { .moves(to: $0) } ?? .memoryOnly }
         // Sticky: a node down is not waited for (memory holds the primary copy, and the store
         // copy is what another app node takes the session over from). Non-sticky sessions move
         // when their read or their write finds the node down.
         if policy.isSticky && !nodeIsUp, let available, available != nodeID { return .moves(to: available) }
+        // Sticky: a session put on a failover node (this app node's own store, while the others
+        // were down) goes back to a primary node once one answers, or its copy would die with
+        // this app node (msm leaves it there; its failover nodes are machines, ours may be this
+        // very process, see <SessionPeer>).
+        if policy.isSticky && nodeIsFailover, availableIsPrimary, let available, available != nodeID { return .moves(to: available) }
         return .stays
     }
 

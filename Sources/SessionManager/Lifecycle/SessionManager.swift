@@ -182,8 +182,8 @@ public final class SessionManager: Service, Sendable {
             if policy.encodesNodeIDs || policy.isSticky || policy.residentLimit > 0 {
                 group.addTask {
                     // At start, then once a second: the route lease (sticky, see AppNodeRoute);
-                    // probe the down nodes, then (sticky) write what a failed write left unsaved
-                    // to the nodes that answer again; every minute, remove the expired resident
+                    // probe the down nodes, then (sticky) mark unsaved the copies a node that
+                    // restarted empty lost, and write what is unsaved to the nodes that answer; every minute, remove the expired resident
                     // sessions (a full resident set also drops expired ones as it makes room).
                     await self.renewRouteLease()
                     var lastSweep = ContinuousClock.now
@@ -192,6 +192,7 @@ public final class SessionManager: Service, Sendable {
                         await self.storage.probeDownNodes()
                         if self.policy.isSticky {
                             await self.renewRouteLease()
+                            await self.executor.refillRestartedNodes()
                             await self.executor.writeUnsavedResidents()
                         }
                         if ContinuousClock.now - lastSweep >= SessionTable.sweepInterval {

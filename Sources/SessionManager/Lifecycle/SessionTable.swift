@@ -331,6 +331,16 @@ final class SessionTable: Sendable {
         table.withLock { _ in lease.entry.lifecycle.deleteRequested(retiredIDs: retiredIDs) }
     }
 
+    /// The valid resident sessions.
+    func residents() -> [(Session, Lease)] {
+        table.withLock { table in
+            table.entries.values.compactMap { entry -> (Session, Lease)? in
+                guard entry.inspect({ $0.isResident }), let session = entry.inspect({ $0.session }), session.status().isValid else { return nil }
+                return (session, Lease(entry: entry))
+            }
+        }
+    }
+
     /// The resident sessions whose latest state the store lacks (sticky writes that failed), to
     /// write again once their node answers.
     func unsavedResidents() -> [(Session, Lease)] {
