@@ -5,6 +5,8 @@
 #   Samples/cluster/run-local.sh sticky-memcached      # two memcached, sticky by jvmRoute, failoverNodes
 #   Samples/cluster/run-local.sh sticky-peers          # no store server: each app node keeps the other's
 #                                                      # copies (<SessionPeer>), sticky by jvmRoute
+#   Samples/cluster/run-local.sh sticky-peers3         # the same with three app nodes (node3 on 8093,
+#                                                      # its endpoint on 21213)
 #   Samples/cluster/run-local.sh nonsticky-redis       # two Redis, round-robin, backups
 #   Samples/cluster/run-local.sh nonsticky-locking-redis  # as nonsticky-redis, lockingMode="all"
 #   Samples/cluster/run-local.sh nonsticky-redis-tls   # as nonsticky-redis, over TLS (rediss://, a CA made here)
@@ -13,8 +15,8 @@
 #   Samples/cluster/run-local.sh vapor-redis           # as nonsticky-redis, node1 on Vapor 4 (VaporSample,
 #                                                      # VaporSupport trait), node2 on the bundled server
 #   Samples/cluster/run-local.sh status                # what runs
-#   Samples/cluster/run-local.sh kill n1|n2|node1|node2|nginx     # SIGKILL one part (a crash)
-#   Samples/cluster/run-local.sh revive n1|n2|node1|node2|nginx   # start that part again
+#   Samples/cluster/run-local.sh kill n1|n2|node1|node2|node3|nginx     # SIGKILL one part (a crash)
+#   Samples/cluster/run-local.sh revive n1|n2|node1|node2|node3|nginx   # start that part again
 #   Samples/cluster/run-local.sh restart node1|node2   # SIGTERM, wait for its end, start it again
 #                                                      # (deploying a new version: one node at a time)
 #   Samples/cluster/run-local.sh stop                  # stop everything it started
@@ -34,12 +36,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 RUN_DIR=${RUN_DIR:-$here/.run}
 PORT_OFFSET=${PORT_OFFSET:-0}
-parts=(n1 n2 node1 node2 nginx)
+parts=(n1 n2 node1 node2 node3 nginx)
 
 port_of() {
   local base
   case "$1" in
-    nginx) base=8080 ;; node1) base=8091 ;; node2) base=8092 ;;
+    nginx) base=8080 ;; node1) base=8091 ;; node2) base=8092 ;; node3) base=8093 ;;
     n1) if [[ "$(variant)" == *redis* ]]; then base=26379; else base=21211; fi ;;
     n2) if [[ "$(variant)" == *redis* ]]; then base=26380; else base=21212; fi ;;
   esac
@@ -83,7 +85,7 @@ launch() {
 # A copy of a configuration file with every port moved by PORT_OFFSET.
 configure() { # source target
   local script=()
-  for base in 8080 8091 8092 21211 21212 26379 26380; do script+=(-e "s/\\b$base\\b/$((base + PORT_OFFSET))/g"); done
+  for base in 8080 8091 8092 8093 21211 21212 21213 26379 26380; do script+=(-e "s/\\b$base\\b/$((base + PORT_OFFSET))/g"); done
   script+=(-e "s|@RUN_DIR@|$RUN_DIR|g")
   sed "${script[@]}" "$1" > "$2"
 }
@@ -123,9 +125,10 @@ start() {
     nonsticky-memcached) store=memcached; nginx_conf=nginx-roundrobin.conf ;;
     sticky-memcached) store=memcached; nginx_conf=nginx-sticky.conf ;;
     sticky-peers) store=peers; nginx_conf=nginx-sticky.conf ;;
+    sticky-peers3) store=peers; nginx_conf=nginx-sticky3.conf ;;
     nonsticky-redis|nonsticky-locking-redis|hummingbird-redis|vapor-redis) store=redis; nginx_conf=nginx-roundrobin.conf ;;
     nonsticky-redis-tls) store=redis-tls; nginx_conf=nginx-roundrobin.conf ;;
-    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|sticky-peers|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|vapor-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
+    *) echo "usage: $0 nonsticky-memcached|sticky-memcached|sticky-peers|sticky-peers3|nonsticky-redis|nonsticky-locking-redis|nonsticky-redis-tls|hummingbird-redis|vapor-redis|status|kill PART|revive PART|restart NODE|stop" >&2; exit 2 ;;
   esac
   for part in "${parts[@]}"; do
     if alive "$part"; then echo "run-local: $part is still running (pid $(pid_of "$part")); run '$0 stop' first" >&2; exit 1; fi
@@ -134,6 +137,7 @@ start() {
   rm -f "$RUN_DIR"/*.pid "$RUN_DIR"/*.cmd "$RUN_DIR"/*.log
   echo "$variant" > "$RUN_DIR/variant"
   for part in "${parts[@]}"; do
+    [ "$part" = node3 ] && [ "$variant" != sticky-peers3 ] && continue
     if in_use "$(port_of "$part")"; then
       echo "run-local: port $(port_of "$part") (for $part) is already in use; stop what uses it, or set PORT_OFFSET" >&2
       exit 1
@@ -169,8 +173,10 @@ start() {
       launch "$part" "$(find_tool redis-server)" --bind 127.0.0.1 --port "$(port_of "$part")" --save "" --appendonly no
     fi
   done
-  local sample
-  for node in node1 node2; do
+  local sample nodes=(node1 node2)
+  [ "$variant" = sticky-peers3 ] && nodes+=(node3)
+  local node3_sample=$node1_sample
+  for node in "${nodes[@]}"; do
     configure "$here/$variant/$node.xml" "$RUN_DIR/$node.xml"
     sample=${node}_sample
     launch "$node" "${!sample}" --config "$RUN_DIR/$node.xml" --log-level notice
@@ -213,20 +219,20 @@ case "${1:-}" in
   status) [ "$(variant)" = none ] && { echo "nothing started"; exit 0; }; echo "cluster '$(variant)':"; status ;;
   stop) stop_all; echo "stopped" ;;
   kill)
-    part=${2:-}; [[ " ${parts[*]} " == *" $part "* ]] || { echo "usage: $0 kill n1|n2|node1|node2|nginx" >&2; exit 2; }
+    part=${2:-}; [[ " ${parts[*]} " == *" $part "* ]] || { echo "usage: $0 kill n1|n2|node1|node2|node3|nginx" >&2; exit 2; }
     alive "$part" || { echo "run-local: $part is not running" >&2; exit 1; }
     pid=$(pid_of "$part"); kill -KILL "$pid"
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     echo "$part (pid $pid) killed" ;;
   revive)
-    part=${2:-}; [ -f "$RUN_DIR/$part.cmd" ] || { echo "usage: $0 revive n1|n2|node1|node2|nginx (of a started cluster)" >&2; exit 2; }
+    part=${2:-}; [ -f "$RUN_DIR/$part.cmd" ] || { echo "usage: $0 revive n1|n2|node1|node2|node3|nginx (of a started cluster)" >&2; exit 2; }
     alive "$part" && { echo "run-local: $part is running" >&2; exit 1; }
     start_part "$part"; echo "$part started again (pid $(pid_of "$part"))" ;;
   restart)
     # A rolling restart's step: the node drains (answers close their connections, sticky changes
     # are written before their answers and pending writes finish), stops accepting, ends; then
     # the same command starts it again. The balancer sends its users to the other node meanwhile.
-    part=${2:-}; [[ "$part" == node1 || "$part" == node2 ]] || { echo "usage: $0 restart node1|node2" >&2; exit 2; }
+    part=${2:-}; [[ "$part" == node1 || "$part" == node2 || "$part" == node3 ]] || { echo "usage: $0 restart node1|node2|node3" >&2; exit 2; }
     alive "$part" || { echo "run-local: $part is not running" >&2; exit 1; }
     pid=$(pid_of "$part"); kill -TERM "$pid"
     for _ in $(seq 1 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
