@@ -90,12 +90,20 @@ struct PeerCache {
         return true
     }
 
-    /// Evicts until the items fit: the expired ones first, then from the least recently used.
+    /// How many of the least recently used items are looked at for an expired one before a live
+    /// one is evicted (memcached looks at a few items of its LRU's tail too): a bounded search,
+    /// so a set into a full cache costs the same whatever its size.
+    static let expiredSearch = 5
+
+    /// Evicts until the items fit: expired ones among the least recently used first, then the
+    /// least recently used.
     private mutating func makeRoom(now: Int64) {
         guard usedBytes > limitBytes else { return }
         var candidate = oldest
-        while usedBytes > limitBytes, let item = candidate {
+        var looked = 0
+        while usedBytes > limitBytes, looked < Self.expiredSearch, let item = candidate {
             candidate = item.newer
+            looked += 1
             if item.expiry <= now { remove(item) }
         }
         while usedBytes > limitBytes, let item = oldest {
