@@ -101,6 +101,7 @@ configurations=(
   "redis tls|--store redis-tls|STICKY=false"
   "redis tls sticky|--store redis-tls|STICKY=true"
   "memcached sticky|--store memcached|STICKY=true"
+  "sticky peers|--store peers|STICKY=true"
   "redis locking all|--store redis|LOCKING=all"
   "redis cluster (3 masters)|--store redis-cluster|STICKY=false"
   "redis sentinel|--store redis-sentinel|STICKY=false"

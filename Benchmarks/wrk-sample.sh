@@ -12,6 +12,10 @@
 #   Benchmarks/wrk-sample.sh --store redis-tls      # Redis over TLS (rediss://, a CA made here)
 #   Benchmarks/wrk-sample.sh --store redis-cluster  # a 3-master Redis Cluster on loopback
 #   Benchmarks/wrk-sample.sh --store redis-sentinel # a master, a replica and 3 sentinels
+#   Benchmarks/wrk-sample.sh --store peers          # no store server: the sample keeps its copies in
+#                                                   # a second sample process's <SessionPeer> endpoint
+#                                                   # (msm's sticky topology, memcached inside the app);
+#                                                   # that process's CPU is the store's
 # Environment: RUNS (default 3), DURATION (default 10s), PORT (default 8090), PEER_PORT (8081),
 # PEER_BIN (an already built peer binary: used instead of building --peer DIR), STORE_PORT (21211),
 # CONNECTIONS (wrk -c, default 16; with 1 no two requests overlap, which shows the store commands
@@ -63,7 +67,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --peer) peer_dir=$(cd "$2" && pwd); shift 2 ;;
     --store) store=$2; shift 2 ;;
-    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis|redis-tls|redis-cluster|redis-sentinel]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--peer DIR] [--store memory|memcached|redis|redis-tls|redis-cluster|redis-sentinel|peers]" >&2; exit 2 ;;
   esac
 done
 
@@ -95,21 +99,22 @@ store_commands() {
   python3 - "$store" "$((STORE_PORT + ADMIN_OFFSET))" "$NODES" <<'PY'
 import socket, sys
 kind, first, nodes = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+memcached = kind in ("memcached", "peers")
 def complete(data):
-    if kind == "memcached":
+    if memcached:
         return data.endswith(b"END\r\n")
     head, sep, body = data.partition(b"\r\n")  # a bulk string: $<length>, CRLF, body, CRLF
     return bool(sep) and len(body) >= int(head[1:]) + 2
 def commands(port):
     s = socket.create_connection(("127.0.0.1", port))
-    s.sendall(b"stats\r\n" if kind == "memcached" else b"INFO commandstats\r\n")
+    s.sendall(b"stats\r\n" if memcached else b"INFO commandstats\r\n")
     data = b""
     while not complete(data):
         chunk = s.recv(65536)
         if not chunk: break
         data += chunk
     text = data.decode()
-    if kind == "memcached":
+    if memcached:
         stats = dict(l.split()[1:3] for l in text.split("\r\n") if l.startswith("STAT "))
         return sum(int(stats.get(k, 0)) for k in ("cmd_get", "cmd_set", "cmd_touch", "delete_hits", "delete_misses"))
     return sum(int(l.split("calls=")[1].split(",")[0]) for l in text.split("\r\n")
@@ -135,7 +140,8 @@ write_config() { # port route -> path of the configuration file
 <Server>
   <Connector port="$1" address="127.0.0.1"/>
   <Engine jvmRoute="$2">
-    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait$tls_attributes requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    <Context path="/myapp" app="sample"><Manager memcachedNodes="$nodes" sticky="$STICKY" lockingMode="$LOCKING"$wait$tls_attributes$failover_attribute requestUriIgnorePattern=".*\.(ico|png|gif|jpg|css|js)\$"/></Context>
+    $peer_element
   </Engine>
 </Server>
 XML
@@ -143,7 +149,7 @@ XML
 }
 
 config_args=(--port "$PORT"); base_config_args=(--port "$BASE_PORT"); hb_config_args=(--port "$HB_PORT"); vapor_config_args=(--port "$VAPOR_PORT")
-ADMIN_OFFSET=0; tls_attributes=""
+ADMIN_OFFSET=0; tls_attributes=""; failover_attribute=""; peer_element=""
 if [ "$store" = redis-tls ]; then
   # A throwaway CA and a certificate for 127.0.0.1, as the README's TLS walk-through makes them.
   tls_dir=$(mktemp -d)
@@ -215,7 +221,20 @@ case "$store" in
     for _ in $(seq 1 100); do redis-cli -p $((STORE_PORT + 2)) sentinel get-master-addr-by-name bench | grep -q 127.0.0.1 && break; sleep 0.1; done
     nodes="redis-sentinel://$sentinels/bench"
     config_store ;;
-  *) echo "unknown store $store (memory, memcached, redis, redis-cluster, redis-sentinel)" >&2; exit 2 ;;
+  peers)
+    # No store server: the measured sample is app node 1 with its endpoint n1 on STORE_PORT, and a
+    # second sample process is node 2 with its endpoint n2 on STORE_PORT+1, where node 1's copies
+    # go (each names its own endpoint as failover node). Commands are counted on n2.
+    [ -n "$BASE_BIN$HB_BIN$VAPOR_BIN" ] && { echo "--store peers measures this tree's sample alone" >&2; exit 2; }
+    nodes="n1:127.0.0.1:$STORE_PORT,n2:127.0.0.1:$((STORE_PORT + 1))"
+    failover_attribute=' failoverNodes="n2"'; peer_element="<SessionPeer nodeId=\"n2\" port=\"$((STORE_PORT + 1))\"/>"
+    peer_app_port=$((PORT + 40)); port_free "$peer_app_port"
+    "$ours_bin" --config "$(write_config "$peer_app_port" peer)" --log-level warning & pids+=($!); store_pids+=($!)
+    wait_up "$peer_app_port"
+    failover_attribute=' failoverNodes="n1"'; peer_element="<SessionPeer nodeId=\"n1\" port=\"$STORE_PORT\"/>"
+    NODES=1; ADMIN_OFFSET=1
+    config_store ;;
+  *) echo "unknown store $store (memory, memcached, redis, redis-cluster, redis-sentinel, peers)" >&2; exit 2 ;;
 esac
 
 declare -A server_pid

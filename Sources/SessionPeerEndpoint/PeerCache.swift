@@ -37,6 +37,17 @@ struct PeerCache {
     private(set) var usedBytes = 0
     /// Items evicted to stay within the limit (not those that expired).
     private(set) var evictions = 0
+    /// The commands served, as memcached's `stats` names them (`cmd_get`, `cmd_set`,
+    /// `cmd_touch`, `delete_hits` + `delete_misses` as `deletes`): one per command.
+    var commandCounts = CommandCounts()
+
+    /// Commands served, by kind.
+    struct CommandCounts {
+        var gets = 0
+        var sets = 0
+        var touches = 0
+        var deletes = 0
+    }
     private var items: [String: Item] = [:]
     private var oldest: Item?
     private var newest: Item?

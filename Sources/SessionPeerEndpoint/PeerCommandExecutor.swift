@@ -56,6 +56,7 @@ struct PeerCommandExecutor {
             return line("STORED")
         }
         let now = clock.nowMilliseconds
+        Self.count(command, in: &cache.commandCounts)
         switch command {
         case .get(let key, let touch):
             guard let item = cache.get(key, now: now) else { return line("END") }
@@ -74,7 +75,11 @@ struct PeerCommandExecutor {
         case .version:
             return line("VERSION \(version)")
         case .stats:
-            return Array("STAT curr_items \(cache.count)\r\nSTAT bytes \(cache.usedBytes)\r\nSTAT limit_maxbytes \(cache.limitBytes)\r\nSTAT evictions \(cache.evictions)\r\nEND\r\n".utf8)
+            let counts = cache.commandCounts
+            return Array(
+                ("STAT curr_items \(cache.count)\r\nSTAT bytes \(cache.usedBytes)\r\nSTAT limit_maxbytes \(cache.limitBytes)\r\nSTAT evictions \(cache.evictions)\r\n"
+                    + "STAT cmd_get \(counts.gets)\r\nSTAT cmd_set \(counts.sets)\r\nSTAT cmd_touch \(counts.touches)\r\nSTAT delete_hits \(counts.deletes)\r\nEND\r\n").utf8
+            )
         case .metaSet(let key, let value, let flags):
             return metaSet(key, value, flags, &cache, clock)
         case .metaGet(let key, let flags):
@@ -94,6 +99,19 @@ struct PeerCommandExecutor {
             return line("ERROR")
         case .malformed(let message):
             return line("CLIENT_ERROR \(message)")
+        }
+    }
+
+    /// Counts `command` for `stats` (a benchmark reads the commands per request there, as from
+    /// memcached).
+    static func count(_ command: PeerCommand, in counts: inout PeerCache.CommandCounts) {
+        switch command {
+        case .get(_, let touch): if touch == nil { counts.gets += 1 } else { counts.touches += 1 }
+        case .metaGet: counts.gets += 1
+        case .store, .metaSet: counts.sets += 1
+        case .touch: counts.touches += 1
+        case .delete, .metaDelete: counts.deletes += 1
+        case .version, .stats, .unknown, .malformed: break
         }
     }
 
