@@ -57,6 +57,7 @@ final class SessionStorage: Sendable {
             )
         }
         self.availabilities = self.nodes.map(\.availability)
+        self.failoverIDs = self.nodes.filter(\.isFailover).compactMap(\.id)
         self.keys = SessionKeys(prefix: configuration.storageKeyPrefix)
         self.policy = policy
         self.logger = logger
@@ -91,8 +92,12 @@ final class SessionStorage: Sendable {
         return (up.filter { !$0.isFailover }.randomElement() ?? up.randomElement())?.id
     }
 
-    /// Whether some node is a failover node (sessions on it move to a primary node once one is up).
-    var hasFailoverNodes: Bool { nodes.contains { $0.isFailover } }
+    /// The ids of the failover nodes (a session on one moves to a primary node once one is up).
+    private let failoverIDs: [String]
+
+    /// Whether the node `id` is a failover node.
+    @inline(__always)
+    func isFailover(_ id: String) -> Bool { !failoverIDs.isEmpty && failoverIDs.contains(id) }
 
     /// Whether the node `id` is a primary (not a failover) node.
     func isPrimary(_ id: String) -> Bool { nodes.contains { $0.id == id && !$0.isFailover } }

@@ -93,8 +93,9 @@ final class SessionExecutor: Sendable {
     func place(_ session: Session) -> SessionLifecycle.Placement {
         guard policy.encodesNodeIDs else { return .stays }
         let id = session.id
-        // The usual case, one atomic load per node: nothing to look up.
-        if id.nodeID != nil && storage.allNodesUp && !storage.hasFailoverNodes { return .stays }
+        // The usual case, one atomic load per node: nothing to look up (with failover nodes, a
+        // comparison of the node part with theirs).
+        if storage.allNodesUp, let nodeID = id.nodeID, !storage.isFailover(nodeID) { return .stays }
         let node = storage.node(for: id)
         let available = storage.nodeForNewSession()
         let placement = SessionLifecycle.placement(
