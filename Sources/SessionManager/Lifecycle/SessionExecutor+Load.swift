@@ -97,6 +97,9 @@ extension SessionExecutor {
             }
             if let route = adoption.takeOver { move(session, .toAppNode(route: route)) }
             if let node = adoption.relocateTo { move(session, .toStoreNode(node, fromBackup: true)) }
+            // Sticky, as msm at a takeover: a session on one of this node's failover nodes goes to
+            // a primary node now, before the app sees its id (see `place`).
+            if policy.isSticky { _ = place(session) }
             return adoption.keepsStoredCopy ? .found(session, stored: snapshot, id: id) : .found(session, stored: nil, id: nil)
         }
     }
