@@ -149,7 +149,7 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 
-    /// A touch sent at once, whatever the reconnect backoff (see ``SessionStore/probe(key:)``).
+    /// The server's `version` line (see ``InstanceNaming``).
     package func instanceName() async throws -> String {
         switch try await pool.send(MemcachedCommand.version(allocator: allocator)) {
         case .version(let name): return name
@@ -157,6 +157,7 @@ public final class MemcachedSessionStore: SessionStore {
         }
     }
 
+    /// A touch sent at once, whatever the reconnect backoff (see ``SessionStore/probe(key:)``).
     public func probe(key: String) async throws {
         pool.retryNow()
         _ = try await touch(key, ttl: .seconds(1))

@@ -93,7 +93,7 @@ public struct SessionPeerConfiguration: Sendable, Equatable {
     public var maxBytes: Int
     /// The login its peers must give first (their `username`), or `nil` for none (loopback only).
     public var username: String?
-    /// The password of that login (their `password`); never printed.
+    /// The password of that login (their `password`); never logged.
     public var password: String?
     /// Its TLS certificate chain (PEM), or `nil` for plaintext (loopback only). Its peers name it
     /// `memcacheds://` in `memcachedNodes` and verify it as any TLS store.

@@ -114,7 +114,7 @@ extension SessionLifecycle {
     /// Where a session whose id names node `nodeID` is written. `nodeIsUp`: that node's
     /// availability; `available`: an available node (a primary one if any), `nil` when none is;
     /// `nodeIsFailover`: `nodeID` is one of this app node's failover nodes; `availableIsPrimary`:
-    /// `available` is not.
+    /// `available` is a primary node, not a failover one.
     static func placement(
         nodeID: String?, nodeIsUp: Bool, available: String?, policy: SessionPolicy,
         nodeIsFailover: Bool = false, availableIsPrimary: Bool = false

@@ -183,8 +183,9 @@ public final class SessionManager: Service, Sendable {
                 group.addTask {
                     // At start, then once a second: the route lease (sticky, see AppNodeRoute);
                     // probe the down nodes, then (sticky) mark unsaved the copies a node that
-                    // restarted empty lost, and write what is unsaved to the nodes that answer; every minute, remove the expired resident
-                    // sessions (a full resident set also drops expired ones as it makes room).
+                    // restarted empty lost, and write what is unsaved to the nodes that answer;
+                    // every minute, remove the expired resident sessions (a full resident set
+                    // also drops expired ones as it makes room).
                     await self.renewRouteLease()
                     var lastSweep = ContinuousClock.now
                     while !Task.isCancelled {
